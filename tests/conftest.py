@@ -1,0 +1,98 @@
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+
+from tests.services import reachable, services_required
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def reference(db):
+    """Lạng Sơn's gates, routes, lanes and yards, loaded the way an installation loads them."""
+    call_command("load_reference", stdout=open(os.devnull, "w"))
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    url = os.environ["SMARTGATE_TEST_REDIS_URL"]
+    if not reachable(url):
+        if services_required():
+            pytest.fail(f"Redis at {url} is unreachable and services are required")
+        pytest.skip(f"Redis at {url} is unreachable")
+    return url
+
+
+class WorkerProcess:
+    """A real `celery worker` in its own process, on Redis, against the test database."""
+
+    def __init__(self, *, broker_url: str, database_url: str | None, queues: str, concurrency: int = 2):
+        self.hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
+        self.broker_url = broker_url
+        self.database_url = database_url
+        self.queues = queues
+        self.concurrency = concurrency
+        self.process: subprocess.Popen | None = None
+        self.log_path = REPO_ROOT / "test-artifacts" / f"worker-{uuid.uuid4().hex[:8]}.log"
+
+    def environment(self) -> dict:
+        env = {**os.environ, "CELERY_BROKER_URL": self.broker_url, "DJANGO_DEBUG": "true"}
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
+        return env
+
+    def start(self) -> "WorkerProcess":
+        self.log_path.parent.mkdir(exist_ok=True)
+        log = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "celery", "-A", "smartgate", "worker", "-Q", self.queues,
+                "-c", str(self.concurrency), "-n", self.hostname, "--without-gossip", "--without-mingle",
+                "-l", "info",
+            ],
+            cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited early:\n{self.log_path.read_text()}")
+            if "ready." in self.log_path.read_text():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(f"worker not ready after {timeout}s:\n{self.log_path.read_text()}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, sig)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+@pytest.fixture
+def start_worker(redis_url):
+    """Start real Celery workers; each is stopped at the end of the test."""
+    workers: list[WorkerProcess] = []
+
+    def start(*, queues: str = "default,customs,border_guard,quarantine,gate", database_url: str | None = None,
+              concurrency: int = 2) -> WorkerProcess:
+        worker = WorkerProcess(broker_url=redis_url, database_url=database_url, queues=queues, concurrency=concurrency)
+        workers.append(worker)
+        return worker.start()
+
+    yield start
+    for worker in workers:
+        worker.stop()

@@ -1,0 +1,36 @@
+import io
+
+from django.core.management import call_command
+
+
+def test_admin_login_page_renders(client):
+    response = client.get("/admin/login/")
+
+    assert response.status_code == 200
+    assert b"smartgate" in response.content
+
+
+def test_demo_officer_logs_in_and_sees_routes_with_lanes(client, reference, settings):
+    settings.DEBUG = True  # pytest-django turns DEBUG off; the demo officer exists only in the embedded default
+    out = io.StringIO()
+    call_command("create_demo_officer", stdout=out)
+    username, password = out.getvalue().rsplit(" as ", 1)[1].strip().split(" / ")
+
+    response = client.post("/admin/login/?next=/admin/", {"username": username, "password": password}, follow=True)
+    assert response.status_code == 200
+    assert response.context["user"].username == username
+
+    routes = client.get("/admin/vehicles/route/")
+    assert b"1119-1120" in routes.content and b"1088/2-1089" in routes.content
+    lanes = client.get("/admin/vehicles/lane/?q=1119-")
+    assert b"1119-AV1" in lanes.content and b"1119-REV1" in lanes.content
+
+
+def test_admin_list_pages_of_the_physical_world_render(admin_client, reference):
+    for page in ["bordergate", "route", "lane", "yard", "vehicle", "trailer", "driver", "movement"]:
+        response = admin_client.get(f"/admin/vehicles/{page}/?q=12C-123.45")
+        assert response.status_code == 200, page
+
+
+def test_health_endpoint(client, db):
+    assert client.get("/healthz").json() == {"status": "ok"}

@@ -1,0 +1,325 @@
+"""The physical world of the gate: gates, routes and lanes, yards, vehicles, drivers, movements."""
+
+from __future__ import annotations
+
+import zoneinfo
+from datetime import datetime, time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from vehicles.names import fold_name
+from vehicles.plates import Country, normalize_plate, parse_plate
+
+LOCAL_TZ = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+class Direction(models.TextChoices):
+    EXPORT = "export", _("Export (Vietnam → China)")
+    IMPORT = "import", _("Import (China → Vietnam)")
+
+
+class BorderGate(models.Model):
+    class Kind(models.TextChoices):
+        INTERNATIONAL = "international", _("International")
+        MAIN = "main", _("Main")
+        SECONDARY = "secondary", _("Secondary")
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    country = models.CharField(_("country"), max_length=2, choices=Country.CHOICES)
+    name_vi = models.CharField(_("name (Vietnamese)"), max_length=120)
+    name_en = models.CharField(_("name (English)"), max_length=120)
+    name_zh = models.CharField(_("name (Chinese)"), max_length=120, blank=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    counterpart = models.OneToOneField(
+        "self", verbose_name=_("counterpart gate"), null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="counterpart_of",
+    )
+    crossing_notice_hours = models.PositiveSmallIntegerField(
+        _("declaration notice (hours)"), default=3,
+        help_text=_("How long before arrival a crossing must be declared (the border guard's rule)."),
+    )
+
+    class Meta:
+        verbose_name = _("border gate")
+        verbose_name_plural = _("border gates")
+        ordering = ["country", "code"]
+
+    def __str__(self) -> str:
+        return f"{self.name_vi} ({self.name_en})" if self.country == Country.VN else f"{self.name_en} {self.name_zh}"
+
+
+class Route(models.Model):
+    """A road across the border, named by its marker pair (``1119-1120``)."""
+
+    code = models.CharField(_("code (border markers)"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    gate = models.ForeignKey(BorderGate, verbose_name=_("gate"), on_delete=models.PROTECT, related_name="routes")
+    counterpart_gate = models.ForeignKey(
+        BorderGate, verbose_name=_("counterpart gate"), on_delete=models.PROTECT, related_name="counterpart_routes",
+    )
+    is_smart_gate = models.BooleanField(_("smart gate"), default=False)
+
+    class Meta:
+        verbose_name = _("route")
+        verbose_name_plural = _("routes")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Lane(models.Model):
+    """A one-way physical lane of a route; a reversible lane serves its current direction."""
+
+    class Kind(models.TextChoices):
+        EXPORT = "export", _("Export")
+        IMPORT = "import", _("Import")
+        REVERSIBLE = "reversible", _("Reversible")
+
+    class Purpose(models.TextChoices):
+        CARGO = "cargo", _("Cargo")
+        EMPTY_RETURN = "empty_return", _("Empty return")
+        AUTONOMOUS = "autonomous", _("Autonomous vehicles")
+
+    route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="lanes")
+    code = models.CharField(_("code"), max_length=30, unique=True)
+    direction = models.CharField(_("direction"), max_length=12, choices=Kind.choices)
+    current_direction = models.CharField(_("current direction"), max_length=12, choices=Direction.choices)
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices, default=Purpose.CARGO)
+    capacity_per_hour = models.PositiveSmallIntegerField(_("capacity per hour"))
+    max_vehicles_in_lane = models.PositiveSmallIntegerField(_("maximum vehicles in lane"))
+    opens_at = models.TimeField(_("opens at (local time)"), null=True, blank=True)
+    closes_at = models.TimeField(_("closes at (local time)"), null=True, blank=True)
+    is_open = models.BooleanField(_("open"), default=True)
+    has_inspection_bay = models.BooleanField(_("has an inspection bay"), default=False)
+
+    class Meta:
+        verbose_name = _("lane")
+        verbose_name_plural = _("lanes")
+        ordering = ["route__code", "code"]
+        constraints = [
+            models.CheckConstraint(
+                name="lane_fixed_direction_is_current",
+                condition=Q(direction="reversible") | Q(current_direction=models.F("direction")),
+            ),
+            models.CheckConstraint(
+                name="lane_hours_both_or_neither",
+                condition=Q(opens_at__isnull=True, closes_at__isnull=True)
+                | Q(opens_at__isnull=False, closes_at__isnull=False),
+            ),
+            models.CheckConstraint(name="lane_capacity_positive", condition=Q(capacity_per_hour__gt=0)),
+            models.CheckConstraint(name="lane_max_vehicles_positive", condition=Q(max_vehicles_in_lane__gt=0)),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+    def clean(self) -> None:
+        if self.direction != self.Kind.REVERSIBLE and self.current_direction != self.direction:
+            raise ValidationError({"current_direction": _("A one-way lane's current direction is its direction.")})
+        if (self.opens_at is None) != (self.closes_at is None):
+            raise ValidationError(_("Give both opening and closing times, or neither for a lane open round the clock."))
+        if self.opens_at is not None and self.opens_at == self.closes_at:
+            raise ValidationError({"closes_at": _("Closing time equals opening time; leave both empty for 24 hours.")})
+
+    @property
+    def is_round_the_clock(self) -> bool:
+        return self.opens_at is None
+
+    def is_within_hours(self, at: datetime) -> bool:
+        """Whether ``at`` falls within the operating hours, read in the gate's local time.
+
+        Hours may cross midnight (22:00–06:00): then the lane operates from opening until midnight and
+        from midnight until closing.
+        """
+        if self.is_round_the_clock:
+            return True
+        local: time = at.astimezone(LOCAL_TZ).time()
+        if self.opens_at < self.closes_at:
+            return self.opens_at <= local < self.closes_at
+        return local >= self.opens_at or local < self.closes_at
+
+    def accepts_traffic(self, at: datetime | None = None) -> bool:
+        return self.is_open and self.is_within_hours(at or timezone.now())
+
+
+class Yard(models.Model):
+    """A waiting yard near a gate where vehicles queue before being called to a lane."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    gate = models.ForeignKey(BorderGate, verbose_name=_("gate"), on_delete=models.PROTECT, related_name="yards")
+    route = models.ForeignKey(
+        Route, verbose_name=_("route served"), null=True, blank=True, on_delete=models.PROTECT, related_name="yards",
+    )
+    name = models.CharField(_("name"), max_length=200)
+    capacity = models.PositiveIntegerField(_("capacity (vehicles)"))
+
+    class Meta:
+        verbose_name = _("yard")
+        verbose_name_plural = _("yards")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PlatedQuerySet(models.QuerySet):
+    def with_plate(self, text: str) -> PlatedQuerySet:
+        """Rows whose plate matches ``text`` written in any form (``12C-123.45``, ``12c12345``)."""
+        return self.filter(normalized_plate=normalize_plate(text))
+
+
+class PlatedModel(models.Model):
+    """A registered plate: the canonical display form and the normalized form used for matching."""
+
+    is_trailer = False
+
+    country = models.CharField(_("country"), max_length=2, choices=Country.CHOICES)
+    plate = models.CharField(_("plate"), max_length=20)
+    normalized_plate = models.CharField(_("normalized plate"), max_length=20, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = PlatedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.plate} ({self.country})"
+
+    def clean(self) -> None:
+        parsed = parse_plate(self.plate, country=self.country, trailer=self.is_trailer)
+        self.plate, self.normalized_plate = parsed.display, parsed.normalized
+
+
+class Vehicle(PlatedModel):
+    class Class(models.TextChoices):
+        RIGID_TRUCK = "rigid_truck", _("Rigid truck")
+        TRACTOR = "tractor", _("Tractor unit (with semi-trailer)")
+        VAN = "van", _("Van")
+        SPECIAL = "special", _("Special vehicle")
+
+    vehicle_class = models.CharField(_("class"), max_length=20, choices=Class.choices, default=Class.RIGID_TRUCK)
+    max_gross_weight_kg = models.PositiveIntegerField(_("maximum gross weight (kg)"))
+    tare_weight_kg = models.PositiveIntegerField(_("tare weight (kg)"), null=True, blank=True)
+    permit_number = models.CharField(_("cross-border permit number"), max_length=40, blank=True)
+    permit_expires = models.DateField(_("permit expires"), null=True, blank=True)
+    is_autonomous = models.BooleanField(_("autonomous"), default=False)
+
+    class Meta:
+        verbose_name = _("vehicle")
+        verbose_name_plural = _("vehicles")
+        constraints = [
+            models.UniqueConstraint(fields=["country", "normalized_plate"], name="vehicle_unique_plate_per_country"),
+        ]
+        indexes = [models.Index(fields=["normalized_plate"], name="vehicle_normalized_plate_idx")]
+
+
+class Trailer(PlatedModel):
+    is_trailer = True
+
+    class Meta:
+        verbose_name = _("trailer")
+        verbose_name_plural = _("trailers")
+        constraints = [
+            models.UniqueConstraint(fields=["country", "normalized_plate"], name="trailer_unique_plate_per_country"),
+        ]
+        indexes = [models.Index(fields=["normalized_plate"], name="trailer_normalized_plate_idx")]
+
+
+class Driver(models.Model):
+    class DocumentType(models.TextChoices):
+        PASSPORT = "passport", _("Passport")
+        BORDER_PASS = "border_pass", _("Border pass")
+
+    full_name = models.CharField(_("full name (as written)"), max_length=150)
+    name_key = models.CharField(_("name for matching"), max_length=150, editable=False, db_index=True)
+    nationality = models.CharField(_("nationality"), max_length=2)
+    document_type = models.CharField(_("document type"), max_length=20, choices=DocumentType.choices)
+    document_number = models.CharField(_("document number"), max_length=30)
+    document_country = models.CharField(_("issuing country"), max_length=2)
+    document_expires = models.DateField(_("document expires"))
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("driver")
+        verbose_name_plural = _("drivers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_country", "document_type", "document_number"], name="driver_unique_document",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} ({self.document_number})"
+
+    def clean(self) -> None:
+        self.name_key = fold_name(self.full_name)
+
+    def save(self, *args, **kwargs) -> None:
+        # The matching key is derived data; keep it in step with the name on every write path.
+        self.name_key = fold_name(self.full_name)
+        super().save(*args, **kwargs)
+
+
+class Movement(models.Model):
+    """An append-only fact: a vehicle seen at a yard gate, lane, border line or weighbridge."""
+
+    class Kind(models.TextChoices):
+        YARD_IN = "yard_in", _("Entered yard")
+        YARD_OUT = "yard_out", _("Left yard")
+        LANE_IN = "lane_in", _("Entered lane")
+        BORDER_OUT = "border_out", _("Crossed border outbound (export)")
+        BORDER_IN = "border_in", _("Crossed border inbound (import)")
+        WEIGHBRIDGE = "weighbridge", _("Weighed")
+
+    YARD_KINDS = {Kind.YARD_IN, Kind.YARD_OUT}
+
+    plate_read = models.CharField(_("plate as read"), max_length=20)
+    normalized_plate = models.CharField(_("normalized plate"), max_length=20)
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    yard = models.ForeignKey(Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT)
+    lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT)
+    occurred_at = models.DateTimeField(_("occurred at"))
+    recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+    source = models.CharField(_("source"), max_length=80, help_text=_("The device or officer that reported it."))
+    gross_weight_kg = models.PositiveIntegerField(_("measured gross weight (kg)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("movement")
+        verbose_name_plural = _("movements")
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                name="movement_at_one_place",
+                condition=Q(yard__isnull=False, lane__isnull=True) | Q(yard__isnull=True, lane__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="movement_yard_kinds_at_yard",
+                condition=~Q(kind__in=["yard_in", "yard_out"]) | Q(yard__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="movement_weight_only_from_weighbridge",
+                condition=Q(kind="weighbridge", gross_weight_kg__isnull=False)
+                | (~Q(kind="weighbridge") & Q(gross_weight_kg__isnull=True)),
+            ),
+        ]
+        indexes = [models.Index(fields=["normalized_plate", "-occurred_at"], name="movement_plate_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.plate_read} {self.occurred_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise ValidationError(_("Movements are facts: they are recorded once and never changed."))
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError(_("Movements are facts: they are never deleted."))
