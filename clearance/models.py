@@ -1,0 +1,283 @@
+"""The legal world: companies and their API keys, declarations (one crossing each), the audit trail."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
+
+from vehicles.models import Direction, Driver, Lane, Route, Trailer, Vehicle
+
+# A declaration is active (holds its vehicle and its customs numbers) until it has crossed, turned back
+# or been cancelled.
+ACTIVE_DECLARATION = ~Q(status="cancelled") & ~Q(stage__in=["crossed", "turned_back"])
+
+
+class TransitionNotAllowed(Exception):
+    def __init__(self, *, field: str, current: str, target: str):
+        self.field, self.current, self.target = field, current, target
+        super().__init__(f"{field} cannot go from {current} to {target}")
+
+
+class Company(models.Model):
+    class Rating(models.TextChoices):
+        NORMAL = "normal", _("Normal")
+        PRIORITY = "priority", _("Priority (AEO)")
+        UNDER_WATCH = "under_watch", _("Under watch")
+
+    tax_code = models.CharField(_("tax code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=255)
+    country = models.CharField(_("country"), max_length=2, default="VN")
+    compliance_rating = models.CharField(_("compliance rating"), max_length=20, choices=Rating.choices,
+                                         default=Rating.NORMAL)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("company")
+        verbose_name_plural = _("companies")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tax_code})"
+
+
+class CompanyAPIKey(AbstractAPIKey):
+    """A forwarder system's key: stored hashed, shown once, revocable in the admin."""
+
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("company API key")
+        verbose_name_plural = _("company API keys")
+
+
+class Declaration(models.Model):
+    """One vehicle crossing once, in one direction, on one route."""
+
+    class Status(models.TextChoices):
+        SUBMITTED = "submitted", _("Submitted")
+        CHECKING = "checking", _("Checking")
+        INSPECTION = "inspection", _("Inspection")
+        CLEARED = "cleared", _("Cleared")
+        HELD = "held", _("Held")
+        REJECTED = "rejected", _("Rejected")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class Stage(models.TextChoices):
+        EXPECTED = "expected", _("Expected")
+        IN_YARD = "in_yard", _("In yard")
+        CALLED = "called", _("Called to a lane")
+        IN_LANE = "in_lane", _("In lane")
+        CROSSED = "crossed", _("Crossed")
+        TURNED_BACK = "turned_back", _("Turned back")
+
+    # The clearance state machine (DESIGN.md). An amendment sends a declaration back to SUBMITTED.
+    TRANSITIONS = {
+        Status.SUBMITTED: {Status.CHECKING, Status.CANCELLED},
+        Status.CHECKING: {Status.CLEARED, Status.INSPECTION, Status.REJECTED, Status.CANCELLED, Status.SUBMITTED},
+        Status.INSPECTION: {Status.CLEARED, Status.HELD, Status.CANCELLED, Status.SUBMITTED},
+        Status.CLEARED: {Status.CANCELLED, Status.SUBMITTED},
+        Status.REJECTED: {Status.CANCELLED, Status.SUBMITTED},
+        Status.HELD: {Status.CLEARED, Status.REJECTED},
+        Status.CANCELLED: set(),
+    }
+    STAGE_TRANSITIONS = {
+        Stage.EXPECTED: {Stage.IN_YARD, Stage.CALLED, Stage.IN_LANE, Stage.TURNED_BACK},
+        Stage.IN_YARD: {Stage.CALLED, Stage.TURNED_BACK},
+        Stage.CALLED: {Stage.IN_LANE, Stage.IN_YARD, Stage.TURNED_BACK},
+        Stage.IN_LANE: {Stage.CROSSED, Stage.TURNED_BACK},
+        Stage.CROSSED: set(),
+        Stage.TURNED_BACK: set(),
+    }
+    # Until the vehicle enters a lane the forwarder may still amend or cancel.
+    BEFORE_LANE = {Stage.EXPECTED, Stage.IN_YARD, Stage.CALLED}
+
+    reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, editable=False)
+    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT,
+                                related_name="declarations")
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="declarations")
+    expected_arrival = models.DateTimeField(_("expected arrival"))
+    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT,
+                                related_name="declarations")
+    trailer = models.ForeignKey(Trailer, verbose_name=_("trailer"), null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="declarations")
+    driver = models.ForeignKey(Driver, verbose_name=_("driver"), on_delete=models.PROTECT, related_name="declarations")
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
+    stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.EXPECTED)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    needs_quarantine = models.BooleanField(_("needs quarantine"), default=False)
+    lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="declarations")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("declaration")
+        verbose_name_plural = _("declarations")
+        ordering = ["-id"]
+        constraints = [
+            # One active crossing per vehicle; the service reports a clash by the first one's reference.
+            models.UniqueConstraint(fields=["vehicle"], condition=ACTIVE_DECLARATION,
+                                    name="declaration_one_active_per_vehicle"),
+        ]
+        indexes = [
+            # Forwarders' lists: their company, newest first, keyset-paginated by id.
+            models.Index(fields=["company", "-id"], name="declaration_company_id_idx"),
+            models.Index(fields=["company", "status", "-id"], name="declaration_company_status_idx"),
+            models.Index(fields=["route", "direction", "stage", "status"], name="declaration_route_stage_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or f"declaration {self.pk}"
+
+    def transition(self, *, to: str) -> None:
+        if to not in self.TRANSITIONS[self.status]:
+            raise TransitionNotAllowed(field="status", current=self.status, target=to)
+        self.status = to
+
+    def move_to_stage(self, *, to: str) -> None:
+        if to not in self.STAGE_TRANSITIONS[self.stage]:
+            raise TransitionNotAllowed(field="stage", current=self.stage, target=to)
+        self.stage = to
+
+    @property
+    def is_before_lane(self) -> bool:
+        return self.stage in self.BEFORE_LANE
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+class CustomsDeclaration(models.Model):
+    """A VNACCS customs declaration number carried by a crossing."""
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="customs_declarations")
+    number = models.CharField(_("number"), max_length=12)
+    type = models.CharField(_("type"), max_length=3)
+    # Mirrors the crossing's activity so the database can refuse one number on two active crossings.
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("customs declaration")
+        verbose_name_plural = _("customs declarations")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["number"], condition=Q(is_active=True),
+                                    name="customs_number_on_one_active_crossing"),
+        ]
+        indexes = [models.Index(fields=["number"], name="customs_number_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.number}"
+
+
+class Container(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="containers")
+    number = models.CharField(_("number"), max_length=11)
+    size = models.CharField(_("size (ft)"), max_length=2)
+    seals = models.JSONField(_("seals"), default=list)
+
+    class Meta:
+        verbose_name = _("container")
+        verbose_name_plural = _("containers")
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["declaration", "number"], name="container_once_per_declaration"),
+        ]
+        indexes = [models.Index(fields=["number"], name="container_number_idx")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class GoodsLine(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="goods")
+    hs_code = models.CharField(_("HS code"), max_length=10)
+    description = models.CharField(_("description"), max_length=500)
+    quantity = models.DecimalField(_("quantity"), max_digits=15, decimal_places=3)
+    unit = models.CharField(_("unit"), max_length=10)
+    gross_weight_kg = models.DecimalField(_("gross weight (kg)"), max_digits=12, decimal_places=3)
+    value = models.DecimalField(_("value"), max_digits=17, decimal_places=2)
+    currency = models.CharField(_("currency"), max_length=3)
+    origin_country = models.CharField(_("origin country"), max_length=2)
+
+    class Meta:
+        verbose_name = _("goods line")
+        verbose_name_plural = _("goods lines")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.hs_code} {self.description}"
+
+    @property
+    def hs_chapter(self) -> int:
+        return int(self.hs_code[:2])
+
+
+class QuarantineCertificate(models.Model):
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="quarantine_certificates")
+    number = models.CharField(_("number"), max_length=40)
+    issued_on = models.DateField(_("issued on"))
+    expires_on = models.DateField(_("expires on"))
+
+    class Meta:
+        verbose_name = _("quarantine certificate")
+        verbose_name_plural = _("quarantine certificates")
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class DeclarationEvent(models.Model):
+    """The audit trail: who did what to a declaration, when and why. Append-only."""
+
+    class ActorKind(models.TextChoices):
+        API_KEY = "api_key", _("API client")
+        USER = "user", _("Officer")
+        DEVICE = "device", _("Device")
+        SYSTEM = "system", _("System")
+
+    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
+    actor = models.CharField(_("actor"), max_length=150)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    event = models.CharField(_("event"), max_length=40)
+    reason = models.TextField(_("reason"), blank=True)
+    version = models.PositiveIntegerField(_("version"))
+    data = models.JSONField(_("data"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("declaration event")
+        verbose_name_plural = _("declaration events")
+        ordering = ["id"]
+        indexes = [models.Index(fields=["declaration", "id"], name="event_declaration_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.event} by {self.actor}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first response to a create-type POST, replayed for the same company, key and body."""
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    path = models.CharField(max_length=255)
+    is_complete = models.BooleanField(default=False)
+    response_status = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    response_headers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["company", "key"], name="idempotency_key_once_per_company"),
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]

@@ -1,4 +1,4 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from vehicles.models import Movement, Vehicle, Yard
 from vehicles.services import movement_record
 
-NOON = datetime(2026, 11, 22, 5, 0, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
 
 
 def test_camera_read_matches_a_registered_plate_written_otherwise(reference):

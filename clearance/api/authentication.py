@@ -1,0 +1,63 @@
+"""Forwarders' systems authenticate with ``Authorization: Api-Key <key>`` (hashed, revocable keys)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework import authentication, exceptions
+
+from clearance.audit import Actor
+from clearance.models import Company, CompanyAPIKey, DeclarationEvent
+
+KEYWORD = "Api-Key"
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    """The authenticated caller: a company's system holding one API key."""
+
+    company: Company
+    api_key: CompanyAPIKey
+    is_authenticated: bool = True
+
+    @property
+    def pk(self) -> str:
+        return self.api_key.pk
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(kind=DeclarationEvent.ActorKind.API_KEY, name=f"{self.company.tax_code}:{self.api_key.name}",
+                     company_id=self.company.id)
+
+
+class CompanyAPIKeyAuthentication(authentication.BaseAuthentication):
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        keyword, _sep, key = header.partition(" ")
+        if keyword != KEYWORD or not key.strip():
+            raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Api-Key <key>'."))
+        key = key.strip()
+        # One indexed lookup by the key's public prefix, then a hash comparison.
+        prefix = key.partition(".")[0]
+        api_key = CompanyAPIKey.objects.filter(prefix=prefix, revoked=False).select_related("company").first()
+        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.company.is_active:
+            raise exceptions.AuthenticationFailed(_("The API key is unknown, revoked or expired."))
+        return ApiClient(company=api_key.company, api_key=api_key), api_key
+
+    def authenticate_header(self, request) -> str:
+        return KEYWORD
+
+
+class CompanyAPIKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "clearance.api.authentication.CompanyAPIKeyAuthentication"
+    name = "ApiKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey", "in": "header", "name": "Authorization",
+            "description": "`Api-Key <key>`, a key issued with `manage.py create_api_key`.",
+        }

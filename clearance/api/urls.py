@@ -1,0 +1,10 @@
+from django.urls import path
+
+from clearance.api import views
+
+urlpatterns = [
+    path("declarations/", views.DeclarationListCreateApi.as_view(), name="declaration-list"),
+    path("declarations/<int:declaration_id>/", views.DeclarationDetailApi.as_view(), name="declaration-detail"),
+    path("declarations/<int:declaration_id>/events/", views.DeclarationEventsApi.as_view(), name="declaration-events"),
+    path("declarations/<int:declaration_id>/cancel/", views.DeclarationCancelApi.as_view(), name="declaration-cancel"),
+]

@@ -1,0 +1,182 @@
+"""The forwarders' declarations API: thin views over selectors and services."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clearance import selectors
+from clearance.api import serializers as s
+from clearance.api.authentication import CompanyAPIKeyAuthentication
+from clearance.api.idempotency import idempotent
+from clearance.api.parsers import BoundedJSONParser
+from clearance.api.throttling import ApiClientRateThrottle
+from clearance.errors import PreconditionFailed, PreconditionRequired
+from clearance.services.declarations import declaration_amend, declaration_cancel, declaration_submit
+
+PROBLEMS = {code: OpenApiResponse(s.Problem, description=text) for code, text in {
+    400: "Invalid request: `errors` lists each field, code and message.",
+    401: "Missing, unknown, revoked or expired API key.",
+    404: "No such declaration, or another company's.",
+    409: "Conflict with the state of this or another crossing.",
+    412: "If-Match names a version that is no longer current.",
+    413: "Request body too large.",
+    422: "Idempotency-Key reused with a different body.",
+    428: "If-Match header missing.",
+    429: "Too many requests; see Retry-After.",
+}.items()}
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    description="A unique key (e.g. a UUID) per request; a retry with the same key and body replays the "
+                "first response for 24 hours.",
+)
+IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+                            description="The ETag of the version being amended, e.g. \"3\".")
+
+
+def problems(*codes: int) -> dict:
+    return {code: PROBLEMS[code] for code in codes}
+
+
+class DeclarationCursorPagination(CursorPagination):
+    ordering = "-id"  # keyset on the primary key: constant cost at any depth
+    page_size = 50
+    page_size_query_param = "limit"
+    max_page_size = 200
+
+
+class EventCursorPagination(DeclarationCursorPagination):
+    ordering = "id"
+
+
+class CompanyApi(APIView):
+    """Base for forwarder endpoints: API-key auth, per-key throttling, bounded JSON, UTC timestamps."""
+
+    authentication_classes = [CompanyAPIKeyAuthentication]
+    throttle_classes = [ApiClientRateThrottle]
+    parser_classes = [BoundedJSONParser]
+
+    def initial(self, request, *args, **kwargs):
+        timezone.activate(UTC)  # API timestamps are ISO 8601 in UTC
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        timezone.deactivate()
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @property
+    def company(self):
+        return self.request.user.company
+
+    @property
+    def actor(self):
+        return self.request.user.actor
+
+
+def _declaration_response(declaration, *, status_code=status.HTTP_200_OK, location=False) -> Response:
+    headers = {"ETag": declaration.etag}
+    if location:
+        headers["Location"] = reverse("api:declaration-detail", args=[declaration.id])
+    return Response(s.DeclarationOutput(declaration).data, status=status_code, headers=headers)
+
+
+class DeclarationListCreateApi(CompanyApi):
+    @extend_schema(
+        operation_id="declarations_list", summary="List the company's declarations",
+        parameters=[
+            OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in s.Declaration.Status.choices]),
+            OpenApiParameter("stage", OpenApiTypes.STR, enum=[c for c, _ in s.Declaration.Stage.choices]),
+            OpenApiParameter("route", OpenApiTypes.STR, description="route code, e.g. 1119-1120"),
+            OpenApiParameter("direction", OpenApiTypes.STR, enum=["export", "import"]),
+            OpenApiParameter("plate", OpenApiTypes.STR, description="vehicle plate in any written form"),
+            OpenApiParameter("created_after", OpenApiTypes.DATETIME),
+            OpenApiParameter("created_before", OpenApiTypes.DATETIME),
+            OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT),
+        ],
+        responses={200: s.DeclarationOutput(many=True), **problems(400, 401, 429)},
+    )
+    def get(self, request):
+        declarations = selectors.declaration_list(company=self.company, filters=request.query_params)
+        paginator = DeclarationCursorPagination()
+        page = paginator.paginate_queryset(declarations, request, view=self)
+        return paginator.get_paginated_response(s.DeclarationOutput(page, many=True).data)
+
+    @extend_schema(
+        operation_id="declarations_create", summary="Declare a crossing",
+        request=s.DeclarationInput, parameters=[IDEMPOTENCY_KEY],
+        responses={201: s.DeclarationOutput, **problems(400, 401, 409, 413, 422, 429)},
+    )
+    @idempotent
+    def post(self, request):
+        serializer = s.DeclarationInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration = declaration_submit(company=self.company, actor=self.actor, data=serializer.validated_data)
+        declaration = selectors.declaration_get(company=self.company, declaration_id=declaration.id)
+        return _declaration_response(declaration, status_code=status.HTTP_201_CREATED, location=True)
+
+
+class DeclarationDetailApi(CompanyApi):
+    @extend_schema(operation_id="declarations_retrieve", summary="Read a declaration",
+                   responses={200: s.DeclarationOutput, **problems(401, 404, 429)})
+    def get(self, request, declaration_id: int):
+        return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
+
+    @extend_schema(
+        operation_id="declarations_amend", summary="Amend a declaration (before its vehicle enters a lane)",
+        request=s.DeclarationAmendInput, parameters=[IF_MATCH],
+        responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 412, 413, 428, 429)},
+    )
+    def patch(self, request, declaration_id: int):
+        # Scope first: another company's id is 404 whatever the headers say.
+        selectors.declaration_get(company=self.company, declaration_id=declaration_id)
+        expected_version = _if_match_version(request)
+        serializer = s.DeclarationAmendInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration_amend(declaration_id=declaration_id, company=self.company, actor=self.actor,
+                          expected_version=expected_version, changes=serializer.validated_data)
+        return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
+
+
+def _if_match_version(request) -> int:
+    header = request.headers.get("If-Match")
+    if not header:
+        raise PreconditionRequired("Send If-Match with the ETag of the version you are amending, e.g. If-Match: \"3\".")
+    value = header.strip().removeprefix("W/").strip('"')
+    if not value.isdigit():
+        raise PreconditionFailed(f"If-Match {header!r} is not an ETag of this declaration; send the ETag as read.")
+    return int(value)
+
+
+class DeclarationCancelApi(CompanyApi):
+    @extend_schema(operation_id="declarations_cancel", summary="Cancel a crossing before its vehicle enters a lane",
+                   request=s.CancelInput, parameters=[IDEMPOTENCY_KEY],
+                   responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 429)})
+    @idempotent
+    def post(self, request, declaration_id: int):
+        selectors.declaration_get(company=self.company, declaration_id=declaration_id)
+        serializer = s.CancelInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        declaration_cancel(declaration_id=declaration_id, company=self.company, actor=self.actor,
+                           reason=serializer.validated_data["reason"])
+        return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
+
+
+class DeclarationEventsApi(CompanyApi):
+    @extend_schema(operation_id="declarations_events", summary="The audit trail of a declaration",
+                   parameters=[OpenApiParameter("cursor", OpenApiTypes.STR),
+                               OpenApiParameter("limit", OpenApiTypes.INT)],
+                   responses={200: s.DeclarationEventOutput(many=True), **problems(401, 404, 429)})
+    def get(self, request, declaration_id: int):
+        events = selectors.declaration_events(company=self.company, declaration_id=declaration_id)
+        paginator = EventCursorPagination()
+        page = paginator.paginate_queryset(events, request, view=self)
+        return paginator.get_paginated_response(s.DeclarationEventOutput(page, many=True).data)

@@ -1,0 +1,280 @@
+"""Declarations: submit, amend, cancel. Each is one transaction that writes an audit row."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from clearance.audit import Actor, audit_record
+from clearance.errors import Conflict, FieldError, PreconditionFailed, RuleViolations
+from clearance.models import (
+    ACTIVE_DECLARATION,
+    Company,
+    Container,
+    CustomsDeclaration,
+    Declaration,
+    GoodsLine,
+    QuarantineCertificate,
+    TransitionNotAllowed,
+)
+from vehicles.models import Route
+from vehicles.services import driver_register, trailer_register, vehicle_register
+
+# Goods of HS chapters 01–24 (live animals, plants, food) pass plant, animal and food-safety control.
+QUARANTINE_CHAPTERS = range(1, 25)
+
+AMENDABLE_FIELDS = ("expected_arrival", "vehicle", "trailer", "driver", "containers", "goods",
+                    "customs_declarations", "quarantine_certificates")
+
+
+def goods_need_quarantine(goods: list[dict]) -> bool:
+    return any(int(line["hs_code"][:2]) in QUARANTINE_CHAPTERS for line in goods)
+
+
+def _arrival_errors(*, route: Route, expected_arrival: datetime, now: datetime) -> list[FieldError]:
+    notice = timedelta(hours=route.gate.crossing_notice_hours)
+    furthest = timedelta(days=settings.SMARTGATE_DECLARATION_MAX_DAYS_AHEAD)
+    if expected_arrival <= now:
+        return [FieldError("expected_arrival", "arrival_in_past", "The expected arrival must be in the future.")]
+    if expected_arrival < now + notice:
+        return [FieldError(
+            "expected_arrival", "arrival_too_soon",
+            f"A crossing must be declared at least {route.gate.crossing_notice_hours} hours before arrival "
+            f"at {route.gate.name_en}; the earliest accepted arrival is {(now + notice).isoformat()}.",
+        )]
+    if expected_arrival > now + furthest:
+        return [FieldError(
+            "expected_arrival", "arrival_too_far",
+            f"The expected arrival may be at most {furthest.days} days ahead.",
+        )]
+    return []
+
+
+def _document_errors(*, expected_arrival: datetime, vehicle: dict, driver: dict) -> list[FieldError]:
+    arrival_day: date = timezone.localdate(expected_arrival)
+    errors = []
+    if driver["document_expires"] < arrival_day:
+        errors.append(FieldError(
+            "driver.document_expires", "document_expired",
+            f"The driver's {driver['document_type']} expires on {driver['document_expires']}, "
+            f"before the expected arrival on {arrival_day}.",
+        ))
+    if vehicle.get("permit_expires") and vehicle["permit_expires"] < arrival_day:
+        errors.append(FieldError(
+            "vehicle.permit_expires", "permit_expired",
+            f"The cross-border permit expires on {vehicle['permit_expires']}, before the expected arrival on "
+            f"{arrival_day}.",
+        ))
+    return errors
+
+
+def _weight_errors(*, vehicle: dict, goods: list[dict]) -> list[FieldError]:
+    total = sum((Decimal(line["gross_weight_kg"]) for line in goods), Decimal(0))
+    if total > vehicle["max_gross_weight_kg"]:
+        return [FieldError(
+            "goods", "overweight",
+            f"The goods weigh {total} kg in all, above the vehicle's maximum gross weight of "
+            f"{vehicle['max_gross_weight_kg']} kg.",
+        )]
+    return []
+
+
+def _raise_if(errors: list[FieldError]) -> None:
+    if errors:
+        raise RuleViolations(errors)
+
+
+def _vehicle_data(declaration: Declaration) -> dict:
+    vehicle = declaration.vehicle
+    return {"max_gross_weight_kg": vehicle.max_gross_weight_kg, "permit_expires": vehicle.permit_expires}
+
+
+def _driver_data(declaration: Declaration) -> dict:
+    driver = declaration.driver
+    return {"document_type": driver.document_type, "document_expires": driver.document_expires}
+
+
+def _ensure_vehicle_free(*, vehicle_id: int, declaration_id: int | None = None) -> None:
+    active = Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=vehicle_id).exclude(id=declaration_id)
+    first = active.only("reference").first()
+    if first is not None:
+        raise Conflict(
+            f"This vehicle already has an active crossing, {first.reference}; it must cross or be cancelled first.",
+            code="vehicle_has_active_crossing", extra={"declaration": first.reference},
+        )
+
+
+def _ensure_customs_numbers_free(*, numbers: list[str], declaration_id: int | None = None) -> None:
+    taken = (
+        CustomsDeclaration.objects.filter(number__in=numbers, is_active=True)
+        .exclude(declaration_id=declaration_id)
+        .select_related("declaration")
+        .first()
+    )
+    if taken is not None:
+        raise Conflict(
+            f"Customs declaration {taken.number} is already on the active crossing {taken.declaration.reference}.",
+            code="customs_declaration_in_use", extra={"declaration": taken.declaration.reference},
+        )
+
+
+def _register_parties(*, vehicle: dict | None, trailer: dict | None, driver: dict | None) -> dict:
+    parties = {}
+    if vehicle is not None:
+        parties["vehicle"] = vehicle_register(**vehicle)
+    if trailer is not None:
+        parties["trailer"] = trailer_register(**trailer)
+    if driver is not None:
+        parties["driver"] = driver_register(**driver)
+    return parties
+
+
+def _replace_lines(declaration: Declaration, data: dict) -> None:
+    if "customs_declarations" in data:
+        declaration.customs_declarations.all().delete()
+        numbers = [line["number"] for line in data["customs_declarations"]]
+        try:
+            with transaction.atomic():
+                CustomsDeclaration.objects.bulk_create(
+                    CustomsDeclaration(declaration=declaration, **line) for line in data["customs_declarations"]
+                )
+        except IntegrityError:
+            # Another request took a number between our check and this insert.
+            _ensure_customs_numbers_free(numbers=numbers, declaration_id=declaration.id)
+            raise
+    if "containers" in data:
+        declaration.containers.all().delete()
+        Container.objects.bulk_create(Container(declaration=declaration, **line) for line in data["containers"])
+    if "goods" in data:
+        declaration.goods.all().delete()
+        GoodsLine.objects.bulk_create(GoodsLine(declaration=declaration, **line) for line in data["goods"])
+        declaration.needs_quarantine = goods_need_quarantine(data["goods"])
+    if "quarantine_certificates" in data:
+        declaration.quarantine_certificates.all().delete()
+        QuarantineCertificate.objects.bulk_create(
+            QuarantineCertificate(declaration=declaration, **line) for line in data["quarantine_certificates"]
+        )
+
+
+def _save_guarding_uniqueness(declaration: Declaration, **save_kwargs) -> None:
+    """Save; the partial unique constraints catch what two concurrent requests both checked as free."""
+    try:
+        with transaction.atomic():
+            declaration.save(**save_kwargs)
+    except IntegrityError:
+        _ensure_vehicle_free(vehicle_id=declaration.vehicle_id, declaration_id=declaration.pk)
+        raise
+
+
+@transaction.atomic
+def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declaration:
+    """Declare a crossing. ``data`` is validated input: field formats are already checked; this checks
+    the rules that need the clock, the gate's settings and other crossings.
+
+    Raises RuleViolations (400) or Conflict (409: the vehicle or a customs number is on an active crossing).
+    """
+    route: Route = data["route"]
+    errors = _arrival_errors(route=route, expected_arrival=data["expected_arrival"], now=timezone.now())
+    errors += _document_errors(expected_arrival=data["expected_arrival"], vehicle=data["vehicle"], driver=data["driver"])
+    errors += _weight_errors(vehicle=data["vehicle"], goods=data["goods"])
+    _raise_if(errors)
+
+    parties = _register_parties(vehicle=data["vehicle"], trailer=data.get("trailer"), driver=data["driver"])
+    _ensure_vehicle_free(vehicle_id=parties["vehicle"].id)
+    _ensure_customs_numbers_free(numbers=[line["number"] for line in data["customs_declarations"]])
+
+    declaration = Declaration(
+        company=company, direction=data["direction"], route=route, expected_arrival=data["expected_arrival"],
+        vehicle=parties["vehicle"], trailer=parties.get("trailer"), driver=parties["driver"],
+    )
+    _save_guarding_uniqueness(declaration)
+    declaration.reference = f"SG-{timezone.localdate(declaration.created_at).year}-{declaration.id:06d}"
+    _replace_lines(declaration, {key: data.get(key, []) for key in
+                                 ("customs_declarations", "containers", "goods", "quarantine_certificates")})
+    declaration.save(update_fields=["reference", "needs_quarantine"])
+    audit_record(declaration=declaration, actor=actor, event="submitted")
+    return declaration
+
+
+@transaction.atomic
+def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, expected_version: int,
+                      changes: dict) -> Declaration:
+    """Amend a declaration until its vehicle enters a lane; the amended version is checked afresh.
+
+    Raises PreconditionFailed (412) when ``expected_version`` is not the current one, Conflict (409) when
+    the vehicle is in a lane or beyond, or the declaration is cancelled or held, and RuleViolations.
+    """
+    declaration = (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("route__gate", "vehicle", "driver")
+        .get(id=declaration_id, company=company)
+    )
+    if declaration.version != expected_version:
+        raise PreconditionFailed(
+            f"The declaration is at version {declaration.version}, not {expected_version}; read it again and "
+            f"reapply the change.", extra={"current_version": declaration.version},
+        )
+    if not declaration.is_before_lane or declaration.status in (Declaration.Status.CANCELLED, Declaration.Status.HELD):
+        raise Conflict(
+            f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
+            f"{declaration.get_stage_display().lower()} can no longer be amended.", code="not_amendable",
+        )
+
+    arrival = changes.get("expected_arrival", declaration.expected_arrival)
+    vehicle = changes.get("vehicle") or _vehicle_data(declaration)
+    driver = changes.get("driver") or _driver_data(declaration)
+    goods = changes["goods"] if "goods" in changes else list(declaration.goods.values("gross_weight_kg"))
+    errors = []
+    if "expected_arrival" in changes:
+        errors += _arrival_errors(route=declaration.route, expected_arrival=arrival, now=timezone.now())
+    errors += _document_errors(expected_arrival=arrival, vehicle=vehicle, driver=driver)
+    errors += _weight_errors(vehicle=vehicle, goods=goods)
+    _raise_if(errors)
+
+    parties = _register_parties(
+        vehicle=changes.get("vehicle"), trailer=changes.get("trailer"), driver=changes.get("driver"),
+    )
+    if "vehicle" in parties:
+        _ensure_vehicle_free(vehicle_id=parties["vehicle"].id, declaration_id=declaration.id)
+    if "customs_declarations" in changes:
+        _ensure_customs_numbers_free(numbers=[line["number"] for line in changes["customs_declarations"]],
+                                     declaration_id=declaration.id)
+
+    for name, party in parties.items():
+        setattr(declaration, name, party)
+    if "trailer" in changes and changes["trailer"] is None:
+        declaration.trailer = None
+    declaration.expected_arrival = arrival
+    _replace_lines(declaration, changes)
+    if declaration.status != Declaration.Status.SUBMITTED:
+        declaration.transition(to=Declaration.Status.SUBMITTED)
+    declaration.version += 1
+    _save_guarding_uniqueness(declaration)
+    audit_record(declaration=declaration, actor=actor, event="amended", data={"changed": sorted(changes)})
+    return declaration
+
+
+@transaction.atomic
+def declaration_cancel(*, declaration_id: int, company: Company, actor: Actor, reason: str) -> Declaration:
+    """Cancel a crossing before its vehicle enters a lane; it frees the vehicle and its customs numbers.
+
+    Raises Conflict (409) once the vehicle is in a lane, or when the status does not allow cancelling.
+    """
+    declaration = Declaration.objects.select_for_update().get(id=declaration_id, company=company)
+    try:
+        if not declaration.is_before_lane:
+            raise TransitionNotAllowed(field="stage", current=declaration.stage, target="cancelled")
+        declaration.transition(to=Declaration.Status.CANCELLED)
+    except TransitionNotAllowed:
+        raise Conflict(
+            f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
+            f"{declaration.get_stage_display().lower()} cannot be cancelled.", code="not_cancellable",
+        ) from None
+    declaration.save(update_fields=["status", "updated_at"])
+    declaration.customs_declarations.update(is_active=False)
+    audit_record(declaration=declaration, actor=actor, event="cancelled", reason=reason)
+    return declaration
