@@ -63,7 +63,6 @@ def idempotent(view_method):
             record.delete()
             raise
         if 200 <= response.status_code < 300:
-            response.render() if hasattr(response, "render") and not response.is_rendered else None
             IdempotencyRecord.objects.filter(pk=record.pk).update(
                 is_complete=True, response_status=response.status_code, response_body=response.data,
                 response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
