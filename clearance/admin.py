@@ -1,0 +1,120 @@
+from django.contrib import admin
+from rest_framework_api_key.admin import APIKeyModelAdmin
+
+from clearance.models import (
+    Company,
+    CompanyAPIKey,
+    Container,
+    CustomsDeclaration,
+    Declaration,
+    DeclarationEvent,
+    GoodsLine,
+    QuarantineCertificate,
+)
+from vehicles.plates import normalize_plate
+
+
+@admin.register(Company)
+class CompanyAdmin(admin.ModelAdmin):
+    list_display = ["name", "tax_code", "country", "compliance_rating", "is_active", "created_at"]
+    list_filter = ["country", "compliance_rating", "is_active"]
+    search_fields = ["name", "tax_code"]
+
+
+@admin.register(CompanyAPIKey)
+class CompanyAPIKeyAdmin(APIKeyModelAdmin):
+    """Keys are issued with `manage.py create_api_key` (shown once); here they are listed and revoked."""
+
+    list_display = [*APIKeyModelAdmin.list_display, "company"]
+    list_filter = [*APIKeyModelAdmin.list_filter, "company"]
+    search_fields = [*APIKeyModelAdmin.search_fields, "company__name", "company__tax_code"]
+    list_select_related = ["company"]
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CustomsDeclarationInline(ReadOnlyInline):
+    model = CustomsDeclaration
+    fields = ["number", "type", "is_active"]
+
+
+class ContainerInline(ReadOnlyInline):
+    model = Container
+    fields = ["number", "size", "seals"]
+
+
+class GoodsLineInline(ReadOnlyInline):
+    model = GoodsLine
+    fields = ["hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency", "origin_country"]
+
+
+class QuarantineCertificateInline(ReadOnlyInline):
+    model = QuarantineCertificate
+    fields = ["number", "issued_on", "expires_on"]
+
+
+class DeclarationEventInline(ReadOnlyInline):
+    model = DeclarationEvent
+    fields = ["at", "actor_kind", "actor", "event", "reason", "version", "data"]
+    ordering = ["id"]
+
+
+@admin.register(Declaration)
+class DeclarationAdmin(admin.ModelAdmin):
+    """Declarations change only through the services: the admin shows them, it never edits status or stage."""
+
+    list_display = ["reference", "vehicle", "company", "route", "direction", "status", "stage", "expected_arrival",
+                    "created_at"]
+    list_filter = ["status", "stage", "route", "direction", "needs_quarantine"]
+    search_fields = ["reference", "vehicle__normalized_plate", "company__name", "company__tax_code",
+                     "containers__number", "customs_declarations__number"]
+    list_select_related = ["vehicle", "company", "route"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    inlines = [CustomsDeclarationInline, ContainerInline, GoodsLineInline, QuarantineCertificateInline,
+               DeclarationEventInline]
+
+    def get_search_results(self, request, queryset, search_term):
+        # A plate written any way finds its declarations.
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        if search_term:
+            queryset |= self.model.objects.filter(vehicle__normalized_plate=normalize_plate(search_term))
+        return queryset, may_have_duplicates
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in self.model._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DeclarationEvent)
+class DeclarationEventAdmin(admin.ModelAdmin):
+    list_display = ["at", "declaration", "event", "actor_kind", "actor", "version", "reason"]
+    list_filter = ["event", "actor_kind"]
+    search_fields = ["declaration__reference", "actor", "reason"]
+    list_select_related = ["declaration"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
