@@ -24,8 +24,9 @@ class Actor:
 
 
 def audit_record(*, declaration: Declaration, actor: Actor, event: str, reason: str = "",
-                 data: dict | None = None) -> DeclarationEvent:
+                 data: dict | None = None, version: int | None = None) -> DeclarationEvent:
+    """Write one row of the audit trail; ``version`` defaults to the declaration's current one."""
     return DeclarationEvent.objects.create(
         declaration=declaration, actor_kind=actor.kind, actor=actor.name, user_id=actor.user_id, event=event,
-        reason=reason, version=declaration.version, data=data or {},
+        reason=reason, version=version or declaration.version, data=data or {},
     )

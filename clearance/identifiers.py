@@ -34,9 +34,14 @@ HS_CHAPTERS = {f"{chapter:02d}" for chapter in range(1, 98)} - {"77"}
 _DIGITS = re.compile(r"[0-9]+")
 
 
+_CONTAINER_SHAPE = re.compile(r"^[A-Z]{3}[UJZ][0-9]{7}$")
+
+
 def container_number(value: str) -> str:
     compact = iso6346.compact(value or "")
     try:
+        if not _CONTAINER_SHAPE.fullmatch(compact):  # stdnum's owner code would also take digits
+            raise StdnumError()
         return iso6346.validate(compact)
     except InvalidChecksum:
         raise ValidationError(

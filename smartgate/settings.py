@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
-from kombu import Queue
+from kombu import Exchange, Queue
 
 from smartgate.config import env_bool, env_database, env_int, env_list, env_str, env_url
 
@@ -163,6 +163,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"PlateCountryEnum": "vehicles.plates.Country.CHOICES"},
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
 }
@@ -199,13 +200,14 @@ CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 # One queue per check kind, so a slow force does not hold back another.
 CELERY_TASK_DEFAULT_QUEUE = "default"
+# Each queue has its own exchange and routing key: bound to one shared key, every message would be
+# copied into every queue.
 CELERY_TASK_QUEUES = [
-    Queue("default"),
-    Queue("customs"),
-    Queue("border_guard"),
-    Queue("quarantine"),
-    Queue("gate"),
+    Queue(name, Exchange(name, type="direct"), routing_key=name)
+    for name in ("default", "customs", "border_guard", "quarantine", "gate")
 ]
+CELERY_TASK_DEFAULT_EXCHANGE = "default"
+CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging ------------------------------------------------------------------------------------
@@ -219,3 +221,18 @@ LOGGING = {
 
 # --- Gate rules (data an operator tunes; per-gate notice lives on BorderGate) --------------------
 SMARTGATE_DECLARATION_MAX_DAYS_AHEAD = env_int("SMARTGATE_DECLARATION_MAX_DAYS_AHEAD", default=30, minimum=1)
+SMARTGATE_CUSTOMS_GATEWAY = env_str("SMARTGATE_CUSTOMS_GATEWAY", default="clearance.engines.customs.RulesCustomsGateway")
+SMARTGATE_DOCUMENT_MARGIN_DAYS = env_int("SMARTGATE_DOCUMENT_MARGIN_DAYS", default=7, minimum=0)
+# A check pending (not picked up) or running (its worker died) longer than this is sent again.
+SMARTGATE_CHECK_STALE_SECONDS = env_int("SMARTGATE_CHECK_STALE_SECONDS", default=120, minimum=1)
+SMARTGATE_RECONCILE_EVERY_SECONDS = env_int("SMARTGATE_RECONCILE_EVERY_SECONDS", default=30, minimum=1)
+if SMARTGATE_CHECK_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT and not CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured("SMARTGATE_CHECK_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT, or a slow check "
+                               "would be retaken while it still runs.")
+CELERY_BEAT_SCHEDULE = {
+    "checks-reconcile": {
+        "task": "clearance.tasks.checks_reconcile_task",
+        "schedule": SMARTGATE_RECONCILE_EVERY_SECONDS,
+        "options": {"queue": "default"},
+    },
+}

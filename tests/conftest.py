@@ -33,17 +33,19 @@ def redis_url() -> str:
 class WorkerProcess:
     """A real `celery worker` in its own process, on Redis, against the test database."""
 
-    def __init__(self, *, broker_url: str, database_url: str | None, queues: str, concurrency: int = 2):
+    def __init__(self, *, broker_url: str, database_url: str | None, queues: str, concurrency: int = 2,
+                 extra_env: dict | None = None):
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.broker_url = broker_url
         self.database_url = database_url
         self.queues = queues
         self.concurrency = concurrency
+        self.extra_env = extra_env or {}
         self.process: subprocess.Popen | None = None
         self.log_path = REPO_ROOT / "test-artifacts" / f"worker-{uuid.uuid4().hex[:8]}.log"
 
     def environment(self) -> dict:
-        env = {**os.environ, "CELERY_BROKER_URL": self.broker_url, "DJANGO_DEBUG": "true"}
+        env = {**os.environ, "CELERY_BROKER_URL": self.broker_url, "DJANGO_DEBUG": "true", **self.extra_env}
         if self.database_url:
             env["DATABASE_URL"] = self.database_url
         return env
@@ -88,8 +90,9 @@ def start_worker(redis_url):
     workers: list[WorkerProcess] = []
 
     def start(*, queues: str = "default,customs,border_guard,quarantine,gate", database_url: str | None = None,
-              concurrency: int = 2) -> WorkerProcess:
-        worker = WorkerProcess(broker_url=redis_url, database_url=database_url, queues=queues, concurrency=concurrency)
+              concurrency: int = 2, extra_env: dict | None = None) -> WorkerProcess:
+        worker = WorkerProcess(broker_url=redis_url, database_url=database_url, queues=queues, concurrency=concurrency,
+                               extra_env=extra_env)
         workers.append(worker)
         return worker.start()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import datetime, time
+from datetime import date, datetime, time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -16,6 +16,11 @@ from vehicles.names import fold_name
 from vehicles.plates import Country, normalize_plate, parse_plate
 
 LOCAL_TZ = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+
+
+def local_date(moment: datetime) -> date:
+    """The calendar day at the gate (Asia/Ho_Chi_Minh), whatever time zone is active for the request."""
+    return moment.astimezone(LOCAL_TZ).date()
 
 
 class Direction(models.TextChoices):

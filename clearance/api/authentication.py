@@ -38,7 +38,7 @@ class CompanyAPIKeyAuthentication(authentication.BaseAuthentication):
         if not header:
             return None
         keyword, _sep, key = header.partition(" ")
-        if keyword != KEYWORD or not key.strip():
+        if keyword.lower() != KEYWORD.lower() or not key.strip():
             raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Api-Key <key>'."))
         key = key.strip()
         # One indexed lookup by the key's public prefix, then a hash comparison.

@@ -45,6 +45,8 @@ def flatten_errors(detail, path: str = "") -> list[FieldError]:
         for key, value in detail.items():
             if key == "non_field_errors":
                 found += flatten_errors(value, path)
+            elif isinstance(key, int):  # a ListSerializer's errors, keyed by item index
+                found += flatten_errors(value, f"{path}[{key}]")
             else:
                 found += flatten_errors(value, f"{path}.{key}" if path else str(key))
         return found
@@ -65,8 +67,8 @@ def exception_handler(exc, context):
         return problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, errors=exc.errors)
     if isinstance(exc, DomainError):
         return problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
-    if isinstance(exc, ObjectDoesNotExist):
-        exc = Http404()
+    if isinstance(exc, (ObjectDoesNotExist, Http404)):
+        exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling and logging take over

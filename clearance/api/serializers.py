@@ -9,23 +9,26 @@ import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clearance import identifiers
 from clearance.models import (
+    Check,
     Container,
     CustomsDeclaration,
     Declaration,
     DeclarationEvent,
     GoodsLine,
+    Inspection,
     QuarantineCertificate,
 )
 from vehicles.models import Direction, Driver, Route, Vehicle
-from vehicles.plates import parse_plate
+from vehicles.plates import Country, parse_plate
 
 # Fields of the representation a forwarder can never set.
 SERVER_FIELDS = {"id", "reference", "status", "stage", "version", "needs_quarantine", "company", "created_at",
-                 "updated_at", "lane", "channel", "checks"}
+                 "updated_at", "lane", "channel", "checks", "inspections"}
 
 
 def _django_to_drf(error: DjangoValidationError) -> serializers.ValidationError:
@@ -62,7 +65,7 @@ class StrictSerializer(serializers.Serializer):
 
 class VehicleInput(StrictSerializer):
     plate = serializers.CharField(max_length=20)
-    country = serializers.ChoiceField(choices=["VN", "CN"])
+    country = serializers.ChoiceField(choices=Country.CHOICES)
     max_gross_weight_kg = serializers.IntegerField(min_value=1000, max_value=100_000)
     permit_number = serializers.CharField(max_length=40, required=False, allow_blank=True, default="")
     permit_expires = serializers.DateField(required=False, allow_null=True, default=None)
@@ -79,7 +82,7 @@ class VehicleInput(StrictSerializer):
 
 class TrailerInput(StrictSerializer):
     plate = serializers.CharField(max_length=20)
-    country = serializers.ChoiceField(choices=["VN", "CN"])
+    country = serializers.ChoiceField(choices=Country.CHOICES)
 
     def validate(self, attrs):
         try:
@@ -225,9 +228,13 @@ class DeclarationAmendInput(DeclarationInput):
     """A PATCH: any amendable field; lists given replace the lists held."""
 
     def __init__(self, *args, **kwargs):
-        super().__init__(*args, partial=True, **kwargs)
+        # Not DRF's partial mode: it would reach into nested objects, and a vehicle, driver or goods line
+        # sent in an amendment must be complete. Only the top-level fields become optional.
+        super().__init__(*args, **kwargs)
         for name in ("direction", "route"):
             self.fields.pop(name)
+        for field in self.fields.values():
+            field.required = False
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
@@ -237,8 +244,8 @@ class DeclarationAmendInput(DeclarationInput):
                     f"{name} cannot be amended; cancel this crossing and declare a new one.", code="not_amendable")]
                     for name in fixed})
             if not data:
-                raise serializers.ValidationError(serializers.ErrorDetail(
-                    f"Send at least one of: {', '.join(AMENDABLE)}.", code="empty_amendment"))
+                raise serializers.ValidationError({"non_field_errors": [serializers.ErrorDetail(
+                    f"Send at least one of: {', '.join(AMENDABLE)}.", code="empty_amendment")]})
         return super().to_internal_value(data)
 
 
@@ -295,6 +302,18 @@ class QuarantineCertificateOutput(serializers.ModelSerializer):
         fields = ["number", "issued_on", "expires_on"]
 
 
+class CheckOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Check
+        fields = ["kind", "version", "status", "outcome", "reasons", "attempts", "started_at", "finished_at"]
+
+
+class InspectionOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Inspection
+        fields = ["id", "force", "kind", "status", "reasons", "created_at", "resolved_at"]
+
+
 class DeclarationOutput(serializers.ModelSerializer):
     route = serializers.CharField(source="route.code")
     company = serializers.CharField(source="company.tax_code")
@@ -305,12 +324,30 @@ class DeclarationOutput(serializers.ModelSerializer):
     containers = ContainerOutput(many=True)
     goods = GoodsLineOutput(many=True)
     quarantine_certificates = QuarantineCertificateOutput(many=True)
+    channel = serializers.CharField(allow_null=True, help_text="Customs channel once customs has answered.")
+    checks = serializers.SerializerMethodField(help_text="The checks of the current version.")
+    inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
 
     class Meta:
         model = Declaration
-        fields = ["id", "reference", "company", "status", "stage", "version", "needs_quarantine", "direction",
-                  "route", "expected_arrival", "customs_declarations", "vehicle", "trailer", "driver", "containers",
-                  "goods", "quarantine_certificates", "created_at", "updated_at"]
+        fields = ["id", "reference", "company", "status", "stage", "version", "needs_quarantine", "channel",
+                  "direction", "route", "expected_arrival", "customs_declarations", "vehicle", "trailer", "driver",
+                  "containers", "goods", "quarantine_certificates", "checks", "inspections", "created_at",
+                  "updated_at"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["channel"] = data["channel"] or None
+        return data
+
+    @extend_schema_field(CheckOutput(many=True))
+    def get_checks(self, declaration):
+        return CheckOutput([c for c in declaration.checks.all() if c.version == declaration.version], many=True).data
+
+    @extend_schema_field(InspectionOutput(many=True))
+    def get_inspections(self, declaration):
+        return InspectionOutput([i for i in declaration.inspections.all() if i.version == declaration.version],
+                                many=True).data
 
 
 class DeclarationEventOutput(serializers.ModelSerializer):

@@ -7,8 +7,8 @@ from datetime import UTC
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,6 +18,7 @@ from clearance.api import serializers as s
 from clearance.api.authentication import CompanyAPIKeyAuthentication
 from clearance.api.idempotency import idempotent
 from clearance.api.parsers import BoundedJSONParser
+from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.throttling import ApiClientRateThrottle
 from clearance.errors import PreconditionFailed, PreconditionRequired
 from clearance.services.declarations import declaration_amend, declaration_cancel, declaration_submit
@@ -44,7 +45,15 @@ IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADE
 
 
 def problems(*codes: int) -> dict:
-    return {code: PROBLEMS[code] for code in codes}
+    return {(code, PROBLEM_CONTENT_TYPE): PROBLEMS[code] for code in codes}
+
+
+def page_of(serializer_class, name: str):
+    """The cursor page a list answers with."""
+    return inline_serializer(name=name, fields={
+        "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+    })
 
 
 class DeclarationCursorPagination(CursorPagination):
@@ -102,7 +111,7 @@ class DeclarationListCreateApi(CompanyApi):
             OpenApiParameter("created_before", OpenApiTypes.DATETIME),
             OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT),
         ],
-        responses={200: s.DeclarationOutput(many=True), **problems(400, 401, 429)},
+        responses={200: page_of(s.DeclarationOutput, "DeclarationPage"), **problems(400, 401, 429)},
     )
     def get(self, request):
         declarations = selectors.declaration_list(company=self.company, filters=request.query_params)
@@ -174,7 +183,7 @@ class DeclarationEventsApi(CompanyApi):
     @extend_schema(operation_id="declarations_events", summary="The audit trail of a declaration",
                    parameters=[OpenApiParameter("cursor", OpenApiTypes.STR),
                                OpenApiParameter("limit", OpenApiTypes.INT)],
-                   responses={200: s.DeclarationEventOutput(many=True), **problems(401, 404, 429)})
+                   responses={200: page_of(s.DeclarationEventOutput, "DeclarationEventPage"), **problems(401, 404, 429)})
     def get(self, request, declaration_id: int):
         events = selectors.declaration_events(company=self.company, declaration_id=declaration_id)
         paginator = EventCursorPagination()

@@ -21,7 +21,8 @@ from clearance.models import (
     QuarantineCertificate,
     TransitionNotAllowed,
 )
-from vehicles.models import Route
+from clearance.services.checks import checks_start
+from vehicles.models import Route, local_date
 from vehicles.services import driver_register, trailer_register, vehicle_register
 
 # Goods of HS chapters 01–24 (live animals, plants, food) pass plant, animal and food-safety control.
@@ -55,7 +56,7 @@ def _arrival_errors(*, route: Route, expected_arrival: datetime, now: datetime) 
 
 
 def _document_errors(*, expected_arrival: datetime, vehicle: dict, driver: dict) -> list[FieldError]:
-    arrival_day: date = timezone.localdate(expected_arrival)
+    arrival_day: date = local_date(expected_arrival)
     errors = []
     if driver["document_expires"] < arrival_day:
         errors.append(FieldError(
@@ -192,11 +193,12 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         vehicle=parties["vehicle"], trailer=parties.get("trailer"), driver=parties["driver"],
     )
     _save_guarding_uniqueness(declaration)
-    declaration.reference = f"SG-{timezone.localdate(declaration.created_at).year}-{declaration.id:06d}"
+    declaration.reference = f"SG-{local_date(declaration.created_at).year}-{declaration.id:06d}"
     _replace_lines(declaration, {key: data.get(key, []) for key in
                                  ("customs_declarations", "containers", "goods", "quarantine_certificates")})
     declaration.save(update_fields=["reference", "needs_quarantine"])
     audit_record(declaration=declaration, actor=actor, event="submitted")
+    checks_start(declaration=declaration, actor=actor)
     return declaration
 
 
@@ -255,6 +257,8 @@ def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, ex
     declaration.version += 1
     _save_guarding_uniqueness(declaration)
     audit_record(declaration=declaration, actor=actor, event="amended", data={"changed": sorted(changes)})
+    # The amended version is checked afresh; results still coming for the old one are recorded and ignored.
+    checks_start(declaration=declaration, actor=actor)
     return declaration
 
 

@@ -13,7 +13,11 @@ def test_declaring_returns_the_declaration_as_get_returns_it(api, declare):
     assert response["ETag"] == '"1"'
     assert body == api.get(response["Location"]).json()
     assert body["reference"].startswith("SG-20") and len(body["reference"]) == 14
-    assert (body["status"], body["stage"], body["version"]) == ("submitted", "expected", 1)
+    # The checks are written with the declaration; their tasks run after commit.
+    assert (body["status"], body["stage"], body["version"]) == ("checking", "expected", 1)
+    assert sorted((c["kind"], c["status"]) for c in body["checks"]) == [
+        ("border_guard", "pending"), ("customs", "pending"), ("quarantine", "pending")]
+    assert body["channel"] is None
     assert body["needs_quarantine"] is True  # durian, HS chapter 08
     assert body["vehicle"]["plate"] == "12C-123.45"
     assert body["trailer"]["plate"] == "12R-012.34"
@@ -174,11 +178,12 @@ def test_audit_trail_says_who_did_what_and_why(api, declare):
 
     events = api.get(f"{created['Location']}events/").json()["results"]
 
-    assert [(e["event"], e["version"]) for e in events] == [("submitted", 1), ("amended", 2), ("cancelled", 2)]
+    assert [(e["event"], e["version"]) for e in events] == [
+        ("submitted", 1), ("checks_started", 1), ("amended", 2), ("checks_started", 2), ("cancelled", 2)]
     assert all(e["actor"] == "0101234565:erp" and e["actor_kind"] == "api_key" for e in events)
-    assert events[1]["data"] == {"changed": ["expected_arrival"]}
-    assert events[2]["reason"] == "Buyer cancelled the order"
-    assert DeclarationEvent.objects.count() == 3
+    assert events[2]["data"] == {"changed": ["expected_arrival"]}
+    assert events[4]["reason"] == "Buyer cancelled the order"
+    assert DeclarationEvent.objects.count() == 5
 
 
 def test_list_filters_and_cursor_pagination(api, declare, django_assert_max_num_queries):

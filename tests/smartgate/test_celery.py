@@ -46,4 +46,6 @@ def test_running_worker_reports_the_same_settings(start_worker, redis_url):
     assert conf["task_time_limit"] == app.conf.task_time_limit
     assert conf["task_always_eager"] is False
     assert {queue["name"] for queue in queues} == EXPECTED_QUEUES
+    # Each queue is reached by its own routing key, so a message lands in one queue only.
+    assert {queue["name"]: queue["routing_key"] for queue in queues} == {name: name for name in EXPECTED_QUEUES}
     assert worker.process.poll() is None

@@ -110,6 +110,8 @@ class Declaration(models.Model):
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.EXPECTED)
     version = models.PositiveIntegerField(_("version"), default=1)
     needs_quarantine = models.BooleanField(_("needs quarantine"), default=False)
+    channel = models.CharField(_("customs channel"), max_length=6, blank=True,
+                               choices=[("green", _("Green")), ("yellow", _("Yellow")), ("red", _("Red"))])
     lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT,
                              related_name="declarations")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)

@@ -1,0 +1,127 @@
+"""Customs risk: a rules engine behind a small gateway interface, so a real customs system can replace it.
+
+Each rule that fires adds its weight to a score and a reason; thresholds turn the score into a channel
+(green: release on documents, yellow: officer reviews documents, red: physical inspection). A random
+selection, reproducible per declaration, raises the channel for a share of crossings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from decimal import Decimal
+from typing import Protocol
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from clearance.engines import Reason, Verdict
+from clearance.models import CompanyViolation, Declaration, HsRiskRule, ReferencePrice, RiskSettings
+from vehicles.models import local_date
+
+CHANNEL_ORDER = ["green", "yellow", "red"]
+
+
+class CustomsGatewayUnavailable(Exception):
+    """The customs system did not answer: a transient error, retried, never a verdict."""
+
+
+class CustomsGateway(Protocol):
+    def assess(self, declaration: Declaration) -> Verdict: ...
+
+
+def customs_gateway() -> CustomsGateway:
+    return import_string(settings.SMARTGATE_CUSTOMS_GATEWAY)()
+
+
+def random_draw(declaration_id: int) -> Decimal:
+    """A number in [0, 100) fixed for the declaration: re-running or amending does not re-roll it,
+    and the server's secret keeps forwarders from predicting it."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"customs-random:{declaration_id}".encode(), hashlib.sha256)
+    return Decimal(int.from_bytes(digest.digest()[:8], "big") % 10_000) / 100
+
+
+class RulesCustomsGateway:
+    """The built-in risk engine over the rules officers edit in the admin."""
+
+    def assess(self, declaration: Declaration) -> Verdict:
+        risk = RiskSettings.current()
+        fired: list[tuple[int, Reason]] = []
+        fired += self._hs_rules(declaration)
+        fired += self._company(declaration, risk)
+        fired += self._valuation(declaration, risk)
+        fired += self._weight(declaration, risk)
+        fired += self._seals(declaration, risk)
+
+        score = sum(weight for weight, _reason in fired)
+        channel = "red" if score >= risk.red_threshold else "yellow" if score >= risk.yellow_threshold else "green"
+        reasons = [reason for _weight, reason in fired]
+        rate = risk.random_rate_for(declaration.company.compliance_rating)
+        if random_draw(declaration.id) < rate:
+            reasons.append(Reason("random_selection", f"Selected at random ({rate}% of crossings are)."))
+            channel = max(channel, risk.random_channel, key=CHANNEL_ORDER.index)
+        reasons.append(Reason("score", f"Risk score {score} (yellow from {risk.yellow_threshold}, "
+                                       f"red from {risk.red_threshold})."))
+        return Verdict(outcome=channel, reasons=reasons)
+
+    def _hs_rules(self, declaration):
+        codes = [line.hs_code for line in declaration.goods.all()]
+        fired = []
+        for rule in HsRiskRule.objects.filter(is_active=True):
+            matching = [code for code in codes if code.startswith(rule.hs_prefix)]
+            if matching:
+                fired.append((rule.weight, Reason(
+                    "hs_risk", f"HS {', '.join(matching)} matches risk rule {rule.hs_prefix} "
+                               f"({rule.description}, {rule.weight:+d}).")))
+        return fired
+
+    def _company(self, declaration, risk):
+        company = declaration.company
+        fired = []
+        if company.compliance_rating == "under_watch":
+            fired.append((risk.under_watch_weight, Reason("company_under_watch", f"{company.name} is under watch.")))
+        elif company.compliance_rating == "priority":
+            fired.append((risk.priority_weight, Reason("company_priority", f"{company.name} is a priority (AEO) company.")))
+        since = local_date(timezone.now()) - timedelta(days=risk.violation_window_days)
+        violations = CompanyViolation.objects.filter(company=company, occurred_on__gte=since).count()
+        if violations:
+            fired.append((risk.violation_weight * violations, Reason(
+                "company_violations", f"{violations} violation(s) in the last {risk.violation_window_days} days.")))
+        return fired
+
+    def _valuation(self, declaration, risk):
+        goods = list(declaration.goods.all())
+        prices = {
+            (price.hs_heading, price.currency): price.price_per_kg
+            for price in ReferencePrice.objects.filter(hs_heading__in={line.hs_code[:4] for line in goods})
+        }
+        fired = []
+        for line in goods:
+            reference = prices.get((line.hs_code[:4], line.currency))
+            if reference is None or not line.gross_weight_kg:
+                continue
+            per_kg = line.value / line.gross_weight_kg
+            if per_kg < reference * risk.undervaluation_ratio:
+                fired.append((risk.undervaluation_weight, Reason(
+                    "undervaluation", f"HS {line.hs_code} declared at {per_kg:.2f} {line.currency}/kg, below "
+                                      f"{risk.undervaluation_ratio:.0%} of the reference {reference} {line.currency}/kg.")))
+        return fired
+
+    def _weight(self, declaration, risk):
+        vehicle = declaration.vehicle
+        goods_kg = sum((line.gross_weight_kg for line in declaration.goods.all()), Decimal(0))
+        total = goods_kg + (vehicle.tare_weight_kg or 0)
+        if total > vehicle.max_gross_weight_kg:
+            return [(risk.overweight_weight, Reason(
+                "overweight", f"Goods {goods_kg} kg with the vehicle's tare make {total} kg, above its maximum of "
+                              f"{vehicle.max_gross_weight_kg} kg."))]
+        return []
+
+    def _seals(self, declaration, risk):
+        unsealed = [container.number for container in declaration.containers.all() if not container.seals]
+        if unsealed:
+            return [(risk.unsealed_container_weight, Reason(
+                "container_unsealed", f"Container(s) without seals: {', '.join(unsealed)}."))]
+        return []

@@ -1,0 +1,154 @@
+"""Declarations decided by a real Celery worker on Redis and PostgreSQL, and the faults it survives."""
+
+import os
+import signal
+
+import pytest
+
+from clearance.models import Check, Declaration, DeclarationEvent, HsRiskRule, Inspection, WatchlistEntry
+from clearance.services.checks import checks_reconcile
+from clearance.tasks import check_run_task
+from tests.e2e.conftest import point_celery_at, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.redis]
+
+FINAL = {"cleared", "inspection", "rejected"}
+
+
+def decided(declaration_id: int, timeout: float = 45) -> Declaration:
+    return wait_until(
+        lambda: Declaration.objects.filter(id=declaration_id, status__in=FINAL).first(),
+        timeout=timeout, what=f"declaration {declaration_id} to be decided",
+    )
+
+
+def test_submit_is_cleared_by_real_workers(worker, api, declare):
+    worker()
+
+    created = declare().json()
+
+    declaration = decided(created["id"])
+    assert declaration.status == "cleared"
+    assert declaration.channel == "green"
+    body = api.get(f"/api/v1/declarations/{created['id']}/").json()
+    assert {c["kind"]: c["outcome"] for c in body["checks"]} == {
+        "customs": "green", "border_guard": "pass", "quarantine": "pass"}
+    assert body["channel"] == "green"
+    events = [e["event"] for e in api.get(f"/api/v1/declarations/{created['id']}/events/").json()["results"]]
+    assert events.count("check_started") == 3 and events.count("check_finished") == 3
+    assert events[-1] == "cleared"
+
+
+@pytest.mark.parametrize(
+    ("setup", "forces"),
+    [
+        (lambda: HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="fruit fraud"),
+         {"customs": "document_review"}),
+        (lambda: HsRiskRule.objects.create(hs_prefix="08", weight=80, description="smuggling route"),
+         {"customs": "physical"}),
+        (lambda: WatchlistEntry.objects.create(kind="vehicle", plate="12C 123.45", action="flag", reason="tip-off"),
+         {"border_guard": "manual_check"}),
+        ("no_certificate", {"quarantine": "quarantine"}),
+    ],
+    ids=["yellow", "red", "border-flag", "missing-certificate"],
+)
+def test_submit_goes_to_inspection_by_the_forces_concerned(worker, declare, setup, forces):
+    worker()
+    overrides = {}
+    if setup == "no_certificate":
+        overrides["quarantine_certificates"] = []
+    else:
+        setup()
+
+    created = declare(**overrides).json()
+
+    assert decided(created["id"]).status == "inspection"
+    assert dict(Inspection.objects.filter(declaration_id=created["id"]).values_list("force", "kind")) == forces
+
+
+def test_submit_is_rejected_when_a_force_denies(worker, declare):
+    WatchlistEntry.objects.create(kind="person", full_name="NGUYEN VAN AN", action="deny", reason="wanted")
+    worker()
+
+    created = declare().json()
+
+    assert decided(created["id"]).status == "rejected"
+    rejection = DeclarationEvent.objects.get(declaration_id=created["id"], event="rejected")
+    assert "wanted" in rejection.reason
+
+
+def test_amend_during_checking_old_results_are_ignored(worker, api, declare):
+    WatchlistEntry.objects.create(kind="person", full_name="Nguyễn Văn An", action="deny", reason="wanted")
+    created = declare()  # no worker yet: version 1's checks wait in Redis
+    new_driver = {"full_name": "Trần Thị Bình", "nationality": "VN", "document_type": "passport",
+                  "document_number": "C7654321", "document_expires": "2030-01-01"}
+    api.patch(created["Location"], {"driver": new_driver}, format="json", HTTP_IF_MATCH=created["ETag"])
+
+    worker()
+
+    declaration_id = created.json()["id"]
+    wait_until(lambda: Check.objects.filter(declaration_id=declaration_id, status="done").count() == 6,
+               what="both versions' checks")
+    declaration = decided(declaration_id)
+    assert (declaration.status, declaration.version) == ("cleared", 2)
+    old = DeclarationEvent.objects.filter(declaration_id=declaration_id, event="check_finished", version=1)
+    assert old.count() == 3 and all(event.data["ignored"] for event in old)
+    # Version 1's checks had not run when the amendment came: they record that, not a verdict on new data.
+    assert set(Check.objects.filter(declaration_id=declaration_id, version=1).values_list("outcome", flat=True)) == {
+        "superseded"}
+
+
+def test_same_task_delivered_twice_records_one_outcome(worker, declare):
+    created = declare().json()  # no worker: the first deliveries wait
+    customs = Check.objects.get(declaration_id=created["id"], kind="customs")
+    check_run_task.apply_async(args=[customs.id], queue="customs")  # a duplicate delivery
+
+    worker()
+
+    decided(created["id"])
+    wait_until(lambda: not Check.objects.filter(declaration_id=created["id"], status__in=["pending", "running"]),
+               what="all checks finished")
+    customs.refresh_from_db()
+    assert customs.attempts == 1
+    assert DeclarationEvent.objects.filter(declaration_id=created["id"], event="check_finished",
+                                           data__check="customs").count() == 1
+
+
+def test_worker_killed_mid_check_the_check_completes_once(worker, declare, settings):
+    fault_env = {"SMARTGATE_CUSTOMS_GATEWAY": "tests.e2e.gateways.SlowCustomsGateway", "SLOW_GATEWAY_SECONDS": "4",
+                 "CELERY_TASK_SOFT_TIME_LIMIT": "6", "CELERY_TASK_TIME_LIMIT": "8",
+                 "SMARTGATE_CHECK_STALE_SECONDS": "10"}
+    settings.SMARTGATE_CHECK_STALE_SECONDS = 10
+    doomed = worker(**fault_env)
+    created = declare().json()
+    customs = wait_until(lambda: Check.objects.filter(declaration_id=created["id"], kind="customs",
+                                                      status="running").first(), what="customs check running")
+
+    os.killpg(doomed.process.pid, signal.SIGKILL)  # the whole worker, mid-check: nothing acknowledges
+    doomed.process.wait()
+    assert Check.objects.get(id=customs.id).status == "running"
+
+    worker()  # a fresh worker; the message is not redelivered before Redis' visibility timeout
+    wait_until(lambda: checks_reconcile() > 0, timeout=30, interval=1, what="reconciliation to resend the check")
+
+    declaration = decided(created["id"])
+    customs.refresh_from_db()
+    assert (customs.status, customs.outcome) == ("done", "green")
+    assert customs.attempts == 2
+    assert declaration.status == "cleared"
+    assert DeclarationEvent.objects.filter(declaration_id=created["id"], event="check_finished",
+                                           data__check="customs").count() == 1
+
+
+def test_broker_down_at_commit_reconciliation_sends_the_checks_later(worker, broker, declare):
+    point_celery_at("redis://127.0.0.1:1/0")  # nothing listens there
+    created = declare()
+    point_celery_at(broker)
+
+    assert created.status_code == 201
+    assert Check.objects.filter(declaration_id=created.json()["id"], status="pending").count() == 3
+    worker()
+    Check.objects.update(enqueued_at="2000-01-01T00:00:00Z")  # as if the stale threshold had passed
+    assert checks_reconcile() == 3
+
+    assert decided(created.json()["id"]).status == "cleared"
