@@ -4,20 +4,20 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from clearance.models import (
     Check,
     Company,
-    CompanyViolation,
-    HsRiskRule,
-    Inspection,
-    ReferencePrice,
-    RevokedCertificate,
-    RiskSettings,
-    WatchlistEntry,
     CompanyAPIKey,
+    CompanyViolation,
     Container,
     CustomsDeclaration,
     Declaration,
     DeclarationEvent,
     GoodsLine,
+    HsRiskRule,
+    Inspection,
     QuarantineCertificate,
+    ReferencePrice,
+    RevokedCertificate,
+    RiskSettings,
+    WatchlistEntry,
 )
 from vehicles.plates import normalize_plate
 

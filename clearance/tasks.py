@@ -4,6 +4,7 @@ from celery import shared_task
 
 from clearance.engines.customs import CustomsGatewayUnavailable
 from clearance.services.checks import check_fail, check_run, checks_reconcile
+from clearance.services.queue import calls_expire, dispatch_run, slots_generate, slots_sweep_no_shows
 
 CHECK_MAX_RETRIES = 8
 
@@ -22,3 +23,23 @@ def check_run_task(self, check_id: int) -> None:
 @shared_task(acks_late=True)
 def checks_reconcile_task() -> None:
     checks_reconcile()
+
+
+@shared_task(acks_late=True)
+def dispatch_task() -> None:
+    dispatch_run()
+
+
+@shared_task(acks_late=True)
+def calls_expire_task() -> None:
+    calls_expire()
+
+
+@shared_task(acks_late=True)
+def slots_sweep_no_shows_task() -> None:
+    slots_sweep_no_shows()
+
+
+@shared_task(acks_late=True)
+def slots_generate_task() -> None:
+    slots_generate()

@@ -140,7 +140,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["clearance.api.authentication.CompanyAPIKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["clearance.api.throttling.ApiClientRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_client": env_str("API_THROTTLE_RATE", default="600/min")},
+    "DEFAULT_THROTTLE_RATES": {"api_client": env_str("API_THROTTLE_RATE", default="600/min"),
+                               "anon": env_str("PUBLIC_THROTTLE_RATE", default="120/min")},
     "EXCEPTION_HANDLER": "clearance.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
@@ -236,3 +237,24 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"queue": "default"},
     },
 }
+
+# --- Yards, slots, queue and dispatch -------------------------------------------------------------
+SMARTGATE_SLOT_TOLERANCE_MINUTES = env_int("SMARTGATE_SLOT_TOLERANCE_MINUTES", default=30, minimum=0)
+SMARTGATE_SLOT_MAX_MOVES = env_int("SMARTGATE_SLOT_MAX_MOVES", default=2, minimum=0)
+SMARTGATE_SLOT_DAYS_AHEAD = env_int("SMARTGATE_SLOT_DAYS_AHEAD", default=7, minimum=1)
+SMARTGATE_PERISHABLE_CHAPTERS = env_list("SMARTGATE_PERISHABLE_CHAPTERS", default=["07", "08"])
+# Calls in a row given to priority classes before one regular truck is called; 0 turns interleaving off.
+SMARTGATE_QUEUE_PRIORITY_STREAK = env_int("SMARTGATE_QUEUE_PRIORITY_STREAK", default=1, minimum=0)
+SMARTGATE_CALL_TIMEOUT_MINUTES = env_int("SMARTGATE_CALL_TIMEOUT_MINUTES", default=15, minimum=1)
+SMARTGATE_INSPECTION_SHARE_PERCENT = env_int("SMARTGATE_INSPECTION_SHARE_PERCENT", default=30, minimum=0)
+SMARTGATE_INSPECTION_THROTTLE_PERCENT = env_int("SMARTGATE_INSPECTION_THROTTLE_PERCENT", default=50, minimum=0)
+SMARTGATE_LOAD_CACHE_SECONDS = env_int("SMARTGATE_LOAD_CACHE_SECONDS", default=5, minimum=0)
+SMARTGATE_DISPATCH_EVERY_SECONDS = env_int("SMARTGATE_DISPATCH_EVERY_SECONDS", default=5, minimum=1)
+CELERY_BEAT_SCHEDULE.update({
+    "dispatch": {"task": "clearance.tasks.dispatch_task", "schedule": SMARTGATE_DISPATCH_EVERY_SECONDS,
+                 "options": {"queue": "gate", "expires": SMARTGATE_DISPATCH_EVERY_SECONDS}},
+    "calls-expire": {"task": "clearance.tasks.calls_expire_task", "schedule": 60, "options": {"queue": "gate"}},
+    "slots-no-shows": {"task": "clearance.tasks.slots_sweep_no_shows_task", "schedule": 300,
+                       "options": {"queue": "gate"}},
+    "slots-generate": {"task": "clearance.tasks.slots_generate_task", "schedule": 3600, "options": {"queue": "gate"}},
+})

@@ -14,6 +14,7 @@ from rest_framework import serializers
 
 from clearance import identifiers
 from clearance.models import (
+    ArrivalSlot,
     Check,
     Container,
     CustomsDeclaration,
@@ -28,7 +29,9 @@ from vehicles.plates import Country, parse_plate
 
 # Fields of the representation a forwarder can never set.
 SERVER_FIELDS = {"id", "reference", "status", "stage", "version", "needs_quarantine", "company", "created_at",
-                 "updated_at", "lane", "channel", "checks", "inspections"}
+                 "updated_at", "lane", "channel", "checks", "inspections", "yard", "queue_position",
+                 "estimated_call_at", "slot_starts_at", "slot_moves", "arrived_at", "called_at", "in_lane_at",
+                 "crossed_at"}
 
 
 def _django_to_drf(error: DjangoValidationError) -> serializers.ValidationError:
@@ -302,6 +305,37 @@ class QuarantineCertificateOutput(serializers.ModelSerializer):
         fields = ["number", "issued_on", "expires_on"]
 
 
+class SlotBookInput(StrictSerializer):
+    starts_at = serializers.DateTimeField(help_text="The start of a slot, as listed by GET /api/v1/slots/.")
+
+
+class SlotQueryInput(StrictSerializer):
+    route = serializers.CharField(max_length=20)
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    date = serializers.DateField(required=False, help_text="Local date at the gate; today when absent.")
+
+    validate_route = DeclarationInput.validate_route
+
+
+class SlotOutput(serializers.ModelSerializer):
+    free = serializers.IntegerField()
+
+    class Meta:
+        model = ArrivalSlot
+        fields = ["starts_at", "capacity", "booked", "free"]
+
+
+class GateLoadOutput(serializers.Serializer):
+    route = serializers.CharField()
+    direction = serializers.CharField()
+    waiting = serializers.IntegerField(help_text="Vehicles waiting in yards.")
+    called = serializers.IntegerField()
+    in_lane = serializers.IntegerField()
+    crossed_today = serializers.IntegerField(help_text="Since local midnight.")
+    calls_per_hour = serializers.IntegerField(help_text="What the open lanes take in an hour.")
+    estimated_wait_minutes = serializers.IntegerField(allow_null=True)
+
+
 class CheckOutput(serializers.ModelSerializer):
     class Meta:
         model = Check
@@ -325,6 +359,12 @@ class DeclarationOutput(serializers.ModelSerializer):
     goods = GoodsLineOutput(many=True)
     quarantine_certificates = QuarantineCertificateOutput(many=True)
     channel = serializers.CharField(allow_null=True, help_text="Customs channel once customs has answered.")
+    lane = serializers.CharField(source="lane.code", allow_null=True, help_text="The lane the vehicle is called to.")
+    yard = serializers.CharField(source="yard.code", allow_null=True)
+    slot_starts_at = serializers.DateTimeField(source="slot.starts_at", allow_null=True)
+    queue_position = serializers.SerializerMethodField(help_text="1 = next to be called; null unless in a yard.")
+    estimated_call_at = serializers.SerializerMethodField(help_text="When the vehicle should be called, at the "
+                                                                    "lanes' current pace; null unless in a yard.")
     checks = serializers.SerializerMethodField(help_text="The checks of the current version.")
     inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
 
@@ -332,13 +372,26 @@ class DeclarationOutput(serializers.ModelSerializer):
         model = Declaration
         fields = ["id", "reference", "company", "status", "stage", "version", "needs_quarantine", "channel",
                   "direction", "route", "expected_arrival", "customs_declarations", "vehicle", "trailer", "driver",
-                  "containers", "goods", "quarantine_certificates", "checks", "inspections", "created_at",
-                  "updated_at"]
+                  "containers", "goods", "quarantine_certificates", "checks", "inspections", "slot_starts_at",
+                  "slot_moves", "yard", "queue_position", "estimated_call_at", "lane", "arrived_at", "called_at",
+                  "in_lane_at", "crossed_at", "created_at", "updated_at"]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
         data["channel"] = data["channel"] or None
         return data
+
+    def _queue(self, declaration):
+        return self.context.get("queue", {}).get(declaration.id, (None, None))
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_queue_position(self, declaration):
+        return self._queue(declaration)[0]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_estimated_call_at(self, declaration):
+        eta = self._queue(declaration)[1]
+        return serializers.DateTimeField().to_representation(eta) if eta else None
 
     @extend_schema_field(CheckOutput(many=True))
     def get_checks(self, declaration):

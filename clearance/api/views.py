@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from django.conf import settings
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.pagination import CursorPagination
+from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from clearance import selectors
@@ -22,6 +26,8 @@ from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.throttling import ApiClientRateThrottle
 from clearance.errors import PreconditionFailed, PreconditionRequired
 from clearance.services.declarations import declaration_amend, declaration_cancel, declaration_submit
+from clearance.services.queue import slot_book, slot_release
+from vehicles.models import local_date
 
 PROBLEMS = {code: OpenApiResponse(s.Problem, description=text) for code, text in {
     400: "Invalid request: `errors` lists each field, code and message.",
@@ -95,7 +101,8 @@ def _declaration_response(declaration, *, status_code=status.HTTP_200_OK, locati
     headers = {"ETag": declaration.etag}
     if location:
         headers["Location"] = reverse("api:declaration-detail", args=[declaration.id])
-    return Response(s.DeclarationOutput(declaration).data, status=status_code, headers=headers)
+    context = {"queue": selectors.queue_positions([declaration])}
+    return Response(s.DeclarationOutput(declaration, context=context).data, status=status_code, headers=headers)
 
 
 class DeclarationListCreateApi(CompanyApi):
@@ -117,7 +124,8 @@ class DeclarationListCreateApi(CompanyApi):
         declarations = selectors.declaration_list(company=self.company, filters=request.query_params)
         paginator = DeclarationCursorPagination()
         page = paginator.paginate_queryset(declarations, request, view=self)
-        return paginator.get_paginated_response(s.DeclarationOutput(page, many=True).data)
+        context = {"queue": selectors.queue_positions(page)}
+        return paginator.get_paginated_response(s.DeclarationOutput(page, many=True, context=context).data)
 
     @extend_schema(
         operation_id="declarations_create", summary="Declare a crossing",
@@ -189,3 +197,53 @@ class DeclarationEventsApi(CompanyApi):
         paginator = EventCursorPagination()
         page = paginator.paginate_queryset(events, request, view=self)
         return paginator.get_paginated_response(s.DeclarationEventOutput(page, many=True).data)
+
+
+class SlotListApi(CompanyApi):
+    @extend_schema(operation_id="slots_list", summary="Arrival slots of a day with their free places",
+                   parameters=[OpenApiParameter("route", OpenApiTypes.STR, required=True),
+                               OpenApiParameter("direction", OpenApiTypes.STR, enum=["export", "import"], required=True),
+                               OpenApiParameter("date", OpenApiTypes.DATE, description="local date; today by default")],
+                   responses={200: s.SlotOutput(many=True), **problems(400, 401, 429)})
+    def get(self, request):
+        query = s.SlotQueryInput(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
+        day = query.validated_data.get("date") or local_date(timezone.now())
+        slots = selectors.slot_availability(route=query.validated_data["route"],
+                                            direction=query.validated_data["direction"], day=day)
+        return Response(s.SlotOutput(slots, many=True).data)
+
+
+class DeclarationSlotApi(CompanyApi):
+    @extend_schema(operation_id="declarations_slot_book", summary="Book or move the arrival slot",
+                   request=s.SlotBookInput, parameters=[IDEMPOTENCY_KEY],
+                   responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 429)})
+    @idempotent
+    def post(self, request, declaration_id: int):
+        selectors.declaration_get(company=self.company, declaration_id=declaration_id)
+        serializer = s.SlotBookInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        slot_book(declaration_id=declaration_id, company=self.company, actor=self.actor,
+                  starts_at=serializer.validated_data["starts_at"])
+        return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
+
+    @extend_schema(operation_id="declarations_slot_release", summary="Release the arrival slot",
+                   responses={200: s.DeclarationOutput, **problems(401, 404, 409, 429)})
+    def delete(self, request, declaration_id: int):
+        selectors.declaration_get(company=self.company, declaration_id=declaration_id)
+        slot_release(declaration_id=declaration_id, company=self.company, actor=self.actor)
+        return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
+
+
+class GateLoadApi(APIView):
+    """Public: how loaded each route is. Cheap (three aggregate queries) and cached for a few seconds."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = [AnonRateThrottle]
+
+    @extend_schema(operation_id="gates_load", summary="Load of each smart-gate route (public)", auth=[],
+                   responses={200: s.GateLoadOutput(many=True), **problems(429)})
+    def get(self, request):
+        load = cache.get_or_set("gate-load", selectors.gate_load, timeout=settings.SMARTGATE_LOAD_CACHE_SECONDS)
+        return Response(s.GateLoadOutput(load, many=True).data)

@@ -12,6 +12,7 @@ from clearance.models.declarations import (
     QuarantineCertificate,
     TransitionNotAllowed,
 )
+from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.rules import (
     CompanyViolation,
     HsRiskRule,
@@ -22,6 +23,7 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "ArrivalSlot", "LaneCall", "LaneEvent", "QueueTurn", "UnmatchedArrival",
     "ACTIVE_DECLARATION", "Check", "Company", "CompanyAPIKey", "CompanyViolation", "Container", "CustomsDeclaration",
     "Declaration", "DeclarationEvent", "GoodsLine", "HsRiskRule", "IdempotencyRecord", "Inspection",
     "QuarantineCertificate", "ReferencePrice", "RevokedCertificate", "RiskSettings", "TransitionNotAllowed",

@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 
-from vehicles.models import Direction, Driver, Lane, Route, Trailer, Vehicle
+from vehicles.models import Direction, Driver, Lane, Route, Trailer, Vehicle, Yard
 
 # A declaration is active (holds its vehicle and its customs numbers) until it has crossed, turned back
 # or been cancelled.
@@ -32,6 +32,7 @@ class Company(models.Model):
     country = models.CharField(_("country"), max_length=2, default="VN")
     compliance_rating = models.CharField(_("compliance rating"), max_length=20, choices=Rating.choices,
                                          default=Rating.NORMAL)
+    no_shows = models.PositiveIntegerField(_("slot no-shows"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -114,6 +115,20 @@ class Declaration(models.Model):
                                choices=[("green", _("Green")), ("yellow", _("Yellow")), ("red", _("Red"))])
     lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT,
                              related_name="declarations")
+    # The queue: where the vehicle waits and in which order (lower class first, then arrival time).
+    slot = models.ForeignKey("clearance.ArrivalSlot", verbose_name=_("arrival slot"), null=True, blank=True,
+                             on_delete=models.PROTECT, related_name="declarations")
+    slot_moves = models.PositiveSmallIntegerField(_("slot moves"), default=0)
+    yard = models.ForeignKey(Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="declarations")
+    queue_class = models.PositiveSmallIntegerField(
+        _("queue class"), default=7,
+        help_text=_("0 is served first: +4 if not perishable, +2 if not a priority company, +1 if not on time."))
+    arrived_at = models.DateTimeField(_("arrived in yard at"), null=True, blank=True)
+    called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    in_lane_at = models.DateTimeField(_("entered lane at"), null=True, blank=True)
+    crossed_at = models.DateTimeField(_("crossed at"), null=True, blank=True)
+    call_misses = models.PositiveSmallIntegerField(_("missed calls"), default=0)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -131,6 +146,10 @@ class Declaration(models.Model):
             models.Index(fields=["company", "-id"], name="declaration_company_id_idx"),
             models.Index(fields=["company", "status", "-id"], name="declaration_company_status_idx"),
             models.Index(fields=["route", "direction", "stage", "status"], name="declaration_route_stage_idx"),
+            # The yard queue in call order.
+            models.Index(fields=["route", "direction", "queue_class", "arrived_at", "id"], name="declaration_queue_idx",
+                         condition=Q(stage="in_yard")),
+            models.Index(fields=["lane", "stage"], name="declaration_lane_stage_idx"),
         ]
 
     def __str__(self) -> str:
@@ -145,6 +164,10 @@ class Declaration(models.Model):
         if to not in self.STAGE_TRANSITIONS[self.stage]:
             raise TransitionNotAllowed(field="stage", current=self.stage, target=to)
         self.stage = to
+
+    @property
+    def is_waiting(self) -> bool:
+        return self.stage == self.Stage.IN_YARD
 
     @property
     def is_before_lane(self) -> bool:
