@@ -16,11 +16,12 @@ $(VENV)/.installed: requirements.txt
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_reference
+	$(PY) manage.py generate_slots
 
 ## Set up and serve on http://127.0.0.1:8000 with the embedded default.
 run: setup
 	$(PY) manage.py create_demo_officer
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	$(PY) manage.py serve $(HOST):$(PORT)
 
 ## Run the test suite (PostgreSQL and Redis on 127.0.0.1 are used when reachable).
 test: $(VENV)/.installed
