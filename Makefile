@@ -16,6 +16,8 @@ $(VENV)/.installed: requirements.txt
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_reference
+	$(PY) manage.py load_tariff
+	$(PY) manage.py setup_roles
 	$(PY) manage.py generate_slots
 
 ## Set up and serve on http://127.0.0.1:8000 with the embedded default.

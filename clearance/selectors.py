@@ -34,8 +34,8 @@ class DeclarationFilter(django_filters.FilterSet):
 
 def _with_everything(queryset: QuerySet) -> QuerySet:
     """What the representation shows, in a constant number of queries whatever the page size."""
-    return queryset.select_related("route", "vehicle", "trailer", "driver", "company", "lane", "yard", "slot"
-                                   ).prefetch_related(
+    return queryset.select_related("route", "vehicle", "trailer", "driver", "company", "lane", "yard", "slot",
+                                   "fee").prefetch_related(
         "customs_declarations", "containers", "goods", "quarantine_certificates", "checks", "inspections",
     )
 

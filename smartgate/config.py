@@ -7,6 +7,8 @@ silently falling back to a default.
 
 from __future__ import annotations
 
+from decimal import Decimal, InvalidOperation
+
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
@@ -46,6 +48,17 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below the minimum of {minimum}.")
+    return value
+
+
+def env_decimal(name: str, default: str, *, minimum=None, maximum=None) -> Decimal:
+    raw = env.str(name, default="") or default
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ImproperlyConfigured(f"{name}={raw} is outside {minimum}–{maximum}.")
     return value
 
 

@@ -12,7 +12,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
-from smartgate.config import env_bool, env_database, env_int, env_list, env_str, env_url
+from smartgate.config import env_bool, env_database, env_decimal, env_int, env_list, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_api_key",
+    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -258,3 +259,10 @@ CELERY_BEAT_SCHEDULE.update({
                        "options": {"queue": "gate"}},
     "slots-generate": {"task": "clearance.tasks.slots_generate_task", "schedule": 3600, "options": {"queue": "gate"}},
 })
+
+# --- The gate -----------------------------------------------------------------------------------------
+# A camera read below this confidence is held for an officer to look at.
+SMARTGATE_MIN_PLATE_CONFIDENCE = env_decimal("SMARTGATE_MIN_PLATE_CONFIDENCE", default="0.85", minimum=0, maximum=1)
+SMARTGATE_WEIGHT_TOLERANCE_PERCENT = env_int("SMARTGATE_WEIGHT_TOLERANCE_PERCENT", default=5, minimum=0)
+# Shared with the payment provider to sign its callbacks; no default, so payments are refused until set.
+SMARTGATE_PAYMENT_SECRET = env_str("SMARTGATE_PAYMENT_SECRET", default="")

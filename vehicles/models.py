@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.models import AbstractAPIKey
 
 from vehicles.names import fold_name
 from vehicles.plates import Country, normalize_plate, parse_plate
@@ -328,3 +329,56 @@ class Movement(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError(_("Movements are facts: they are never deleted."))
+
+
+class GateDevice(models.Model):
+    """A camera, barrier or weighbridge at one lane or yard; it acts only there."""
+
+    class Kind(models.TextChoices):
+        LANE_GATE = "lane_gate", _("Lane gate (plate camera and barrier)")
+        YARD_GATE = "yard_gate", _("Yard gate camera")
+        BORDER_LINE = "border_line", _("Border line camera")
+        WEIGHBRIDGE = "weighbridge", _("Weighbridge")
+
+    kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="devices")
+    yard = models.ForeignKey(Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="devices")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("gate device")
+        verbose_name_plural = _("gate devices")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.CheckConstraint(
+                name="device_at_one_place",
+                condition=Q(lane__isnull=False, yard__isnull=True) | Q(lane__isnull=True, yard__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="device_kind_matches_place",
+                condition=Q(kind__in=["lane_gate", "border_line"], lane__isnull=False)
+                | Q(kind="yard_gate", yard__isnull=False) | Q(kind="weighbridge"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()} at {self.lane or self.yard})"
+
+    @property
+    def source(self) -> str:
+        return f"device:{self.pk}:{self.name}"
+
+
+class DeviceAPIKey(AbstractAPIKey):
+    """A device's credential: hashed like forwarders' keys, but a separate table, so one can never be
+    used as the other."""
+
+    device = models.ForeignKey(GateDevice, verbose_name=_("device"), on_delete=models.CASCADE, related_name="api_keys")
+
+    class Meta(AbstractAPIKey.Meta):
+        verbose_name = _("device API key")
+        verbose_name_plural = _("device API keys")

@@ -10,6 +10,7 @@ from rest_framework import authentication, exceptions
 
 from clearance.audit import Actor
 from clearance.models import Company, CompanyAPIKey, DeclarationEvent
+from vehicles.models import DeviceAPIKey, GateDevice
 
 KEYWORD = "Api-Key"
 
@@ -61,3 +62,46 @@ class CompanyAPIKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey", "in": "header", "name": "Authorization",
             "description": "`Api-Key <key>`, a key issued with `manage.py create_api_key`.",
         }
+
+
+@dataclass(frozen=True)
+class DeviceClient:
+    """An authenticated gate device; it acts only for its own lane or yard."""
+
+    device: GateDevice
+    is_authenticated: bool = True
+
+    @property
+    def pk(self) -> int:
+        return self.device.pk
+
+
+class DeviceAPIKeyAuthentication(authentication.BaseAuthentication):
+    """Devices send ``Authorization: Api-Key <key>`` too, but their keys live in their own table:
+    a forwarder's key is not a device key, and the reverse."""
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION", "")
+        if not header:
+            return None
+        keyword, _sep, key = header.partition(" ")
+        if keyword.lower() != KEYWORD.lower() or not key.strip():
+            raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Api-Key <key>'."))
+        key = key.strip()
+        api_key = (DeviceAPIKey.objects.filter(prefix=key.partition(".")[0], revoked=False)
+                   .select_related("device__lane", "device__yard").first())
+        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.device.is_active:
+            raise exceptions.AuthenticationFailed(_("The device key is unknown, revoked or expired."))
+        return DeviceClient(device=api_key.device), api_key
+
+    def authenticate_header(self, request) -> str:
+        return KEYWORD
+
+
+class DeviceAPIKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "clearance.api.authentication.DeviceAPIKeyAuthentication"
+    name = "DeviceKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Api-Key <key>`, a device key issued with `manage.py create_device`."}

@@ -20,6 +20,7 @@ from clearance.models import (
     CustomsDeclaration,
     Declaration,
     DeclarationEvent,
+    Fee,
     GoodsLine,
     Inspection,
     QuarantineCertificate,
@@ -31,7 +32,7 @@ from vehicles.plates import Country, parse_plate
 SERVER_FIELDS = {"id", "reference", "status", "stage", "version", "needs_quarantine", "company", "created_at",
                  "updated_at", "lane", "channel", "checks", "inspections", "yard", "queue_position",
                  "estimated_call_at", "slot_starts_at", "slot_moves", "arrived_at", "called_at", "in_lane_at",
-                 "crossed_at"}
+                 "crossed_at", "fee", "dwell_minutes"}
 
 
 def _django_to_drf(error: DjangoValidationError) -> serializers.ValidationError:
@@ -348,6 +349,12 @@ class InspectionOutput(serializers.ModelSerializer):
         fields = ["id", "force", "kind", "status", "reasons", "created_at", "resolved_at"]
 
 
+class FeeOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Fee
+        fields = ["amount_vnd", "status", "journey", "breakdown", "issued_at", "paid_at"]
+
+
 class DeclarationOutput(serializers.ModelSerializer):
     route = serializers.CharField(source="route.code")
     company = serializers.CharField(source="company.tax_code")
@@ -366,6 +373,9 @@ class DeclarationOutput(serializers.ModelSerializer):
     estimated_call_at = serializers.SerializerMethodField(help_text="When the vehicle should be called, at the "
                                                                     "lanes' current pace; null unless in a yard.")
     checks = serializers.SerializerMethodField(help_text="The checks of the current version.")
+    fee = serializers.SerializerMethodField(help_text="The infrastructure-use fee once issued.")
+    dwell_minutes = serializers.DictField(source="dwell_times", read_only=True,
+                                          help_text="Minutes between the stages reached so far.")
     inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
 
     class Meta:
@@ -374,7 +384,7 @@ class DeclarationOutput(serializers.ModelSerializer):
                   "direction", "route", "expected_arrival", "customs_declarations", "vehicle", "trailer", "driver",
                   "containers", "goods", "quarantine_certificates", "checks", "inspections", "slot_starts_at",
                   "slot_moves", "yard", "queue_position", "estimated_call_at", "lane", "arrived_at", "called_at",
-                  "in_lane_at", "crossed_at", "created_at", "updated_at"]
+                  "in_lane_at", "crossed_at", "dwell_minutes", "fee", "created_at", "updated_at"]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -392,6 +402,11 @@ class DeclarationOutput(serializers.ModelSerializer):
     def get_estimated_call_at(self, declaration):
         eta = self._queue(declaration)[1]
         return serializers.DateTimeField().to_representation(eta) if eta else None
+
+    @extend_schema_field(FeeOutput(allow_null=True))
+    def get_fee(self, declaration):
+        fee = getattr(declaration, "fee", None) if hasattr(declaration, "fee") else None
+        return FeeOutput(fee).data if fee else None
 
     @extend_schema_field(CheckOutput(many=True))
     def get_checks(self, declaration):

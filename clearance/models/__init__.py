@@ -12,6 +12,7 @@ from clearance.models.declarations import (
     QuarantineCertificate,
     TransitionNotAllowed,
 )
+from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.rules import (
     CompanyViolation,
@@ -23,6 +24,7 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "Fee", "GateDecision", "Handover", "Payment", "Tariff", "TariffCoefficient", "TariffRate",
     "ArrivalSlot", "LaneCall", "LaneEvent", "QueueTurn", "UnmatchedArrival",
     "ACTIVE_DECLARATION", "Check", "Company", "CompanyAPIKey", "CompanyViolation", "Container", "CustomsDeclaration",
     "Declaration", "DeclarationEvent", "GoodsLine", "HsRiskRule", "IdempotencyRecord", "Inspection",

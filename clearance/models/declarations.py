@@ -80,7 +80,8 @@ class Declaration(models.Model):
         Status.SUBMITTED: {Status.CHECKING, Status.CANCELLED},
         Status.CHECKING: {Status.CLEARED, Status.INSPECTION, Status.REJECTED, Status.CANCELLED, Status.SUBMITTED},
         Status.INSPECTION: {Status.CLEARED, Status.HELD, Status.CANCELLED, Status.SUBMITTED},
-        Status.CLEARED: {Status.CANCELLED, Status.SUBMITTED},
+        # A cleared vehicle whose weight disagrees with its declaration goes back to inspection.
+        Status.CLEARED: {Status.CANCELLED, Status.SUBMITTED, Status.INSPECTION},
         Status.REJECTED: {Status.CANCELLED, Status.SUBMITTED},
         Status.HELD: {Status.CLEARED, Status.REJECTED},
         Status.CANCELLED: set(),
@@ -172,6 +173,14 @@ class Declaration(models.Model):
     @property
     def is_before_lane(self) -> bool:
         return self.stage in self.BEFORE_LANE
+
+    def dwell_times(self) -> dict:
+        """Minutes spent between the stages so far (declared → arrived → called → in lane → crossed)."""
+        stamps = [("declared", self.created_at), ("arrived", self.arrived_at), ("called", self.called_at),
+                  ("in_lane", self.in_lane_at), ("crossed", self.crossed_at)]
+        known = [(name, at) for name, at in stamps if at is not None]
+        return {f"{a}_to_{b}": round((tb - ta).total_seconds() / 60, 1)
+                for (a, ta), (b, tb) in zip(known, known[1:], strict=False)}
 
     @property
     def etag(self) -> str:

@@ -23,6 +23,7 @@ from clearance.engines.border_guard import border_guard_assess
 from clearance.engines.customs import customs_gateway
 from clearance.engines.quarantine import quarantine_assess
 from clearance.models import Check, Declaration, Inspection
+from clearance.services.inspections import fee_issue_when_cleared
 from clearance.services.queue import dispatch_soon
 
 logger = logging.getLogger(__name__)
@@ -192,6 +193,8 @@ def declaration_decide(*, declaration: Declaration) -> None:
             event, reason_text = "cleared", "All checks passed on the green channel."
     declaration.save(update_fields=["status", "updated_at"])
     audit_record(declaration=declaration, actor=WORKER, event=event, reason=reason_text, data={"checks": results})
+    if declaration.status == Declaration.Status.CLEARED:
+        fee_issue_when_cleared(declaration, actor=WORKER)
     if declaration.is_waiting:
         dispatch_soon()  # a vehicle already in the yard may now be called
     logger.info("declaration.decided", extra={"declaration": declaration.id, "status": declaration.status})

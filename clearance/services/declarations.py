@@ -22,6 +22,7 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services.checks import checks_start
+from clearance.services.queue import slot_give_back
 from vehicles.models import Route, local_date
 from vehicles.services import driver_register, trailer_register, vehicle_register
 
@@ -278,7 +279,9 @@ def declaration_cancel(*, declaration_id: int, company: Company, actor: Actor, r
             f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
             f"{declaration.get_stage_display().lower()} cannot be cancelled.", code="not_cancellable",
         ) from None
-    declaration.save(update_fields=["status", "updated_at"])
+    if declaration.slot_id is not None:
+        slot_give_back(declaration)  # the place goes back to other forwarders
+    declaration.save(update_fields=["status", "slot", "updated_at"])
     declaration.customs_declarations.update(is_active=False)
     audit_record(declaration=declaration, actor=actor, event="cancelled", reason=reason)
     return declaration

@@ -88,7 +88,7 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
     if slot.free <= 0:
         raise Conflict("That slot is full; choose another hour.", code="slot_full")
     if moving:
-        _release(declaration)
+        slot_give_back(declaration)
         declaration.slot_moves += 1
     slot.booked += 1
     slot.save(update_fields=["booked"])
@@ -99,7 +99,8 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
     return declaration
 
 
-def _release(declaration: Declaration) -> None:
+def slot_give_back(declaration: Declaration) -> None:
+    """Free the declaration's slot place (the caller holds the declaration's lock and saves it)."""
     slot = ArrivalSlot.objects.select_for_update().get(id=declaration.slot_id)
     slot.booked = max(slot.booked - 1, 0)
     slot.save(update_fields=["booked"])
@@ -111,7 +112,7 @@ def slot_release(*, declaration_id: int, company: Company, actor: Actor) -> Decl
     declaration = Declaration.objects.select_for_update().get(id=declaration_id, company=company)
     if declaration.slot_id is None:
         raise Conflict("This declaration holds no slot.", code="no_slot")
-    _release(declaration)
+    slot_give_back(declaration)
     declaration.save(update_fields=["slot", "updated_at"])
     audit_record(declaration=declaration, actor=actor, event="slot_released")
     return declaration
@@ -130,7 +131,7 @@ def slots_sweep_no_shows(*, now: datetime | None = None) -> int:
             if declaration.slot_id is None or declaration.stage != Declaration.Stage.EXPECTED:
                 continue
             starts_at = declaration.slot.starts_at
-            _release(declaration)
+            slot_give_back(declaration)
             declaration.save(update_fields=["slot", "updated_at"])
             Company.objects.filter(id=declaration.company_id).update(no_shows=F("no_shows") + 1)
             audit_record(declaration=declaration, actor=DISPATCHER, event="slot_no_show",

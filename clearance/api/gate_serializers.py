@@ -1,0 +1,84 @@
+"""Input and output of the gate devices' and officers' endpoints."""
+
+from rest_framework import serializers
+
+from clearance import identifiers
+from clearance.api.serializers import StrictSerializer, identifier
+from clearance.services.gate import HOLD_REASONS
+
+
+class PlateReadInput(StrictSerializer):
+    plate = serializers.CharField(max_length=20)
+    read_at = serializers.DateTimeField()
+    confidence = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1)
+
+
+class GateDecisionOutput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=["open", "hold"])
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=HOLD_REASONS))
+    declaration = serializers.IntegerField(source="declaration_id", allow_null=True)
+    reference = serializers.CharField(source="declaration.reference", allow_null=True, default=None)
+    decision_id = serializers.IntegerField(source="id")
+
+
+class MovementInput(StrictSerializer):
+    plate = serializers.CharField(max_length=20)
+    kind = serializers.ChoiceField(choices=["yard_in", "yard_out", "border_out", "border_in"])
+    occurred_at = serializers.DateTimeField()
+
+
+class MovementOutput(serializers.Serializer):
+    recorded = serializers.BooleanField()
+    declaration = serializers.IntegerField(allow_null=True)
+    reference = serializers.CharField(allow_null=True)
+    stage = serializers.CharField(allow_null=True)
+    unmatched = serializers.BooleanField(help_text="No active declaration matched the plate; kept for officers.")
+
+
+class WeightInput(StrictSerializer):
+    plate = serializers.CharField(max_length=20)
+    gross_weight_kg = serializers.IntegerField(min_value=100, max_value=200_000)
+    measured_at = serializers.DateTimeField()
+
+
+class WeightOutput(serializers.Serializer):
+    declaration = serializers.IntegerField(allow_null=True)
+    within_tolerance = serializers.BooleanField(allow_null=True)
+    declared_kg = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
+    status = serializers.CharField(allow_null=True)
+
+
+class HandoverInput(StrictSerializer):
+    plate = serializers.CharField(max_length=20, help_text="The autonomous vehicle's plate.")
+    from_plate = serializers.CharField(max_length=20, help_text="The truck that brought the containers.")
+    containers = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False, max_length=10)
+    occurred_at = serializers.DateTimeField()
+
+    def validate_containers(self, numbers):
+        return [identifier(identifiers.container_number, number) for number in numbers]
+
+
+class HandoverOutput(serializers.Serializer):
+    declaration = serializers.IntegerField(source="declaration_id")
+    matched = serializers.BooleanField()
+    missing = serializers.ListField(child=serializers.CharField())
+    unexpected = serializers.ListField(child=serializers.CharField())
+
+
+class InspectionResultInput(StrictSerializer):
+    result = serializers.ChoiceField(choices=["pass", "fail"])
+    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class InspectionResultOutput(serializers.Serializer):
+    inspection = serializers.IntegerField()
+    status = serializers.CharField()
+    declaration = serializers.IntegerField()
+    declaration_status = serializers.CharField()
+
+
+class TicketOutput(serializers.Serializer):
+    payload = serializers.DictField()
+    token = serializers.CharField(help_text="Signed; what the QR code carries.")
+    qr_svg = serializers.CharField(help_text="The QR code as an SVG document.")
+    amount_vnd = serializers.IntegerField()

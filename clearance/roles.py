@@ -1,0 +1,65 @@
+"""Officers' roles: Django groups, and which force each acts for."""
+
+from __future__ import annotations
+
+CUSTOMS_OFFICER = "Customs officer"
+BORDER_GUARD_OFFICER = "Border guard officer"
+QUARANTINE_OFFICER = "Quarantine officer"
+GATE_OPERATOR = "Gate operator"
+SUPERVISOR = "Supervisor"
+ROLES = [CUSTOMS_OFFICER, BORDER_GUARD_OFFICER, QUARANTINE_OFFICER, GATE_OPERATOR, SUPERVISOR]
+
+FORCE_ROLES = {"customs": CUSTOMS_OFFICER, "border_guard": BORDER_GUARD_OFFICER, "quarantine": QUARANTINE_OFFICER}
+
+
+def _groups(user) -> set[str]:
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    cached = getattr(user, "_smartgate_groups", None)
+    if cached is None:
+        cached = user._smartgate_groups = set(user.groups.values_list("name", flat=True))
+    return cached
+
+
+def is_supervisor(user) -> bool:
+    return bool(getattr(user, "is_superuser", False)) or SUPERVISOR in _groups(user)
+
+
+def can_act_for_force(user, force: str) -> bool:
+    return is_supervisor(user) or FORCE_ROLES.get(force) in _groups(user)
+
+
+def is_gate_operator(user) -> bool:
+    return is_supervisor(user) or GATE_OPERATOR in _groups(user)
+
+_VIEW_DECLARATIONS = ["clearance.view_declaration", "clearance.view_declarationevent", "clearance.view_check",
+                      "clearance.view_inspection", "clearance.view_company", "vehicles.view_vehicle",
+                      "vehicles.view_driver", "vehicles.view_trailer", "vehicles.view_movement",
+                      "clearance.view_gatedecision", "clearance.view_fee"]
+# What each role may see and edit in the admin; actions on declarations are checked by the services.
+ROLE_PERMISSIONS = {
+    CUSTOMS_OFFICER: [*_VIEW_DECLARATIONS, "clearance.change_inspection",
+                      "clearance.view_risksettings", "clearance.change_risksettings",
+                      "clearance.view_hsriskrule", "clearance.add_hsriskrule", "clearance.change_hsriskrule",
+                      "clearance.delete_hsriskrule", "clearance.view_referenceprice", "clearance.add_referenceprice",
+                      "clearance.change_referenceprice", "clearance.delete_referenceprice",
+                      "clearance.view_companyviolation", "clearance.add_companyviolation"],
+    BORDER_GUARD_OFFICER: [*_VIEW_DECLARATIONS, "clearance.change_inspection", "clearance.view_watchlistentry",
+                           "clearance.add_watchlistentry", "clearance.change_watchlistentry",
+                           "clearance.delete_watchlistentry"],
+    QUARANTINE_OFFICER: [*_VIEW_DECLARATIONS, "clearance.change_inspection", "clearance.view_revokedcertificate",
+                         "clearance.add_revokedcertificate", "clearance.change_revokedcertificate"],
+    GATE_OPERATOR: [*_VIEW_DECLARATIONS, "vehicles.view_lane", "vehicles.change_lane", "vehicles.view_yard",
+                    "vehicles.view_route", "clearance.view_arrivalslot", "clearance.change_arrivalslot",
+                    "clearance.view_unmatchedarrival", "clearance.change_unmatchedarrival", "clearance.view_lanecall",
+                    "clearance.view_laneevent", "vehicles.view_gatedevice", "clearance.view_tariff",
+                    "clearance.add_tariff", "clearance.change_tariff", "clearance.view_tariffrate",
+                    "clearance.add_tariffrate", "clearance.change_tariffrate", "clearance.view_tariffcoefficient",
+                    "clearance.add_tariffcoefficient", "clearance.change_tariffcoefficient",
+                    "clearance.view_payment"],
+    SUPERVISOR: [*_VIEW_DECLARATIONS, "clearance.change_inspection", "vehicles.view_lane", "vehicles.change_lane",
+                 "clearance.view_watchlistentry", "clearance.view_risksettings", "clearance.view_hsriskrule",
+                 "clearance.view_referenceprice", "clearance.view_revokedcertificate", "clearance.view_arrivalslot",
+                 "clearance.view_unmatchedarrival", "clearance.view_laneevent", "clearance.view_tariff",
+                 "clearance.view_payment", "clearance.view_companyviolation", "clearance.add_companyviolation"],
+}
