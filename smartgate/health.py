@@ -7,3 +7,8 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+def ping(request):
+    """The smallest JSON view: the baseline the gate-decision benchmark compares itself with."""
+    return JsonResponse({"pong": True})

@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from smartgate.health import health
+from smartgate.health import health, ping
 
 admin.site.site_header = _("smartgate — Hữu Nghị smart border gate")
 admin.site.site_title = _("smartgate")
@@ -20,6 +20,7 @@ api_v1 = [
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", health, name="health"),
+    path("ping", ping, name="ping"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),

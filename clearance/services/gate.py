@@ -33,7 +33,9 @@ def _active_declaration(normalized_plate: str):
     # One indexed lookup: the vehicle's normalized plate, the partial unique index on active declarations,
     # and the fee joined in the same query.
     return (Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
-            .select_related("fee", "route").first())
+            .select_related("fee")
+            .only("id", "reference", "version", "route_id", "direction", "status", "stage", "lane_id", "fee__status")
+            .first())
 
 
 def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, confidence: Decimal) -> list[str]:
