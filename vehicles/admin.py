@@ -1,8 +1,9 @@
 from django.contrib import admin
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
+from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from vehicles.models import BorderGate, Driver, Lane, Movement, Route, Trailer, Vehicle, Yard
+from vehicles.models import BorderGate, DeviceAPIKey, Driver, GateDevice, Lane, Movement, Route, Trailer, Vehicle, Yard
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
@@ -125,3 +126,20 @@ class MovementAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(GateDevice)
+class GateDeviceAdmin(admin.ModelAdmin):
+    """Devices are registered with `manage.py create_device` (which shows the key once); here they are
+    listed and switched off."""
+
+    list_display = ["name", "kind", "lane", "yard", "is_active", "created_at"]
+    list_filter = ["kind", "is_active", "lane", "yard"]
+    search_fields = ["name"]
+    list_select_related = ["lane", "yard"]
+
+
+@admin.register(DeviceAPIKey)
+class DeviceAPIKeyAdmin(APIKeyModelAdmin):
+    list_display = [*APIKeyModelAdmin.list_display, "device"]
+    list_select_related = ["device"]

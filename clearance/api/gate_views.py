@@ -16,6 +16,7 @@ from clearance.api import gate_serializers as g
 from clearance.api.authentication import DeviceAPIKeyAuthentication
 from clearance.api.parsers import BoundedJSONParser
 from clearance.api.views import CompanyApi, problems
+from clearance.errors import DomainError
 from clearance.models import Declaration, Fee, UnmatchedArrival
 from clearance.services.fees import payment_record, signature_valid, ticket_for
 from clearance.services.gate import gate_decide, gate_movement_record, handover_record, weighbridge_record
@@ -154,6 +155,12 @@ class TicketApi(CompanyApi):
         return Response(g.TicketOutput({**ticket_for(fee), "amount_vnd": fee.amount_vnd}).data)
 
 
+class InvalidSignature(DomainError):
+    status = 401
+    code = "invalid_signature"
+    title = "Invalid signature"
+
+
 class PaymentCallbackInput(serializers.Serializer):
     payment_id = serializers.CharField(max_length=100)
     reference = serializers.CharField(max_length=20, help_text="The declaration's reference, e.g. SG-2026-000123.")
@@ -178,7 +185,7 @@ class PaymentCallbackApi(APIView):
     def post(self, request):
         # The signature covers the raw bytes: read them before anything parses the body.
         if not signature_valid(body=request.body, signature_header=request.headers.get("X-Signature", "")):
-            raise exceptions.AuthenticationFailed("The callback's X-Signature does not match its body.")
+            raise InvalidSignature("The callback's X-Signature does not match its body.")
         serializer = PaymentCallbackInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data

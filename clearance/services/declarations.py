@@ -17,6 +17,7 @@ from clearance.models import (
     Container,
     CustomsDeclaration,
     Declaration,
+    Fee,
     GoodsLine,
     QuarantineCertificate,
     TransitionNotAllowed,
@@ -253,11 +254,14 @@ def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, ex
         declaration.trailer = None
     declaration.expected_arrival = arrival
     _replace_lines(declaration, changes)
+    # An unpaid fee was computed from what is being amended: it is issued again at the next clearance.
+    withdrawn = Fee.objects.filter(declaration=declaration, status=Fee.Status.ISSUED).delete()[0]
     if declaration.status != Declaration.Status.SUBMITTED:
         declaration.transition(to=Declaration.Status.SUBMITTED)
     declaration.version += 1
     _save_guarding_uniqueness(declaration)
-    audit_record(declaration=declaration, actor=actor, event="amended", data={"changed": sorted(changes)})
+    audit_record(declaration=declaration, actor=actor, event="amended",
+                 data={"changed": sorted(changes), **({"fee_withdrawn": True} if withdrawn else {})})
     # The amended version is checked afresh; results still coming for the old one are recorded and ignored.
     checks_start(declaration=declaration, actor=actor)
     return declaration

@@ -23,6 +23,7 @@ from clearance.models import (
     Declaration,
     LaneCall,
     QueueTurn,
+    TransitionNotAllowed,
     UnmatchedArrival,
 )
 from vehicles.models import Lane, Route, Yard
@@ -260,13 +261,13 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     return called
 
 
-def _call(declaration: Declaration, *, lane: Lane, now: datetime) -> None:
+def _call(declaration: Declaration, *, lane: Lane, now: datetime, actor: Actor = DISPATCHER) -> None:
     declaration.move_to_stage(to=Declaration.Stage.CALLED)
     declaration.lane = lane
     declaration.called_at = now
     declaration.save(update_fields=["stage", "lane", "called_at", "updated_at"])
     LaneCall.objects.create(lane=lane, declaration=declaration, called_at=now)
-    audit_record(declaration=declaration, actor=DISPATCHER, event="called", data={"lane": lane.code})
+    audit_record(declaration=declaration, actor=actor, event="called", data={"lane": lane.code})
 
 
 def calls_expire(*, now: datetime | None = None) -> int:
@@ -306,3 +307,41 @@ def dispatch_soon() -> None:
             logger.warning("dispatch.enqueue_failed", exc_info=True)
 
     transaction.on_commit(send)
+
+
+@transaction.atomic
+def declaration_call_forward(*, declaration_id: int, lane_id: int, actor: Actor) -> Declaration:
+    """A gate operator calls a waiting vehicle to a lane by hand. The same rules as the dispatcher apply:
+    route, direction, eligibility and room. Raises Conflict otherwise."""
+    lane = Lane.objects.select_for_update().get(id=lane_id)
+    declaration = Declaration.objects.select_for_update(of=("self",)).select_related("vehicle").get(id=declaration_id)
+    if declaration.stage != Declaration.Stage.IN_YARD:
+        raise Conflict("Only a vehicle waiting in a yard can be called.", code="not_waiting")
+    if not _eligible(lane).filter(id=declaration.id).exists():
+        raise Conflict(f"Lane {lane.code} cannot take this vehicle (route, direction, status or vehicle type).",
+                       code="lane_not_eligible")
+    if lane_room(lane, now=timezone.now()) <= 0:
+        raise Conflict(f"Lane {lane.code} has no room now (closed, outside hours, full or at its hourly capacity).",
+                       code="lane_full")
+    _call(declaration, lane=lane, now=timezone.now(), actor=actor)
+    return declaration
+
+
+@transaction.atomic
+def declaration_turn_back(*, declaration_id: int, actor: Actor, reason: str) -> Declaration:
+    """Send a vehicle away from the gate (it leaves the queue or the lane). Frees its vehicle and customs
+    numbers for a new declaration."""
+    declaration = Declaration.objects.select_for_update().get(id=declaration_id)
+    try:
+        declaration.move_to_stage(to=Declaration.Stage.TURNED_BACK)
+    except TransitionNotAllowed:
+        raise Conflict(f"A vehicle that is {declaration.get_stage_display().lower()} cannot be turned back.",
+                       code="not_turnable") from None
+    if declaration.slot_id is not None:
+        slot_give_back(declaration)
+    declaration.lane = None
+    declaration.save(update_fields=["stage", "lane", "slot", "updated_at"])
+    declaration.customs_declarations.update(is_active=False)
+    audit_record(declaration=declaration, actor=actor, event="turned_back", reason=reason)
+    dispatch_soon()
+    return declaration

@@ -1,0 +1,118 @@
+from django.contrib import admin
+
+from clearance.models import (
+    ArrivalSlot,
+    Fee,
+    GateDecision,
+    Handover,
+    LaneCall,
+    LaneEvent,
+    Payment,
+    Tariff,
+    TariffCoefficient,
+    TariffRate,
+    UnmatchedArrival,
+)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Facts recorded by devices and services: looked at, never edited here."""
+
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(GateDecision)
+class GateDecisionAdmin(ReadOnlyAdmin):
+    list_display = ["decided_at", "lane", "plate_read", "decision", "reasons", "confidence", "declaration"]
+    list_filter = ["decision", "lane"]
+    search_fields = ["normalized_plate", "plate_read", "declaration__reference"]
+    list_select_related = ["lane", "declaration"]
+    date_hierarchy = "decided_at"
+
+
+@admin.register(Handover)
+class HandoverAdmin(ReadOnlyAdmin):
+    list_display = ["occurred_at", "declaration", "from_plate", "containers", "missing", "unexpected"]
+    search_fields = ["declaration__reference", "from_plate"]
+    list_select_related = ["declaration"]
+
+
+class TariffRateInline(admin.TabularInline):
+    model = TariffRate
+    extra = 0
+
+
+class TariffCoefficientInline(admin.TabularInline):
+    model = TariffCoefficient
+    extra = 0
+
+
+@admin.register(Tariff)
+class TariffAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "valid_from", "valid_to"]
+    inlines = [TariffRateInline, TariffCoefficientInline]
+
+
+@admin.register(Fee)
+class FeeAdmin(ReadOnlyAdmin):
+    list_display = ["declaration", "amount_vnd", "status", "journey", "tariff", "issued_at", "paid_at"]
+    list_filter = ["status", "journey", "tariff"]
+    search_fields = ["declaration__reference"]
+    list_select_related = ["declaration", "tariff"]
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = ["received_at", "provider_payment_id", "fee", "amount_vnd", "status", "detail"]
+    list_filter = ["status"]
+    search_fields = ["provider_payment_id", "fee__declaration__reference"]
+    list_select_related = ["fee__declaration"]
+
+
+@admin.register(ArrivalSlot)
+class ArrivalSlotAdmin(admin.ModelAdmin):
+    list_display = ["starts_at", "route", "direction", "capacity", "booked"]
+    list_filter = ["route", "direction"]
+    date_hierarchy = "starts_at"
+    fields = ["route", "direction", "starts_at", "capacity", "booked"]
+    readonly_fields = ["route", "direction", "starts_at", "booked"]
+    list_select_related = ["route"]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # slots are generated; officers adjust capacity
+
+
+@admin.register(LaneCall)
+class LaneCallAdmin(ReadOnlyAdmin):
+    list_display = ["called_at", "lane", "declaration", "missed"]
+    list_filter = ["lane", "missed"]
+    list_select_related = ["lane", "declaration"]
+
+
+@admin.register(LaneEvent)
+class LaneEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "lane", "event", "actor", "reason"]
+    list_filter = ["lane", "event"]
+    list_select_related = ["lane"]
+
+
+@admin.register(UnmatchedArrival)
+class UnmatchedArrivalAdmin(admin.ModelAdmin):
+    list_display = ["seen_at", "plate_read", "yard", "resolved"]
+    list_filter = ["resolved", "yard"]
+    search_fields = ["plate_read", "normalized_plate"]
+    fields = ["plate_read", "yard", "seen_at", "resolved"]
+    readonly_fields = ["plate_read", "yard", "seen_at"]
+    list_select_related = ["yard"]
+
+    def has_add_permission(self, request) -> bool:
+        return False

@@ -1,0 +1,469 @@
+"""The lane barrier's question, open or hold, as the gate operator sees it at the barrier.
+
+Every situation is built as it happens at the gate: the forwarder declares over the API (the checks run
+after commit, as the workers do), the provider confirms the payment, the yard camera reports the arrival,
+the dispatcher calls the vehicle to a lane and the lane camera reads the plate.
+"""
+
+import io
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from clearance.audit import Actor
+from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule, RiskSettings
+from clearance.services.fees import payment_record
+from clearance.services.gate import HOLD_REASONS
+from clearance.services.lanes import lane_set_open
+from clearance.services.queue import dispatch_run
+from tests.clearance.conftest import client_for
+from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, local_date
+
+OPERATOR = Actor.system("gate-operator")
+LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
+            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
+PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
+           "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "VN"}]
+
+
+# --- Building the gate ------------------------------------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def no_random_selection(db):
+    RiskSettings.current()
+    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
+
+
+@pytest.fixture(autouse=True)
+def tariff(db):
+    call_command("load_tariff", stdout=io.StringIO())
+
+
+def create_device(kind: str, *, lane: str | None = None, yard: str | None = None, name: str | None = None) -> str:
+    """Register a device the way an installer does and return the key printed on the last line."""
+    out = io.StringIO()
+    place = ["--lane", lane] if lane else ["--yard", yard]
+    call_command("create_device", "--kind", kind, *place, "--name", name or f"{kind}-{lane or yard}", stdout=out)
+    return out.getvalue().strip().splitlines()[-1]
+
+
+def client_with_key(key: str) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    return client
+
+
+@pytest.fixture
+def device(reference):
+    """An API client holding a new device's key."""
+
+    def make(kind: str, *, lane: str | None = None, yard: str | None = None) -> APIClient:
+        return client_with_key(create_device(kind, lane=lane, yard=yard))
+
+    return make
+
+
+@pytest.fixture
+def barrier(device):
+    """The lane_gate device at a lane (1119-EX1 unless told)."""
+
+    def make(lane: str = "1119-EX1") -> APIClient:
+        return device("lane_gate", lane=lane)
+
+    return make
+
+
+def plate(n: int) -> str:
+    number = 30000 + n
+    return f"12C-{number // 100:03d}.{number % 100:02d}"
+
+
+def camera_read(n: int) -> str:
+    """The n-th truck's plate as a lane camera reads it: no separators."""
+    return plate(n).replace("-", "").replace(".", "")
+
+
+def truck(n: int, **overrides) -> dict:
+    number = 30000 + n
+    body = {
+        "vehicle": {"plate": plate(n), "country": "VN", "max_gross_weight_kg": 40000,
+                    "permit_number": f"VN-CN-2026-{number}",
+                    "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "trailer": None,
+        "containers": [],
+        "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
+        "goods": LAPTOPS,
+        "quarantine_certificates": [],
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def submitted(declare):
+    """Declare the n-th truck; its checks are not run yet (status checking)."""
+
+    def post(n: int = 0, **overrides) -> Declaration:
+        response = declare(**truck(n, **overrides))
+        assert response.status_code == 201, response.json()
+        return Declaration.objects.get(id=response.json()["id"])
+
+    return post
+
+
+@pytest.fixture
+def decided(declare, django_capture_on_commit_callbacks):
+    """Declare the n-th truck with its checks run, as the workers do."""
+
+    def post(n: int = 0, *, status: str = "cleared", **overrides) -> Declaration:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = declare(**truck(n, **overrides))
+        assert response.status_code == 201, response.json()
+        declaration = Declaration.objects.get(id=response.json()["id"])
+        assert declaration.status == status
+        return declaration
+
+    return post
+
+
+def pay(declaration: Declaration) -> None:
+    fee = Fee.objects.get(declaration=declaration)
+    payment_record(provider_payment_id=f"PAY-{declaration.id}", reference=declaration.reference,
+                   amount_vnd=Decimal(fee.amount_vnd), payload={})
+
+
+@pytest.fixture
+def yard_camera(device):
+    return device("yard_gate", yard="1119-export-yard")
+
+
+@pytest.fixture
+def in_yard(yard_camera):
+    def arrive(n: int) -> None:
+        response = yard_camera.post("/api/v1/gate/movements/", {
+            "plate": plate(n), "kind": "yard_in", "occurred_at": timezone.now().isoformat()}, format="json")
+        assert response.status_code == 200, response.json()
+        assert response.json()["stage"] == "in_yard"
+
+    return arrive
+
+
+@pytest.fixture
+def called(decided, in_yard):
+    """A cleared truck (paid unless told), arrived in the export yard and called forward by the dispatcher."""
+
+    def make(n: int = 0, *, paid: bool = True, now: datetime | None = None, **overrides) -> Declaration:
+        declaration = decided(n, **overrides)
+        if paid:
+            pay(declaration)
+        in_yard(n)
+        dispatch_run(now=now)
+        declaration.refresh_from_db()
+        assert declaration.stage == "called"
+        return declaration
+
+    return make
+
+
+def read(client: APIClient, n: int, *, at: datetime | None = None, confidence: str = "0.970", **extra):
+    body = {"plate": camera_read(n), "read_at": (at or timezone.now()).isoformat(), "confidence": confidence,
+            **extra}
+    return client.post("/api/v1/gate/reads/", body, format="json")
+
+
+def local_today(hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(local_date(timezone.now()), time(hour, minute), tzinfo=LOCAL_TZ)
+
+
+def close(code: str) -> None:
+    lane_set_open(lane_id=Lane.objects.get(code=code).id, is_open=False, actor=OPERATOR, reason="Barrier fault")
+
+
+# --- Hold reasons, one realistic situation each -------------------------------------------------------
+
+def hold_not_declared(ctx):
+    # A truck nobody declared drives up to the barrier.
+    return read(ctx.barrier(), 99), ["not_declared"]
+
+
+def hold_not_cleared(ctx):
+    ctx.submitted(0)  # the checks are still running
+    return read(ctx.barrier(), 0), ["not_cleared", "fee_unpaid", "not_called"]
+
+
+def hold_inspection_pending(ctx):
+    HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Smartphones under-declared")
+    ctx.decided(0, status="inspection", goods=PHONES)
+    return read(ctx.barrier(), 0), ["inspection_pending", "fee_unpaid", "not_called"]
+
+
+def hold_fee_unpaid(ctx):
+    declaration = ctx.called(0, paid=False)
+    assert Fee.objects.get(declaration=declaration).status == "issued"
+    return read(ctx.barrier(), 0), ["fee_unpaid"]
+
+
+def hold_wrong_route(ctx):
+    ctx.called(0)
+    # The 1119-1120 truck turns up at the barrier of route 1088/2-1089, within that lane's hours.
+    return read(ctx.barrier("1088-EX1"), 0, at=local_today(10, 5)), ["wrong_route", "called_to_other_lane"]
+
+
+def hold_wrong_direction(ctx):
+    ctx.called(0)
+    # An export truck at an import lane.
+    return read(ctx.barrier("1119-IM1"), 0), ["wrong_direction", "called_to_other_lane"]
+
+
+def hold_not_called(ctx):
+    declaration = ctx.decided(0)
+    pay(declaration)
+    ctx.in_yard(0)  # waiting in the yard, not called yet
+    return read(ctx.barrier(), 0), ["not_called"]
+
+
+def hold_called_to_other_lane(ctx):
+    assert ctx.called(0).lane.code == "1119-EX1"
+    return read(ctx.barrier("1119-EX2"), 0), ["called_to_other_lane"]
+
+
+def hold_lane_closed(ctx):
+    ctx.called(0)
+    close("1119-EX1")  # the operator closes the lane after the call
+    return read(ctx.barrier(), 0), ["lane_closed"]
+
+
+def hold_outside_hours(ctx):
+    # The reversible lane works 07:00–22:00; the truck is called there in the morning and read at 23:00.
+    close("1119-EX1")
+    close("1119-EX2")
+    assert ctx.called(0, now=local_today(10, 5)).lane.code == "1119-REV1"
+    return read(ctx.barrier("1119-REV1"), 0, at=local_today(23, 0)), ["outside_hours"]
+
+
+def hold_low_confidence(ctx):
+    ctx.called(0)
+    return read(ctx.barrier(), 0, confidence="0.5"), ["low_confidence"]
+
+
+SITUATIONS = {
+    "not_declared": hold_not_declared,
+    "not_cleared": hold_not_cleared,
+    "inspection_pending": hold_inspection_pending,
+    "fee_unpaid": hold_fee_unpaid,
+    "wrong_route": hold_wrong_route,
+    "wrong_direction": hold_wrong_direction,
+    "not_called": hold_not_called,
+    "called_to_other_lane": hold_called_to_other_lane,
+    "lane_closed": hold_lane_closed,
+    "outside_hours": hold_outside_hours,
+    "low_confidence": hold_low_confidence,
+}
+
+
+class Gate:
+    def __init__(self, **builders):
+        self.__dict__.update(builders)
+
+
+@pytest.fixture
+def gate(barrier, submitted, decided, called, in_yard):
+    return Gate(barrier=barrier, submitted=submitted, decided=decided, called=called, in_yard=in_yard)
+
+
+def test_every_documented_reason_has_a_situation():
+    assert set(SITUATIONS) == set(HOLD_REASONS)
+
+
+@pytest.mark.parametrize("code", list(SITUATIONS))
+def test_barrier_holds_with_the_reason_of_the_situation(gate, code):
+    response, expected = SITUATIONS[code](gate)
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["decision"] == "hold"
+    assert sorted(body["reasons"]) == sorted(expected)
+    assert code in body["reasons"]
+    stored = GateDecision.objects.get(id=body["decision_id"])
+    assert (stored.decision, stored.reasons) == ("hold", body["reasons"])
+    # A hold lets nobody into the lane.
+    assert not Declaration.objects.filter(stage="in_lane").exists()
+    assert not Movement.objects.filter(kind="lane_in").exists()
+
+
+def test_hold_names_the_declaration_the_plate_belongs_to(gate):
+    declaration = gate.called(0, paid=False)
+
+    body = read(gate.barrier(), 0).json()
+
+    assert (body["declaration"], body["reference"]) == (declaration.id, declaration.reference)
+
+
+def test_unknown_plate_is_held_without_a_declaration(gate):
+    body = read(gate.barrier(), 99).json()
+
+    assert (body["decision"], body["declaration"], body["reference"]) == ("hold", None, None)
+
+
+# --- Open -------------------------------------------------------------------------------------------
+
+def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
+    declaration = gate.called(0)
+    read_at = timezone.now()
+
+    response = read(gate.barrier(), 0, at=read_at)
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert (body["decision"], body["reasons"]) == ("open", [])
+    assert (body["declaration"], body["reference"]) == (declaration.id, declaration.reference)
+    declaration.refresh_from_db()
+    assert declaration.stage == "in_lane"
+    assert declaration.in_lane_at == read_at
+    movement = Movement.objects.get(kind="lane_in")
+    assert (movement.lane.code, movement.normalized_plate, movement.occurred_at) == (
+        "1119-EX1", camera_read(0), read_at)
+    decision = GateDecision.objects.get(id=body["decision_id"])
+    assert (decision.decision, decision.lane.code, decision.declaration_id) == ("open", "1119-EX1", declaration.id)
+    assert decision.plate_read == camera_read(0)
+    # The forwarder sees the truck in the lane.
+    seen = api.get(f"/api/v1/declarations/{declaration.id}/").json()
+    assert (seen["stage"], seen["lane"]) == ("in_lane", "1119-EX1")
+    entered = DeclarationEvent.objects.get(declaration=declaration, event="entered_lane")
+    assert entered.actor_kind == "device" and entered.data["lane"] == "1119-EX1"
+
+
+def test_plate_read_in_any_writing_matches(gate):
+    gate.called(0)
+
+    response = gate.barrier().post("/api/v1/gate/reads/", {
+        "plate": "12c 300.00", "read_at": timezone.now().isoformat(), "confidence": "0.9"}, format="json")
+
+    assert response.json()["decision"] == "open"
+
+
+def test_every_read_is_stored_open_or_hold(gate):
+    gate.called(0)
+    barrier = gate.barrier()
+
+    first = read(barrier, 0, confidence="0.4").json()  # a blurred read
+    second = read(barrier, 99).json()  # another truck, undeclared
+    third = read(barrier, 0).json()  # the clear read
+
+    assert [first["decision"], second["decision"], third["decision"]] == ["hold", "hold", "open"]
+    stored = list(GateDecision.objects.order_by("id").values_list("plate_read", "decision", "confidence"))
+    assert stored == [(camera_read(0), "hold", Decimal("0.400")), (camera_read(99), "hold", Decimal("0.970")),
+                      (camera_read(0), "open", Decimal("0.970"))]
+
+
+def test_a_second_read_after_opening_does_not_open_again(gate):
+    gate.called(0)
+    barrier = gate.barrier()
+    assert read(barrier, 0).json()["decision"] == "open"
+
+    again = read(barrier, 0).json()
+
+    assert again["decision"] == "hold"
+    assert Movement.objects.filter(kind="lane_in").count() == 1
+    assert GateDecision.objects.count() == 2
+
+
+# --- The hot path ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("others", [1, 50])
+def test_a_read_runs_a_constant_number_of_queries(gate, others, django_assert_max_num_queries):
+    for n in range(1, others + 1):
+        gate.submitted(n)
+    gate.called(0)
+    barrier = gate.barrier()
+
+    with django_assert_max_num_queries(QUERIES_PER_READ):
+        response = read(barrier, 0)
+    assert response.json()["decision"] == "open"
+
+    with django_assert_max_num_queries(QUERIES_PER_READ):
+        response = read(barrier, 99)
+    assert response.json()["decision"] == "hold"
+
+
+# Device key lookup, the declaration with its fee, the decision row; on open the stage update, the
+# lane_in movement and the audit row; plus the savepoints of the transaction.
+QUERIES_PER_READ = 8
+
+
+# --- Device scoping -----------------------------------------------------------------------------------
+
+def test_a_yard_camera_cannot_post_plate_reads(gate, yard_camera):
+    gate.called(0)
+
+    response = read(yard_camera, 0)
+
+    assert response.status_code == 403
+    assert not GateDecision.objects.exists()
+
+
+def test_a_forwarders_key_is_refused_on_device_endpoints(gate, api):
+    gate.called(0)
+
+    response = read(api, 0)
+
+    assert response.status_code == 401
+    assert not GateDecision.objects.exists()
+    assert Declaration.objects.get().stage == "called"
+
+
+def test_a_device_key_is_refused_on_forwarder_endpoints(gate):
+    declaration = gate.called(0)
+    barrier = gate.barrier()
+
+    assert barrier.get("/api/v1/declarations/").status_code == 401
+    assert barrier.get(f"/api/v1/declarations/{declaration.id}/").status_code == 401
+
+
+def test_a_device_cannot_act_for_another_lane(gate):
+    gate.called(0)
+
+    response = read(gate.barrier("1119-EX1"), 0, lane="1119-IM1")
+
+    assert response.status_code == 403
+    assert "1119-EX1" in response.json()["detail"]
+    assert not GateDecision.objects.exists()
+    assert Declaration.objects.get().stage == "called"
+
+
+def test_naming_its_own_lane_is_accepted(gate):
+    gate.called(0)
+
+    response = read(gate.barrier("1119-EX1"), 0, lane="1119-EX1")
+
+    assert response.status_code == 200, response.json()
+    assert response.json()["decision"] == "open"
+
+
+def test_a_revoked_device_key_is_refused(gate):
+    gate.called(0)
+    key = create_device("lane_gate", lane="1119-EX1", name="barrier-ex1-old")
+    DeviceAPIKey.objects.filter(device__name="barrier-ex1-old").update(revoked=True)
+
+    response = read(client_with_key(key), 0)
+
+    assert response.status_code == 401
+    assert not GateDecision.objects.exists()
+
+
+def test_a_deactivated_device_is_refused(gate):
+    gate.called(0)
+    key = create_device("lane_gate", lane="1119-EX1", name="barrier-ex1-retired")
+    GateDevice.objects.filter(name="barrier-ex1-retired").update(is_active=False)
+
+    assert read(client_with_key(key), 0).status_code == 401
+
+
+def test_another_companys_key_cannot_read_plates_either(gate, other_company):
+    gate.called(0)
+
+    assert read(client_for(other_company), 0).status_code == 401
