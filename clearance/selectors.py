@@ -9,7 +9,7 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from clearance.errors import FieldError, RuleViolations
-from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent
+from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent, Fee, LaneCall, UnmatchedArrival
 from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 from vehicles.plates import normalize_plate
 
@@ -63,11 +63,16 @@ def declaration_events(*, company: Company, declaration_id: int) -> QuerySet[Dec
 
 
 
-def _call_rates() -> dict[tuple[int, str], int]:
-    """Vehicles per hour each route can call in each direction, from its open lanes."""
-    rows = (Lane.objects.filter(is_open=True).exclude(purpose=Lane.Purpose.EMPTY_RETURN)
-            .values("route_id", "current_direction").annotate(rate=Sum("capacity_per_hour")))
-    return {(row["route_id"], row["current_direction"]): row["rate"] for row in rows}
+def _call_rates(now: datetime | None = None) -> dict[tuple[int, str], int]:
+    """Vehicles per hour each route can call in each direction: its open cargo lanes working now."""
+    now = now or timezone.now()
+    rates: dict[tuple[int, str], int] = {}
+    for lane in Lane.objects.filter(is_open=True, purpose=Lane.Purpose.CARGO).only(
+            "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open"):
+        if lane.is_within_hours(now):
+            key = (lane.route_id, lane.current_direction)
+            rates[key] = rates.get(key, 0) + lane.capacity_per_hour
+    return rates
 
 
 def queue_positions(declarations) -> dict[int, tuple[int, datetime | None]]:
@@ -117,9 +122,88 @@ def gate_load() -> list[dict]:
     for row in counts:
         entry = load.get((row["route_id"], row["direction"]))
         if entry is not None:
-            entry["crossed_today" if row["stage"] == "crossed" else row["stage"]] = row["n"]
+            key = {"crossed": "crossed_today", "in_yard": "waiting"}.get(row["stage"], row["stage"])
+            entry[key] = row["n"]
     for key, entry in load.items():
         rate = rates.get(key)
         entry["calls_per_hour"] = rate or 0
         entry["estimated_wait_minutes"] = round(60 * entry["waiting"] / rate) if rate else None
     return list(load.values())
+
+
+def lane_board(*, route: Route, now: datetime | None = None) -> dict:
+    """Everything the lane board of a route shows, in five queries whatever the traffic."""
+    now = now or timezone.now()
+    hour_start = now.replace(minute=0, second=0, microsecond=0)
+    lanes = list(Lane.objects.filter(route=route).order_by("code"))
+    counts: dict[tuple[int, str], int] = {}
+    for lane_id, stage, n in (Declaration.objects.filter(lane__route=route, stage__in=["called", "in_lane"])
+                              .values_list("lane_id", "stage").annotate(n=Count("id")).order_by()):
+        counts[(lane_id, stage)] = n
+    calls = dict(LaneCall.objects.filter(lane__route=route, called_at__gte=hour_start)
+                 .values_list("lane_id").annotate(n=Count("id")).order_by())
+    waiting = list(Declaration.objects.filter(route=route, stage=Declaration.Stage.IN_YARD)
+                   .select_related("vehicle", "company", "yard")
+                   .order_by("direction", "queue_class", "arrived_at", "id")[:300])
+    unmatched = list(UnmatchedArrival.objects.filter(resolved=False, yard__route=route).select_related("yard")
+                     .order_by("-seen_at")[:50])
+    return {
+        "route": route.code,
+        "lanes": [{
+            "id": lane.id, "code": lane.code, "open": lane.is_open, "within_hours": lane.is_within_hours(now),
+            "direction": lane.current_direction, "reversible": lane.direction == Lane.Kind.REVERSIBLE,
+            "purpose": lane.purpose, "inspection_bay": lane.has_inspection_bay,
+            "called": counts.get((lane.id, "called"), 0), "in_lane": counts.get((lane.id, "in_lane"), 0),
+            "max_in_lane": lane.max_vehicles_in_lane, "calls_this_hour": calls.get(lane.id, 0),
+            "capacity_per_hour": lane.capacity_per_hour,
+        } for lane in lanes],
+        "queue": [{
+            "reference": d.reference, "plate": d.vehicle.plate, "company": d.company.name, "direction": d.direction,
+            "status": d.status, "yard": d.yard.name if d.yard else "",
+            "waiting_minutes": int((now - d.arrived_at).total_seconds() // 60) if d.arrived_at else None,
+            "perishable": not d.queue_class & 4, "priority": not d.queue_class & 2, "on_time": not d.queue_class & 1,
+        } for d in waiting],
+        "unmatched": [{"plate": u.plate_read, "yard": u.yard.name,
+                       "seen_at": u.seen_at.astimezone(LOCAL_TZ).strftime("%H:%M")} for u in unmatched],
+        "updated_at": now.astimezone(LOCAL_TZ).strftime("%H:%M:%S"),
+    }
+
+
+def _percentile(values: list[float], share: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def dashboard_figures(*, now: datetime | None = None) -> dict:
+    """Today's and this week's traffic, channel split, clearance times, waiting vehicles, fees collected."""
+    now = now or timezone.now()
+    today = datetime.combine(local_date(now), time.min, tzinfo=LOCAL_TZ)
+    week = today - timedelta(days=today.weekday())
+    per_route = {}
+    for route_code, direction, day_count, week_count in (
+        Declaration.objects.filter(created_at__gte=week).values_list("route__code", "direction")
+        .annotate(day=Count("id", filter=Q(created_at__gte=today)), wk=Count("id")).order_by("route__code")
+    ):
+        per_route[f"{route_code} {direction}"] = {"today": day_count, "week": week_count}
+    channels = dict(Declaration.objects.filter(created_at__gte=week).exclude(channel="")
+                    .values_list("channel").annotate(n=Count("id")).order_by())
+    cleared_events = (DeclarationEvent.objects.filter(event="cleared", at__gte=week)
+                      .values_list("at", "declaration__created_at"))
+    to_cleared = [(at - created).total_seconds() / 60 for at, created in cleared_events]
+    crossings = Declaration.objects.filter(crossed_at__gte=week, arrived_at__isnull=False).values_list(
+        "crossed_at", "arrived_at")
+    to_crossed = [(crossed - arrived).total_seconds() / 60 for crossed, arrived in crossings]
+    fees = Fee.objects.filter(status=Fee.Status.PAID, paid_at__gte=week).aggregate(
+        today=Sum("amount_vnd", filter=Q(paid_at__gte=today)), week=Sum("amount_vnd"))
+    return {
+        "per_route": per_route,
+        "channels": {name: channels.get(name, 0) for name in ("green", "yellow", "red")},
+        "declared_to_cleared": {"p50": _percentile(to_cleared, 0.5), "p90": _percentile(to_cleared, 0.9),
+                                "count": len(to_cleared)},
+        "arrived_to_crossed": {"p50": _percentile(to_crossed, 0.5), "p90": _percentile(to_crossed, 0.9),
+                               "count": len(to_crossed)},
+        "waiting": Declaration.objects.filter(stage=Declaration.Stage.IN_YARD).count(),
+        "fees_vnd": {"today": fees["today"] or 0, "week": fees["week"] or 0},
+    }

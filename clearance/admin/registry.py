@@ -1,6 +1,15 @@
+from django import forms
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from clearance import selectors
+from clearance.admin.actions import ReasonForm, confirm_and_apply
+from clearance.audit import Actor
 from clearance.models import (
     Check,
     Company,
@@ -10,6 +19,8 @@ from clearance.models import (
     CustomsDeclaration,
     Declaration,
     DeclarationEvent,
+    Fee,
+    GateDecision,
     GoodsLine,
     HsRiskRule,
     Inspection,
@@ -19,6 +30,10 @@ from clearance.models import (
     RiskSettings,
     WatchlistEntry,
 )
+from clearance.roles import FORCE_ROLES, can_act_for_force, is_gate_operator, is_supervisor
+from clearance.services.inspections import declaration_reject_held, declaration_release, inspection_record_result
+from clearance.services.queue import declaration_call_forward, declaration_turn_back
+from vehicles.models import LOCAL_TZ, Lane, Movement
 from vehicles.plates import normalize_plate
 
 
@@ -87,36 +102,158 @@ class DeclarationEventInline(ReadOnlyInline):
     ordering = ["id"]
 
 
+STATUS_COLOURS = {"submitted": "#6c757d", "checking": "#0d6efd", "inspection": "#fd7e14", "cleared": "#198754",
+                  "held": "#dc3545", "rejected": "#842029", "cancelled": "#adb5bd"}
+CHANNEL_COLOURS = {"green": "#198754", "yellow": "#ffc107", "red": "#dc3545"}
+
+
+def badge(text: str, colour: str) -> str:
+    return format_html('<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+                       'font-weight:600;white-space:nowrap">{}</span>', colour, text)
+
+
+class GateDecisionInline(ReadOnlyInline):
+    model = GateDecision
+    fields = ["decided_at", "lane", "plate_read", "decision", "reasons", "confidence"]
+    ordering = ["-id"]
+
+
+class QueueChangeList(ChangeList):
+    """Computes the queue positions of the page's rows in one query, not one per row."""
+
+    def get_results(self, request):
+        super().get_results(request)
+        self.model_admin.queue = selectors.queue_positions(self.result_list)
+
+
+class LaneChoiceForm(ReasonForm):
+    lane = forms.ModelChoiceField(label=_("Lane"), queryset=Lane.objects.filter(is_open=True))
+
+
 @admin.register(Declaration)
 class DeclarationAdmin(admin.ModelAdmin):
-    """Declarations change only through the services: the admin shows them, it never edits status or stage."""
+    """Declarations change only through the services: the admin shows them and offers the actions each
+    role may take; it never edits status or stage."""
 
-    list_display = ["reference", "vehicle", "company", "route", "direction", "status", "channel", "stage",
-                    "expected_arrival", "created_at"]
-    list_filter = ["status", "channel", "stage", "route", "direction", "needs_quarantine"]
-    search_fields = ["reference", "vehicle__normalized_plate", "company__name", "company__tax_code",
-                     "containers__number", "customs_declarations__number"]
+    list_display = ["reference", "plate", "company", "route_direction", "status_badge", "channel_badge", "stage",
+                    "queue_position", "waiting", "expected_arrival"]
+    list_filter = ["status", "channel", "stage", "route", "direction", "needs_quarantine", "created_at"]
+    search_fields = ["reference", "vehicle__normalized_plate", "trailer__normalized_plate", "company__name",
+                     "company__tax_code", "containers__number", "customs_declarations__number"]
     list_select_related = ["vehicle", "company", "route"]
     date_hierarchy = "created_at"
     show_full_result_count = False
+    list_per_page = 50
+    actions = ["call_forward", "turn_back", "release_held", "reject_held"]
+    readonly_fields = ["movements", "fee_summary"]
     inlines = [CustomsDeclarationInline, ContainerInline, GoodsLineInline, QuarantineCertificateInline,
-               CheckInline, InspectionInline, DeclarationEventInline]
+               CheckInline, InspectionInline, GateDecisionInline, DeclarationEventInline]
+    queue: dict = {}
+
+    def get_changelist(self, request, **kwargs):
+        return QueueChangeList
 
     def get_search_results(self, request, queryset, search_term):
         # A plate written any way finds its declarations.
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term:
-            queryset |= self.model.objects.filter(vehicle__normalized_plate=normalize_plate(search_term))
+            plate = normalize_plate(search_term)
+            queryset |= self.model.objects.filter(vehicle__normalized_plate=plate)
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
-        return [field.name for field in self.model._meta.fields]
+        return [field.name for field in self.model._meta.fields] + list(self.readonly_fields)
 
     def has_add_permission(self, request) -> bool:
         return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False  # read-only detail; actions carry the changes
+
+    @admin.display(description=_("plate"), ordering="vehicle__normalized_plate")
+    def plate(self, declaration):
+        return declaration.vehicle.plate
+
+    @admin.display(description=_("route"), ordering="route__code")
+    def route_direction(self, declaration):
+        arrow = "→ CN" if declaration.direction == "export" else "→ VN"
+        return f"{declaration.route.code} {arrow}"
+
+    @admin.display(description=_("status"), ordering="status")
+    def status_badge(self, declaration):
+        return badge(declaration.get_status_display(), STATUS_COLOURS.get(declaration.status, "#6c757d"))
+
+    @admin.display(description=_("channel"), ordering="channel")
+    def channel_badge(self, declaration):
+        if not declaration.channel:
+            return "—"
+        return badge(declaration.get_channel_display(), CHANNEL_COLOURS[declaration.channel])
+
+    @admin.display(description=_("queue"))
+    def queue_position(self, declaration):
+        position = self.queue.get(declaration.id, (None, None))[0]
+        if position is None:
+            return "—"
+        marks = "".join(mark for cls_bit, mark in ((4, "🍈"), (2, "★"), (1, "⏱")) if not declaration.queue_class & cls_bit)
+        return f"{position} {marks}".strip()
+
+    @admin.display(description=_("waiting"), ordering="arrived_at")
+    def waiting(self, declaration):
+        if declaration.stage != Declaration.Stage.IN_YARD or declaration.arrived_at is None:
+            return "—"
+        minutes = int((timezone.now() - declaration.arrived_at).total_seconds() // 60)
+        return f"{minutes // 60} h {minutes % 60:02d} min"
+
+    @admin.display(description=_("movements"))
+    def movements(self, declaration):
+        rows = Movement.objects.filter(normalized_plate=declaration.vehicle.normalized_plate,
+                                       occurred_at__gte=declaration.created_at).select_related("yard", "lane")[:50]
+        return format_html_join(mark_safe("<br>"), "{} · {} · {}",
+                                ((m.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+                                  m.get_kind_display(), m.yard or m.lane) for m in rows)) or "—"
+
+    @admin.display(description=_("fee"))
+    def fee_summary(self, declaration):
+        fee = Fee.objects.filter(declaration=declaration).first()
+        if fee is None:
+            return "—"
+        return f"{fee.amount_vnd:,} VND · {fee.get_status_display()} · {fee.tariff}"
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        allowed = set()
+        if is_gate_operator(request.user):
+            allowed |= {"call_forward", "turn_back"}
+        if is_supervisor(request.user):
+            allowed |= {"release_held", "reject_held"}
+        return {name: action for name, action in actions.items() if name in allowed or name not in self.actions}
+
+    @admin.action(description=_("Call forward to a lane"))
+    def call_forward(self, request, queryset):
+        return confirm_and_apply(self, request, queryset, title=_("Call forward to a lane"), form_class=LaneChoiceForm,
+                                 apply=lambda d, data: declaration_call_forward(
+                                     declaration_id=d.id, lane_id=data["lane"].id, actor=Actor.for_user(request.user)))
+
+    @admin.action(description=_("Turn back"))
+    def turn_back(self, request, queryset):
+        return confirm_and_apply(self, request, queryset, title=_("Turn back"),
+                                 apply=lambda d, data: declaration_turn_back(
+                                     declaration_id=d.id, actor=Actor.for_user(request.user), reason=data["reason"]))
+
+    @admin.action(description=_("Release held declaration"))
+    def release_held(self, request, queryset):
+        return confirm_and_apply(self, request, queryset, title=_("Release held declaration"),
+                                 apply=lambda d, data: declaration_release(
+                                     declaration_id=d.id, user=request.user, reason=data["reason"]))
+
+    @admin.action(description=_("Reject held declaration"))
+    def reject_held(self, request, queryset):
+        return confirm_and_apply(self, request, queryset, title=_("Reject held declaration"),
+                                 apply=lambda d, data: declaration_reject_held(
+                                     declaration_id=d.id, user=request.user, reason=data["reason"]))
 
 
 @admin.register(DeclarationEvent)
@@ -219,13 +356,39 @@ class CheckAdmin(admin.ModelAdmin):
 
 @admin.register(Inspection)
 class InspectionAdmin(admin.ModelAdmin):
+    """Each force sees its own inspections and records their results; supervisors see all."""
+
     list_display = ["declaration", "force", "kind", "status", "created_at", "resolved_by", "resolved_at"]
     list_filter = ["force", "kind", "status"]
-    search_fields = ["declaration__reference"]
+    search_fields = ["declaration__reference", "declaration__vehicle__normalized_plate"]
     list_select_related = ["declaration", "resolved_by"]
+    actions = ["record_pass", "record_fail"]
+    fields = ["declaration", "version", "force", "kind", "status", "reasons", "notes", "resolved_by", "resolved_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if is_supervisor(request.user):
+            return queryset
+        forces = [force for force in FORCE_ROLES if can_act_for_force(request.user, force)]
+        return queryset.filter(force__in=forces)
 
     def has_add_permission(self, request) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+    def _record(self, request, queryset, *, passed: bool, title: str):
+        return confirm_and_apply(self, request, queryset, title=title,
+                                 apply=lambda inspection, data: inspection_record_result(
+                                     inspection_id=inspection.id, user=request.user, passed=passed,
+                                     notes=data["reason"]))
+
+    @admin.action(description=_("Record result: passed"), permissions=["change"])
+    def record_pass(self, request, queryset):
+        return self._record(request, queryset, passed=True, title=_("Record result: passed"))
+
+    @admin.action(description=_("Record result: failed (hold)"), permissions=["change"])
+    def record_fail(self, request, queryset):
+        return self._record(request, queryset, passed=False, title=_("Record result: failed (hold)"))

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q, Sum
+from django.db.models import F, Q
 from django.utils import timezone
 
 from clearance.audit import Actor, audit_record
@@ -39,10 +39,11 @@ def _hour(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def lanes_capacity_per_hour(*, route: Route, direction: str) -> int:
-    """What the cargo lanes of a route can take in an hour in one direction (reversible lanes as they are set)."""
-    return Lane.objects.filter(route=route, current_direction=direction, purpose=Lane.Purpose.CARGO).aggregate(
-        total=Sum("capacity_per_hour"))["total"] or 0
+def lanes_capacity_per_hour(*, lanes: list[Lane], direction: str, at: datetime) -> int:
+    """What the cargo lanes take in the hour starting ``at`` in one direction (reversible lanes as they
+    are set now; lanes outside their operating hours take nothing)."""
+    return sum(lane.capacity_per_hour for lane in lanes
+               if lane.current_direction == direction and lane.is_within_hours(at))
 
 
 def slots_generate(*, days: int | None = None, now: datetime | None = None) -> int:
@@ -54,11 +55,12 @@ def slots_generate(*, days: int | None = None, now: datetime | None = None) -> i
     hours = [first + timedelta(hours=offset) for offset in range(days * 24)]
     created = 0
     for route in Route.objects.filter(is_smart_gate=True):
+        lanes = list(Lane.objects.filter(route=route, purpose=Lane.Purpose.CARGO))
         for direction in ("export", "import"):
-            capacity = lanes_capacity_per_hour(route=route, direction=direction)
             existing = set(ArrivalSlot.objects.filter(route=route, direction=direction, starts_at__in=hours)
                            .values_list("starts_at", flat=True))
-            new = [ArrivalSlot(route=route, direction=direction, starts_at=hour, capacity=capacity)
+            new = [ArrivalSlot(route=route, direction=direction, starts_at=hour,
+                               capacity=lanes_capacity_per_hour(lanes=lanes, direction=direction, at=hour))
                    for hour in hours if hour not in existing]
             created += len(ArrivalSlot.objects.bulk_create(new, ignore_conflicts=True))
     return created
@@ -240,7 +242,9 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
                     .values_list("id", flat=True))
     for lane_id in lane_ids:
         with transaction.atomic():
-            lane = Lane.objects.select_for_update(skip_locked=True).filter(id=lane_id).first()
+            # of=self: lock the lane row only, not the route joined by the default ordering, or one
+            # dispatcher would keep the other off every lane of the route.
+            lane = Lane.objects.select_for_update(skip_locked=True, of=("self",)).filter(id=lane_id).order_by().first()
             if lane is None:
                 continue
             room = lane_room(lane, now=now)
