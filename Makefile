@@ -22,7 +22,7 @@ setup: $(VENV)/.installed
 
 ## Set up and serve on http://127.0.0.1:8000 with the embedded default.
 run: setup
-	$(PY) manage.py create_demo_officer
+	$(PY) manage.py demo --traffic
 	$(PY) manage.py serve $(HOST):$(PORT)
 
 ## Run the test suite (PostgreSQL and Redis on 127.0.0.1 are used when reachable).

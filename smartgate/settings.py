@@ -221,6 +221,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
+    # One line per task run is noise in the embedded default; failures still show.
+    "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
 
 # --- Gate rules (data an operator tunes; per-gate notice lives on BorderGate) --------------------

@@ -13,8 +13,9 @@ def test_admin_login_page_renders(client):
 def test_demo_officer_logs_in_and_sees_routes_with_lanes(client, reference, settings):
     settings.DEBUG = True  # pytest-django turns DEBUG off; the demo officer exists only in the embedded default
     out = io.StringIO()
-    call_command("create_demo_officer", stdout=out)
-    username, password = out.getvalue().rsplit(" as ", 1)[1].strip().split(" / ")
+    call_command("demo", stdout=out)
+    assert "smartgate-demo" in out.getvalue()
+    username, password = "officer", "smartgate-demo"
 
     response = client.post("/admin/login/?next=/admin/", {"username": username, "password": password}, follow=True)
     assert response.status_code == 200
