@@ -281,7 +281,8 @@ class RiskSettingsAdmin(admin.ModelAdmin):
     list_display = ["__str__", "yellow_threshold", "red_threshold", "random_rate_percent", "random_rate_floor_percent"]
 
     def has_add_permission(self, request) -> bool:
-        return not RiskSettings.objects.exists()  # one row of settings
+        # One row of settings, added only by those allowed to change them.
+        return super().has_add_permission(request) and not RiskSettings.objects.exists()
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
