@@ -42,13 +42,37 @@ def _recreate_database() -> None:
 
 
 def start_workers(count: int, concurrency: int) -> list[subprocess.Popen]:
-    env = {**os.environ, "CELERY_BROKER_URL": BENCH_REDIS_URL, "DATABASE_URL": BENCH_DATABASE_URL,
-           "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ,
+        "CELERY_BROKER_URL": BENCH_REDIS_URL,
+        "DATABASE_URL": BENCH_DATABASE_URL,
+        "LOG_LEVEL": "WARNING",
+    }
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "smartgate", "worker", "-Q", "default,customs,border_guard,quarantine",
-             "-c", str(concurrency), "-n", f"bench{index}@%h", "--without-gossip", "--without-mingle", "-l", "warning"],
-            cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "smartgate",
+                "worker",
+                "-Q",
+                "default,customs,border_guard,quarantine",
+                "-c",
+                str(concurrency),
+                "-n",
+                f"bench{index}@%h",
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "warning",
+            ],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         for index in range(count)
     ]

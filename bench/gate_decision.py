@@ -33,10 +33,10 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
     from django.core.management import call_command
     from django.utils import timezone
 
-    from clearance.models import Declaration, Fee, Tariff
-    from clearance.services.declarations import declaration_submit
     from clearance.audit import Actor
+    from clearance.models import Declaration, Fee, Tariff
     from clearance.services.companies import company_create
+    from clearance.services.declarations import declaration_submit
     from vehicles.models import DeviceAPIKey, GateDevice, Lane, Route
     from vehicles.plates import parse_plate
 
@@ -49,34 +49,79 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
     for index in range(declarations):
         plate = f"12C-{index // 100:03d}.{index % 100:02d}"
         plates.append(plate.replace("-", "").replace(".", ""))
-        declaration_submit(company=company, actor=Actor.system("bench"), data={
-            "direction": "export", "route": route, "expected_arrival": arrival,
-            "customs_declarations": [{"number": f"30{index:010d}", "type": "B11"}],
-            "vehicle": {"plate": parse_plate(plate, country="VN"), "max_gross_weight_kg": 40000,
-                        "permit_number": "P-1", "permit_expires": arrival.date() + timedelta(days=90)},
-            "driver": {"full_name": "Nguyễn Văn An", "nationality": "VN", "document_type": "passport",
-                       "document_number": f"C{index:07d}", "document_expires": arrival.date() + timedelta(days=900)},
-            "goods": [{"hs_code": "08106000", "description": "Durian", "quantity": 1000, "unit": "KGM",
-                       "gross_weight_kg": 1000, "value": 3000, "currency": "USD", "origin_country": "VN"}],
-        })
+        declaration_submit(
+            company=company,
+            actor=Actor.system("bench"),
+            data={
+                "direction": "export",
+                "route": route,
+                "expected_arrival": arrival,
+                "customs_declarations": [{"number": f"30{index:010d}", "type": "B11"}],
+                "vehicle": {
+                    "plate": parse_plate(plate, country="VN"),
+                    "max_gross_weight_kg": 40000,
+                    "permit_number": "P-1",
+                    "permit_expires": arrival.date() + timedelta(days=90),
+                },
+                "driver": {
+                    "full_name": "Nguyễn Văn An",
+                    "nationality": "VN",
+                    "document_type": "passport",
+                    "document_number": f"C{index:07d}",
+                    "document_expires": arrival.date() + timedelta(days=900),
+                },
+                "goods": [
+                    {
+                        "hs_code": "08106000",
+                        "description": "Durian",
+                        "quantity": 1000,
+                        "unit": "KGM",
+                        "gross_weight_kg": 1000,
+                        "value": 3000,
+                        "currency": "USD",
+                        "origin_country": "VN",
+                    }
+                ],
+            },
+        )
     Declaration.objects.update(status="cleared", stage="called", lane=lane, called_at=timezone.now())
     tariff = Tariff.objects.get()
-    Fee.objects.bulk_create(Fee(declaration=d, tariff=tariff, journey="export", amount_vnd=100_000, status="paid",
-                                paid_at=timezone.now()) for d in Declaration.objects.all())
+    Fee.objects.bulk_create(
+        Fee(declaration=d, tariff=tariff, journey="export", amount_vnd=100_000, status="paid", paid_at=timezone.now())
+        for d in Declaration.objects.all()
+    )
     device = GateDevice.objects.create(kind="lane_gate", name="bench-camera", lane=lane)
     _key, key = DeviceAPIKey.objects.create_key(device=device, name="bench")
     return key, plates
 
 
 def serve() -> subprocess.Popen:
-    env = {**os.environ, "DATABASE_URL": BENCH_DATABASE_URL, "DJANGO_DEBUG": "false", "LOG_LEVEL": "WARNING",
-           "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "false"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": BENCH_DATABASE_URL,
+        "DJANGO_DEBUG": "false",
+        "LOG_LEVEL": "WARNING",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+    }
     env.pop("CELERY_BROKER_URL", None)
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "smartgate.wsgi:application", "--bind", f"127.0.0.1:{PORT}",
-         "--workers", "2", "--log-level", "warning"],
-        cwd=REPO_ROOT, env=env, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "smartgate.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{PORT}",
+            "--workers",
+            "2",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
     )
     for _ in range(100):
         try:
@@ -101,7 +146,9 @@ def load(*, method: str, path: str, bodies: list, headers: dict, clients: int) -
             duration = float(response.getheader("Server-Timing").split("dur=")[1])
             with lock:
                 times.append(duration)
-                key = json.loads(payload).get("decision", response.status) if response.status == 200 else response.status
+                key = (
+                    json.loads(payload).get("decision", response.status) if response.status == 200 else response.status
+                )
                 statuses[key] = statuses.get(key, 0) + 1
 
     threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
@@ -126,23 +173,33 @@ def main() -> None:
     try:
         now = "2026-11-22T01:00:00Z"  # 08:00 local: within every lane's hours
         reads = [{"plate": plate, "read_at": now, "confidence": 0.97} for plate in random.sample(plates, len(plates))]
-        reads += [{"plate": random.choice(plates), "read_at": now, "confidence": 0.97}
-                  for _ in range(max(args.requests - len(reads), 0))]
-        reads = reads[:args.requests]
+        reads += [
+            {"plate": random.choice(plates), "read_at": now, "confidence": 0.97}
+            for _ in range(max(args.requests - len(reads), 0))
+        ]
+        reads = reads[: args.requests]
         headers = {"Authorization": f"Api-Key {key}", "Content-Type": "application/json"}
         load(method="GET", path="/ping", bodies=[None] * 200, headers={}, clients=args.clients)  # warm up
-        base_rps, base_times, _ = load(method="GET", path="/ping", bodies=[None] * args.requests, headers={},
-                                       clients=args.clients)
-        gate_rps, gate_times, outcomes = load(method="POST", path="/api/v1/gate/reads/", bodies=reads, headers=headers,
-                                              clients=args.clients)
+        base_rps, base_times, _ = load(
+            method="GET", path="/ping", bodies=[None] * args.requests, headers={}, clients=args.clients
+        )
+        gate_rps, gate_times, outcomes = load(
+            method="POST", path="/api/v1/gate/reads/", bodies=reads, headers=headers, clients=args.clients
+        )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-    print(f"gunicorn 2 sync workers, {args.clients} keep-alive clients, {args.requests} requests each; "
-          f"{args.declarations} declarations in the database")
-    print(f"baseline GET /ping:            {base_rps:7.0f} req/s  server p50 {percentile(base_times, .5):6.2f} ms  "
-          f"p99 {percentile(base_times, .99):6.2f} ms")
-    print(f"POST /api/v1/gate/reads/:      {gate_rps:7.0f} req/s  server p50 {percentile(gate_times, .5):6.2f} ms  "
-          f"p99 {percentile(gate_times, .99):6.2f} ms")
+    print(
+        f"gunicorn 2 sync workers, {args.clients} keep-alive clients, {args.requests} requests each; "
+        f"{args.declarations} declarations in the database"
+    )
+    print(
+        f"baseline GET /ping:            {base_rps:7.0f} req/s  server p50 {percentile(base_times, 0.5):6.2f} ms  "
+        f"p99 {percentile(base_times, 0.99):6.2f} ms"
+    )
+    print(
+        f"POST /api/v1/gate/reads/:      {gate_rps:7.0f} req/s  server p50 {percentile(gate_times, 0.5):6.2f} ms  "
+        f"p99 {percentile(gate_times, 0.99):6.2f} ms"
+    )
     print(f"ratio gate/baseline throughput: {gate_rps / base_rps:.2f}; decisions: {outcomes}")
 
 

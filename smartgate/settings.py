@@ -227,7 +227,9 @@ LOGGING = {
 
 # --- Gate rules (data an operator tunes; per-gate notice lives on BorderGate) --------------------
 SMARTGATE_DECLARATION_MAX_DAYS_AHEAD = env_int("SMARTGATE_DECLARATION_MAX_DAYS_AHEAD", default=30, minimum=1)
-SMARTGATE_CUSTOMS_GATEWAY = env_str("SMARTGATE_CUSTOMS_GATEWAY", default="clearance.engines.customs.RulesCustomsGateway")
+SMARTGATE_CUSTOMS_GATEWAY = env_str(
+    "SMARTGATE_CUSTOMS_GATEWAY", default="clearance.engines.customs.RulesCustomsGateway"
+)
 SMARTGATE_DOCUMENT_MARGIN_DAYS = env_int("SMARTGATE_DOCUMENT_MARGIN_DAYS", default=7, minimum=0)
 # A check pending (not picked up) or running (its worker died) longer than this is sent again.
 SMARTGATE_CHECK_STALE_SECONDS = env_int("SMARTGATE_CHECK_STALE_SECONDS", default=120, minimum=1)

@@ -35,7 +35,9 @@ def _choose_database() -> None:
     if reachable(DEFAULT_DATABASE_URL):
         os.environ["DATABASE_URL"] = DEFAULT_DATABASE_URL
     elif services_required():
-        raise pytest.UsageError(f"PostgreSQL is required (SMARTGATE_REQUIRE_SERVICES=1) but {DEFAULT_DATABASE_URL} is unreachable.")
+        raise pytest.UsageError(
+            f"PostgreSQL is required (SMARTGATE_REQUIRE_SERVICES=1) but {DEFAULT_DATABASE_URL} is unreachable."
+        )
 
 
 def _choose_redis() -> None:

@@ -20,8 +20,16 @@ class LaneInline(admin.TabularInline):
     model = Lane
     extra = 0
     fields = [
-        "code", "direction", "current_direction", "purpose", "capacity_per_hour", "max_vehicles_in_lane",
-        "opens_at", "closes_at", "is_open", "has_inspection_bay",
+        "code",
+        "direction",
+        "current_direction",
+        "purpose",
+        "capacity_per_hour",
+        "max_vehicles_in_lane",
+        "opens_at",
+        "closes_at",
+        "is_open",
+        "has_inspection_bay",
     ]
     show_change_link = True
 
@@ -45,8 +53,16 @@ class RouteAdmin(admin.ModelAdmin):
 @admin.register(Lane)
 class LaneAdmin(admin.ModelAdmin):
     list_display = [
-        "code", "route", "direction", "current_direction", "purpose", "is_open", "hours",
-        "capacity_per_hour", "max_vehicles_in_lane", "has_inspection_bay",
+        "code",
+        "route",
+        "direction",
+        "current_direction",
+        "purpose",
+        "is_open",
+        "hours",
+        "capacity_per_hour",
+        "max_vehicles_in_lane",
+        "has_inspection_bay",
     ]
     list_filter = ["route", "direction", "current_direction", "purpose", "is_open", "has_inspection_bay"]
     search_fields = ["code", "route__code"]
@@ -81,7 +97,15 @@ class PlatedAdmin(admin.ModelAdmin):
 
 @admin.register(Vehicle)
 class VehicleAdmin(PlatedAdmin):
-    list_display = ["plate", "country", "vehicle_class", "max_gross_weight_kg", "permit_number", "permit_expires", "is_autonomous"]
+    list_display = [
+        "plate",
+        "country",
+        "vehicle_class",
+        "max_gross_weight_kg",
+        "permit_number",
+        "permit_expires",
+        "is_autonomous",
+    ]
     list_filter = ["country", "vehicle_class", "is_autonomous"]
     search_fields = ["plate", "normalized_plate", "permit_number"]
 
@@ -111,7 +135,16 @@ class DriverAdmin(admin.ModelAdmin):
 class MovementAdmin(admin.ModelAdmin):
     """Movements are facts reported by devices: read-only here."""
 
-    list_display = ["occurred_at", "kind", "plate_read", "normalized_plate", "yard", "lane", "gross_weight_kg", "source"]
+    list_display = [
+        "occurred_at",
+        "kind",
+        "plate_read",
+        "normalized_plate",
+        "yard",
+        "lane",
+        "gross_weight_kg",
+        "source",
+    ]
     list_filter = ["kind", "yard", "lane"]
     search_fields = ["plate_read", "normalized_plate", "source"]
     list_select_related = ["yard", "lane"]

@@ -102,14 +102,25 @@ class DeclarationEventInline(ReadOnlyInline):
     ordering = ["id"]
 
 
-STATUS_COLOURS = {"submitted": "#6c757d", "checking": "#0d6efd", "inspection": "#fd7e14", "cleared": "#198754",
-                  "held": "#dc3545", "rejected": "#842029", "cancelled": "#adb5bd"}
+STATUS_COLOURS = {
+    "submitted": "#6c757d",
+    "checking": "#0d6efd",
+    "inspection": "#fd7e14",
+    "cleared": "#198754",
+    "held": "#dc3545",
+    "rejected": "#842029",
+    "cancelled": "#adb5bd",
+}
 CHANNEL_COLOURS = {"green": "#198754", "yellow": "#ffc107", "red": "#dc3545"}
 
 
 def badge(text: str, colour: str) -> str:
-    return format_html('<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
-                       'font-weight:600;white-space:nowrap">{}</span>', colour, text)
+    return format_html(
+        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
+        'font-weight:600;white-space:nowrap">{}</span>',
+        colour,
+        text,
+    )
 
 
 class GateDecisionInline(ReadOnlyInline):
@@ -135,19 +146,44 @@ class DeclarationAdmin(admin.ModelAdmin):
     """Declarations change only through the services: the admin shows them and offers the actions each
     role may take; it never edits status or stage."""
 
-    list_display = ["reference", "plate", "company", "route_direction", "status_badge", "channel_badge", "stage",
-                    "queue_position", "waiting", "expected_arrival"]
+    list_display = [
+        "reference",
+        "plate",
+        "company",
+        "route_direction",
+        "status_badge",
+        "channel_badge",
+        "stage",
+        "queue_position",
+        "waiting",
+        "expected_arrival",
+    ]
     list_filter = ["status", "channel", "stage", "route", "direction", "needs_quarantine", "created_at"]
-    search_fields = ["reference", "vehicle__normalized_plate", "trailer__normalized_plate", "company__name",
-                     "company__tax_code", "containers__number", "customs_declarations__number"]
+    search_fields = [
+        "reference",
+        "vehicle__normalized_plate",
+        "trailer__normalized_plate",
+        "company__name",
+        "company__tax_code",
+        "containers__number",
+        "customs_declarations__number",
+    ]
     list_select_related = ["vehicle", "company", "route"]
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
     actions = ["call_forward", "turn_back", "release_held", "reject_held"]
     readonly_fields = ["movements", "fee_summary"]
-    inlines = [CustomsDeclarationInline, ContainerInline, GoodsLineInline, QuarantineCertificateInline,
-               CheckInline, InspectionInline, GateDecisionInline, DeclarationEventInline]
+    inlines = [
+        CustomsDeclarationInline,
+        ContainerInline,
+        GoodsLineInline,
+        QuarantineCertificateInline,
+        CheckInline,
+        InspectionInline,
+        GateDecisionInline,
+        DeclarationEventInline,
+    ]
     queue: dict = {}
 
     def get_changelist(self, request, **kwargs):
@@ -197,7 +233,12 @@ class DeclarationAdmin(admin.ModelAdmin):
         position = self.queue.get(declaration.id, (None, None))[0]
         if position is None:
             return "—"
-        marks = "".join(mark for cls_bit, mark in ((4, "🍈"), (2, "★"), (1, "⏱")) if not declaration.queue_class & cls_bit)
+        marks = [
+            str(mark)
+            for bit, mark in ((4, _("perishable")), (2, "AEO"), (1, _("on time")))
+            if not declaration.queue_class & bit
+        ]
+        marks = " · ".join(marks)
         return f"{position} {marks}".strip()
 
     @admin.display(description=_("waiting"), ordering="arrived_at")
@@ -209,11 +250,24 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("movements"))
     def movements(self, declaration):
-        rows = Movement.objects.filter(normalized_plate=declaration.vehicle.normalized_plate,
-                                       occurred_at__gte=declaration.created_at).select_related("yard", "lane")[:50]
-        return format_html_join(mark_safe("<br>"), "{} · {} · {}",
-                                ((m.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
-                                  m.get_kind_display(), m.yard or m.lane) for m in rows)) or "—"
+        rows = Movement.objects.filter(
+            normalized_plate=declaration.vehicle.normalized_plate, occurred_at__gte=declaration.created_at
+        ).select_related("yard", "lane")[:50]
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} · {} · {}",
+                (
+                    (
+                        m.occurred_at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M"),
+                        m.get_kind_display(),
+                        m.yard or m.lane,
+                    )
+                    for m in rows
+                ),
+            )
+            or "—"
+        )
 
     @admin.display(description=_("fee"))
     def fee_summary(self, declaration):
@@ -233,27 +287,50 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Call forward to a lane"))
     def call_forward(self, request, queryset):
-        return confirm_and_apply(self, request, queryset, title=_("Call forward to a lane"), form_class=LaneChoiceForm,
-                                 apply=lambda d, data: declaration_call_forward(
-                                     declaration_id=d.id, lane_id=data["lane"].id, actor=Actor.for_user(request.user)))
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Call forward to a lane"),
+            form_class=LaneChoiceForm,
+            apply=lambda d, data: declaration_call_forward(
+                declaration_id=d.id, lane_id=data["lane"].id, actor=Actor.for_user(request.user)
+            ),
+        )
 
     @admin.action(description=_("Turn back"))
     def turn_back(self, request, queryset):
-        return confirm_and_apply(self, request, queryset, title=_("Turn back"),
-                                 apply=lambda d, data: declaration_turn_back(
-                                     declaration_id=d.id, actor=Actor.for_user(request.user), reason=data["reason"]))
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Turn back"),
+            apply=lambda d, data: declaration_turn_back(
+                declaration_id=d.id, actor=Actor.for_user(request.user), reason=data["reason"]
+            ),
+        )
 
     @admin.action(description=_("Release held declaration"))
     def release_held(self, request, queryset):
-        return confirm_and_apply(self, request, queryset, title=_("Release held declaration"),
-                                 apply=lambda d, data: declaration_release(
-                                     declaration_id=d.id, user=request.user, reason=data["reason"]))
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Release held declaration"),
+            apply=lambda d, data: declaration_release(declaration_id=d.id, user=request.user, reason=data["reason"]),
+        )
 
     @admin.action(description=_("Reject held declaration"))
     def reject_held(self, request, queryset):
-        return confirm_and_apply(self, request, queryset, title=_("Reject held declaration"),
-                                 apply=lambda d, data: declaration_reject_held(
-                                     declaration_id=d.id, user=request.user, reason=data["reason"]))
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Reject held declaration"),
+            apply=lambda d, data: declaration_reject_held(
+                declaration_id=d.id, user=request.user, reason=data["reason"]
+            ),
+        )
 
 
 @admin.register(DeclarationEvent)
@@ -272,8 +349,6 @@ class DeclarationEventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
-
-
 
 
 @admin.register(RiskSettings)
@@ -381,10 +456,15 @@ class InspectionAdmin(admin.ModelAdmin):
         return False
 
     def _record(self, request, queryset, *, passed: bool, title: str):
-        return confirm_and_apply(self, request, queryset, title=title,
-                                 apply=lambda inspection, data: inspection_record_result(
-                                     inspection_id=inspection.id, user=request.user, passed=passed,
-                                     notes=data["reason"]))
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=title,
+            apply=lambda inspection, data: inspection_record_result(
+                inspection_id=inspection.id, user=request.user, passed=passed, notes=data["reason"]
+            ),
+        )
 
     @admin.action(description=_("Record result: passed"), permissions=["change"])
     def record_pass(self, request, queryset):

@@ -29,10 +29,32 @@ from vehicles.models import Direction, Driver, Route, Vehicle
 from vehicles.plates import Country, parse_plate
 
 # Fields of the representation a forwarder can never set.
-SERVER_FIELDS = {"id", "reference", "status", "stage", "version", "needs_quarantine", "company", "created_at",
-                 "updated_at", "lane", "channel", "checks", "inspections", "yard", "queue_position",
-                 "estimated_call_at", "slot_starts_at", "slot_moves", "arrived_at", "called_at", "in_lane_at",
-                 "crossed_at", "fee", "dwell_minutes"}
+SERVER_FIELDS = {
+    "id",
+    "reference",
+    "status",
+    "stage",
+    "version",
+    "needs_quarantine",
+    "company",
+    "created_at",
+    "updated_at",
+    "lane",
+    "channel",
+    "checks",
+    "inspections",
+    "yard",
+    "queue_position",
+    "estimated_call_at",
+    "slot_starts_at",
+    "slot_moves",
+    "arrived_at",
+    "called_at",
+    "in_lane_at",
+    "crossed_at",
+    "fee",
+    "dwell_minutes",
+}
 
 
 def _django_to_drf(error: DjangoValidationError) -> serializers.ValidationError:
@@ -56,12 +78,18 @@ class StrictSerializer(serializers.Serializer):
                 if name in self.fields and not self.fields[name].read_only:
                     continue
                 if name in SERVER_FIELDS:
-                    errors[name] = [serializers.ErrorDetail(
-                        f"{name} is set by smartgate and cannot be sent.", code="read_only_field")]
+                    errors[name] = [
+                        serializers.ErrorDetail(
+                            f"{name} is set by smartgate and cannot be sent.", code="read_only_field"
+                        )
+                    ]
                 else:
                     accepted = ", ".join(n for n, f in self.fields.items() if not f.read_only)
-                    errors[name] = [serializers.ErrorDetail(
-                        f"Unknown field {name!r}; accepted fields: {accepted}.", code="unknown_field")]
+                    errors[name] = [
+                        serializers.ErrorDetail(
+                            f"Unknown field {name!r}; accepted fields: {accepted}.", code="unknown_field"
+                        )
+                    ]
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
@@ -100,11 +128,13 @@ class DriverInput(StrictSerializer):
     nationality = serializers.CharField(max_length=2)
     document_type = serializers.ChoiceField(choices=Driver.DocumentType.choices)
     document_number = serializers.RegexField(
-        r"^[A-Z0-9]{5,20}$", max_length=20,
+        r"^[A-Z0-9]{5,20}$",
+        max_length=20,
         error_messages={"invalid": "A document number is 5–20 capital letters and digits, e.g. C1234567."},
     )
-    document_country = serializers.CharField(max_length=2, required=False,
-                                             help_text="Issuing country; the nationality when absent.")
+    document_country = serializers.CharField(
+        max_length=2, required=False, help_text="Issuing country; the nationality when absent."
+    )
     document_expires = serializers.DateField()
 
     def validate_nationality(self, value):
@@ -127,12 +157,17 @@ class CustomsDeclarationInput(StrictSerializer):
 
 class ContainerInput(StrictSerializer):
     number = serializers.CharField(max_length=20)
-    size = serializers.ChoiceField(choices=identifiers.CONTAINER_SIZES,
-                                   error_messages={"invalid_choice": "Container size is 20, 40 or 45 (feet)."})
+    size = serializers.ChoiceField(
+        choices=identifiers.CONTAINER_SIZES, error_messages={"invalid_choice": "Container size is 20, 40 or 45 (feet)."}
+    )
     seals = serializers.ListField(
-        child=serializers.RegexField(r"^[A-Z0-9\-]{3,20}$", error_messages={
-            "invalid": "A seal number is 3–20 capital letters, digits or hyphens."}),
-        max_length=10, required=False, default=list,
+        child=serializers.RegexField(
+            r"^[A-Z0-9\-]{3,20}$",
+            error_messages={"invalid": "A seal number is 3–20 capital letters, digits or hyphens."},
+        ),
+        max_length=10,
+        required=False,
+        default=list,
     )
 
     def validate_number(self, value):
@@ -142,14 +177,19 @@ class ContainerInput(StrictSerializer):
 class GoodsLineInput(StrictSerializer):
     hs_code = serializers.CharField(max_length=10)
     description = serializers.CharField(min_length=1, max_length=500)
-    quantity = serializers.DecimalField(max_digits=15, decimal_places=3, min_value=Decimal("0.001"),
-                                        max_value=Decimal("999999999"))
-    unit = serializers.RegexField(r"^[A-Z0-9]{2,3}$", error_messages={
-        "invalid": "A unit is a UN/ECE Recommendation 20 code, e.g. KGM, TNE, PCE, CT."})
-    gross_weight_kg = serializers.DecimalField(max_digits=12, decimal_places=3, min_value=Decimal("0.001"),
-                                               max_value=Decimal("100000"))
-    value = serializers.DecimalField(max_digits=17, decimal_places=2, min_value=Decimal("0.01"),
-                                     max_value=Decimal("100000000000"))
+    quantity = serializers.DecimalField(
+        max_digits=15, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal("999999999")
+    )
+    unit = serializers.RegexField(
+        r"^[A-Z0-9]{2,3}$",
+        error_messages={"invalid": "A unit is a UN/ECE Recommendation 20 code, e.g. KGM, TNE, PCE, CT."},
+    )
+    gross_weight_kg = serializers.DecimalField(
+        max_digits=12, decimal_places=3, min_value=Decimal("0.001"), max_value=Decimal("100000")
+    )
+    value = serializers.DecimalField(
+        max_digits=17, decimal_places=2, min_value=Decimal("0.01"), max_value=Decimal("100000000000")
+    )
     currency = serializers.CharField(max_length=3)
     origin_country = serializers.CharField(max_length=2)
 
@@ -164,15 +204,24 @@ class GoodsLineInput(StrictSerializer):
 
 
 class QuarantineCertificateInput(StrictSerializer):
-    number = serializers.RegexField(r"^[A-Za-z0-9/\-]{3,40}$", error_messages={
-        "invalid": "A certificate number is 3–40 letters, digits, hyphens or slashes, e.g. KD-2026-001234."})
+    number = serializers.RegexField(
+        r"^[A-Za-z0-9/\-]{3,40}$",
+        error_messages={
+            "invalid": "A certificate number is 3–40 letters, digits, hyphens or slashes, e.g. KD-2026-001234."
+        },
+    )
     issued_on = serializers.DateField()
     expires_on = serializers.DateField()
 
     def validate(self, attrs):
         if attrs["expires_on"] < attrs["issued_on"]:
-            raise serializers.ValidationError({"expires_on": serializers.ErrorDetail(
-                "A certificate cannot expire before it is issued.", code="expiry_before_issue")})
+            raise serializers.ValidationError(
+                {
+                    "expires_on": serializers.ErrorDetail(
+                        "A certificate cannot expire before it is issued.", code="expiry_before_issue"
+                    )
+                }
+            )
         return attrs
 
 
@@ -193,14 +242,18 @@ class DeclarationInput(StrictSerializer):
         if route is None:
             known = ", ".join(Route.objects.order_by("code").values_list("code", flat=True))
             raise serializers.ValidationError(
-                serializers.ErrorDetail(f"Unknown route {value!r}; routes: {known}.", code="unknown_route"))
+                serializers.ErrorDetail(f"Unknown route {value!r}; routes: {known}.", code="unknown_route")
+            )
         return route
 
     def validate_expected_arrival(self, value):
         raw = self.initial_data.get("expected_arrival") if isinstance(self.initial_data, dict) else None
         if isinstance(raw, str) and not re.search(r"(Z|[+-]\d{2}:?\d{2})$", raw):
-            raise serializers.ValidationError(serializers.ErrorDetail(
-                "Give the time with its UTC offset, e.g. 2026-11-22T08:00:00+07:00.", code="timezone_required"))
+            raise serializers.ValidationError(
+                serializers.ErrorDetail(
+                    "Give the time with its UTC offset, e.g. 2026-11-22T08:00:00+07:00.", code="timezone_required"
+                )
+            )
         return value
 
     def validate_containers(self, containers):
@@ -209,23 +262,48 @@ class DeclarationInput(StrictSerializer):
         for container in containers:
             duplicate = container["number"] in seen
             seen.add(container["number"])
-            errors.append({"number": [serializers.ErrorDetail(
-                f"Container {container['number']} is listed twice.", code="duplicate_container")]} if duplicate else {})
+            errors.append(
+                {
+                    "number": [
+                        serializers.ErrorDetail(
+                            f"Container {container['number']} is listed twice.", code="duplicate_container"
+                        )
+                    ]
+                }
+                if duplicate
+                else {}
+            )
         if any(errors):
             raise serializers.ValidationError(errors)
         return containers
 
     def validate_customs_declarations(self, lines):
         numbers = [line["number"] for line in lines]
-        errors = [{"number": [serializers.ErrorDetail(f"Declaration {n} is listed twice.", code="duplicate_declaration_number")]}
-                  if n in numbers[:index] else {} for index, n in enumerate(numbers)]
+        errors = [
+            {
+                "number": [
+                    serializers.ErrorDetail(f"Declaration {n} is listed twice.", code="duplicate_declaration_number")
+                ]
+            }
+            if n in numbers[:index]
+            else {}
+            for index, n in enumerate(numbers)
+        ]
         if any(errors):
             raise serializers.ValidationError(errors)
         return lines
 
 
-AMENDABLE = ("expected_arrival", "vehicle", "trailer", "driver", "containers", "goods", "customs_declarations",
-             "quarantine_certificates")
+AMENDABLE = (
+    "expected_arrival",
+    "vehicle",
+    "trailer",
+    "driver",
+    "containers",
+    "goods",
+    "customs_declarations",
+    "quarantine_certificates",
+)
 
 
 class DeclarationAmendInput(DeclarationInput):
@@ -244,12 +322,27 @@ class DeclarationAmendInput(DeclarationInput):
         if isinstance(data, dict):
             fixed = [name for name in ("direction", "route") if name in data]
             if fixed:
-                raise serializers.ValidationError({name: [serializers.ErrorDetail(
-                    f"{name} cannot be amended; cancel this crossing and declare a new one.", code="not_amendable")]
-                    for name in fixed})
+                raise serializers.ValidationError(
+                    {
+                        name: [
+                            serializers.ErrorDetail(
+                                f"{name} cannot be amended; cancel this crossing and declare a new one.",
+                                code="not_amendable",
+                            )
+                        ]
+                        for name in fixed
+                    }
+                )
             if not data:
-                raise serializers.ValidationError({"non_field_errors": [serializers.ErrorDetail(
-                    f"Send at least one of: {', '.join(AMENDABLE)}.", code="empty_amendment")]})
+                raise serializers.ValidationError(
+                    {
+                        "non_field_errors": [
+                            serializers.ErrorDetail(
+                                f"Send at least one of: {', '.join(AMENDABLE)}.", code="empty_amendment"
+                            )
+                        ]
+                    }
+                )
         return super().to_internal_value(data)
 
 
@@ -259,11 +352,20 @@ class CancelInput(StrictSerializer):
 
 # --- Output -------------------------------------------------------------------------------------
 
+
 class VehicleOutput(serializers.ModelSerializer):
     class Meta:
         model = Vehicle
-        fields = ["plate", "normalized_plate", "country", "vehicle_class", "max_gross_weight_kg", "permit_number",
-                  "permit_expires", "is_autonomous"]
+        fields = [
+            "plate",
+            "normalized_plate",
+            "country",
+            "vehicle_class",
+            "max_gross_weight_kg",
+            "permit_number",
+            "permit_expires",
+            "is_autonomous",
+        ]
 
 
 class TrailerOutput(serializers.Serializer):
@@ -275,8 +377,14 @@ class TrailerOutput(serializers.Serializer):
 class DriverOutput(serializers.ModelSerializer):
     class Meta:
         model = Driver
-        fields = ["full_name", "nationality", "document_type", "document_number", "document_country",
-                  "document_expires"]
+        fields = [
+            "full_name",
+            "nationality",
+            "document_type",
+            "document_number",
+            "document_country",
+            "document_expires",
+        ]
 
 
 class CustomsDeclarationOutput(serializers.ModelSerializer):
@@ -296,8 +404,16 @@ class ContainerOutput(serializers.ModelSerializer):
 class GoodsLineOutput(serializers.ModelSerializer):
     class Meta:
         model = GoodsLine
-        fields = ["hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency",
-                  "origin_country"]
+        fields = [
+            "hs_code",
+            "description",
+            "quantity",
+            "unit",
+            "gross_weight_kg",
+            "value",
+            "currency",
+            "origin_country",
+        ]
 
 
 class QuarantineCertificateOutput(serializers.ModelSerializer):
@@ -370,21 +486,54 @@ class DeclarationOutput(serializers.ModelSerializer):
     yard = serializers.CharField(source="yard.code", allow_null=True)
     slot_starts_at = serializers.DateTimeField(source="slot.starts_at", allow_null=True)
     queue_position = serializers.SerializerMethodField(help_text="1 = next to be called; null unless in a yard.")
-    estimated_call_at = serializers.SerializerMethodField(help_text="When the vehicle should be called, at the "
-                                                                    "lanes' current pace; null unless in a yard.")
+    estimated_call_at = serializers.SerializerMethodField(
+        help_text="When the vehicle should be called, at the lanes' current pace; null unless in a yard."
+    )
     checks = serializers.SerializerMethodField(help_text="The checks of the current version.")
     fee = serializers.SerializerMethodField(help_text="The infrastructure-use fee once issued.")
-    dwell_minutes = serializers.DictField(source="dwell_times", read_only=True,
-                                          help_text="Minutes between the stages reached so far.")
+    dwell_minutes = serializers.DictField(
+        source="dwell_times", read_only=True, help_text="Minutes between the stages reached so far."
+    )
     inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
 
     class Meta:
         model = Declaration
-        fields = ["id", "reference", "company", "status", "stage", "version", "needs_quarantine", "channel",
-                  "direction", "route", "expected_arrival", "customs_declarations", "vehicle", "trailer", "driver",
-                  "containers", "goods", "quarantine_certificates", "checks", "inspections", "slot_starts_at",
-                  "slot_moves", "yard", "queue_position", "estimated_call_at", "lane", "arrived_at", "called_at",
-                  "in_lane_at", "crossed_at", "dwell_minutes", "fee", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "reference",
+            "company",
+            "status",
+            "stage",
+            "version",
+            "needs_quarantine",
+            "channel",
+            "direction",
+            "route",
+            "expected_arrival",
+            "customs_declarations",
+            "vehicle",
+            "trailer",
+            "driver",
+            "containers",
+            "goods",
+            "quarantine_certificates",
+            "checks",
+            "inspections",
+            "slot_starts_at",
+            "slot_moves",
+            "yard",
+            "queue_position",
+            "estimated_call_at",
+            "lane",
+            "arrived_at",
+            "called_at",
+            "in_lane_at",
+            "crossed_at",
+            "dwell_minutes",
+            "fee",
+            "created_at",
+            "updated_at",
+        ]
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -414,8 +563,9 @@ class DeclarationOutput(serializers.ModelSerializer):
 
     @extend_schema_field(InspectionOutput(many=True))
     def get_inspections(self, declaration):
-        return InspectionOutput([i for i in declaration.inspections.all() if i.version == declaration.version],
-                                many=True).data
+        return InspectionOutput(
+            [i for i in declaration.inspections.all() if i.version == declaration.version], many=True
+        ).data
 
 
 class DeclarationEventOutput(serializers.ModelSerializer):

@@ -29,25 +29,36 @@ from clearance.services.declarations import declaration_amend, declaration_cance
 from clearance.services.queue import slot_book, slot_release
 from vehicles.models import local_date
 
-PROBLEMS = {code: OpenApiResponse(s.Problem, description=text) for code, text in {
-    400: "Invalid request: `errors` lists each field, code and message.",
-    401: "Missing, unknown, revoked or expired API key.",
-    404: "No such declaration, or another company's.",
-    409: "Conflict with the state of this or another crossing.",
-    412: "If-Match names a version that is no longer current.",
-    413: "Request body too large.",
-    422: "Idempotency-Key reused with a different body.",
-    428: "If-Match header missing.",
-    429: "Too many requests; see Retry-After.",
-}.items()}
+PROBLEMS = {
+    code: OpenApiResponse(s.Problem, description=text)
+    for code, text in {
+        400: "Invalid request: `errors` lists each field, code and message.",
+        401: "Missing, unknown, revoked or expired API key.",
+        404: "No such declaration, or another company's.",
+        409: "Conflict with the state of this or another crossing.",
+        412: "If-Match names a version that is no longer current.",
+        413: "Request body too large.",
+        422: "Idempotency-Key reused with a different body.",
+        428: "If-Match header missing.",
+        429: "Too many requests; see Retry-After.",
+    }.items()
+}
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=False,
     description="A unique key (e.g. a UUID) per request; a retry with the same key and body replays the "
-                "first response for 24 hours.",
+    "first response for 24 hours.",
 )
-IF_MATCH = OpenApiParameter("If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-                            description="The ETag of the version being amended, e.g. \"3\".")
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='The ETag of the version being amended, e.g. "3".',
+)
 
 
 def problems(*codes: int) -> dict:
@@ -56,10 +67,14 @@ def problems(*codes: int) -> dict:
 
 def page_of(serializer_class, name: str):
     """The cursor page a list answers with."""
-    return inline_serializer(name=name, fields={
-        "next": serializers.URLField(allow_null=True), "previous": serializers.URLField(allow_null=True),
-        "results": serializer_class(many=True),
-    })
+    return inline_serializer(
+        name=name,
+        fields={
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": serializer_class(many=True),
+        },
+    )
 
 
 class DeclarationCursorPagination(CursorPagination):
@@ -107,7 +122,8 @@ def _declaration_response(declaration, *, status_code=status.HTTP_200_OK, locati
 
 class DeclarationListCreateApi(CompanyApi):
     @extend_schema(
-        operation_id="declarations_list", summary="List the company's declarations",
+        operation_id="declarations_list",
+        summary="List the company's declarations",
         parameters=[
             OpenApiParameter("status", OpenApiTypes.STR, enum=[c for c, _ in s.Declaration.Status.choices]),
             OpenApiParameter("stage", OpenApiTypes.STR, enum=[c for c, _ in s.Declaration.Stage.choices]),
@@ -116,7 +132,8 @@ class DeclarationListCreateApi(CompanyApi):
             OpenApiParameter("plate", OpenApiTypes.STR, description="vehicle plate in any written form"),
             OpenApiParameter("created_after", OpenApiTypes.DATETIME),
             OpenApiParameter("created_before", OpenApiTypes.DATETIME),
-            OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter("cursor", OpenApiTypes.STR),
+            OpenApiParameter("limit", OpenApiTypes.INT),
         ],
         responses={200: page_of(s.DeclarationOutput, "DeclarationPage"), **problems(400, 401, 429)},
     )
@@ -128,8 +145,10 @@ class DeclarationListCreateApi(CompanyApi):
         return paginator.get_paginated_response(s.DeclarationOutput(page, many=True, context=context).data)
 
     @extend_schema(
-        operation_id="declarations_create", summary="Declare a crossing",
-        request=s.DeclarationInput, parameters=[IDEMPOTENCY_KEY],
+        operation_id="declarations_create",
+        summary="Declare a crossing",
+        request=s.DeclarationInput,
+        parameters=[IDEMPOTENCY_KEY],
         responses={201: s.DeclarationOutput, **problems(400, 401, 409, 413, 422, 429)},
     )
     @idempotent
@@ -142,14 +161,19 @@ class DeclarationListCreateApi(CompanyApi):
 
 
 class DeclarationDetailApi(CompanyApi):
-    @extend_schema(operation_id="declarations_retrieve", summary="Read a declaration",
-                   responses={200: s.DeclarationOutput, **problems(401, 404, 429)})
+    @extend_schema(
+        operation_id="declarations_retrieve",
+        summary="Read a declaration",
+        responses={200: s.DeclarationOutput, **problems(401, 404, 429)},
+    )
     def get(self, request, declaration_id: int):
         return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
 
     @extend_schema(
-        operation_id="declarations_amend", summary="Amend a declaration (before its vehicle enters a lane)",
-        request=s.DeclarationAmendInput, parameters=[IF_MATCH],
+        operation_id="declarations_amend",
+        summary="Amend a declaration (before its vehicle enters a lane)",
+        request=s.DeclarationAmendInput,
+        parameters=[IF_MATCH],
         responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 412, 413, 428, 429)},
     )
     def patch(self, request, declaration_id: int):
@@ -158,15 +182,20 @@ class DeclarationDetailApi(CompanyApi):
         expected_version = _if_match_version(request)
         serializer = s.DeclarationAmendInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        declaration_amend(declaration_id=declaration_id, company=self.company, actor=self.actor,
-                          expected_version=expected_version, changes=serializer.validated_data)
+        declaration_amend(
+            declaration_id=declaration_id,
+            company=self.company,
+            actor=self.actor,
+            expected_version=expected_version,
+            changes=serializer.validated_data,
+        )
         return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
 
 
 def _if_match_version(request) -> int:
     header = request.headers.get("If-Match")
     if not header:
-        raise PreconditionRequired("Send If-Match with the ETag of the version you are amending, e.g. If-Match: \"3\".")
+        raise PreconditionRequired('Send If-Match with the ETag of the version you are amending, e.g. If-Match: "3".')
     value = header.strip().removeprefix("W/").strip('"')
     if not value.isdigit():
         raise PreconditionFailed(f"If-Match {header!r} is not an ETag of this declaration; send the ETag as read.")
@@ -174,24 +203,34 @@ def _if_match_version(request) -> int:
 
 
 class DeclarationCancelApi(CompanyApi):
-    @extend_schema(operation_id="declarations_cancel", summary="Cancel a crossing before its vehicle enters a lane",
-                   request=s.CancelInput, parameters=[IDEMPOTENCY_KEY],
-                   responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 429)})
+    @extend_schema(
+        operation_id="declarations_cancel",
+        summary="Cancel a crossing before its vehicle enters a lane",
+        request=s.CancelInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 429)},
+    )
     @idempotent
     def post(self, request, declaration_id: int):
         selectors.declaration_get(company=self.company, declaration_id=declaration_id)
         serializer = s.CancelInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        declaration_cancel(declaration_id=declaration_id, company=self.company, actor=self.actor,
-                           reason=serializer.validated_data["reason"])
+        declaration_cancel(
+            declaration_id=declaration_id,
+            company=self.company,
+            actor=self.actor,
+            reason=serializer.validated_data["reason"],
+        )
         return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
 
 
 class DeclarationEventsApi(CompanyApi):
-    @extend_schema(operation_id="declarations_events", summary="The audit trail of a declaration",
-                   parameters=[OpenApiParameter("cursor", OpenApiTypes.STR),
-                               OpenApiParameter("limit", OpenApiTypes.INT)],
-                   responses={200: page_of(s.DeclarationEventOutput, "DeclarationEventPage"), **problems(401, 404, 429)})
+    @extend_schema(
+        operation_id="declarations_events",
+        summary="The audit trail of a declaration",
+        parameters=[OpenApiParameter("cursor", OpenApiTypes.STR), OpenApiParameter("limit", OpenApiTypes.INT)],
+        responses={200: page_of(s.DeclarationEventOutput, "DeclarationEventPage"), **problems(401, 404, 429)},
+    )
     def get(self, request, declaration_id: int):
         events = selectors.declaration_events(company=self.company, declaration_id=declaration_id)
         paginator = EventCursorPagination()
@@ -200,35 +239,52 @@ class DeclarationEventsApi(CompanyApi):
 
 
 class SlotListApi(CompanyApi):
-    @extend_schema(operation_id="slots_list", summary="Arrival slots of a day with their free places",
-                   parameters=[OpenApiParameter("route", OpenApiTypes.STR, required=True),
-                               OpenApiParameter("direction", OpenApiTypes.STR, enum=["export", "import"], required=True),
-                               OpenApiParameter("date", OpenApiTypes.DATE, description="local date; today by default")],
-                   responses={200: s.SlotOutput(many=True), **problems(400, 401, 429)})
+    @extend_schema(
+        operation_id="slots_list",
+        summary="Arrival slots of a day with their free places",
+        parameters=[
+            OpenApiParameter("route", OpenApiTypes.STR, required=True),
+            OpenApiParameter("direction", OpenApiTypes.STR, enum=["export", "import"], required=True),
+            OpenApiParameter("date", OpenApiTypes.DATE, description="local date; today by default"),
+        ],
+        responses={200: s.SlotOutput(many=True), **problems(400, 401, 429)},
+    )
     def get(self, request):
         query = s.SlotQueryInput(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         day = query.validated_data.get("date") or local_date(timezone.now())
-        slots = selectors.slot_availability(route=query.validated_data["route"],
-                                            direction=query.validated_data["direction"], day=day)
+        slots = selectors.slot_availability(
+            route=query.validated_data["route"], direction=query.validated_data["direction"], day=day
+        )
         return Response(s.SlotOutput(slots, many=True).data)
 
 
 class DeclarationSlotApi(CompanyApi):
-    @extend_schema(operation_id="declarations_slot_book", summary="Book or move the arrival slot",
-                   request=s.SlotBookInput, parameters=[IDEMPOTENCY_KEY],
-                   responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 429)})
+    @extend_schema(
+        operation_id="declarations_slot_book",
+        summary="Book or move the arrival slot",
+        request=s.SlotBookInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.DeclarationOutput, **problems(400, 401, 404, 409, 429)},
+    )
     @idempotent
     def post(self, request, declaration_id: int):
         selectors.declaration_get(company=self.company, declaration_id=declaration_id)
         serializer = s.SlotBookInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        slot_book(declaration_id=declaration_id, company=self.company, actor=self.actor,
-                  starts_at=serializer.validated_data["starts_at"])
+        slot_book(
+            declaration_id=declaration_id,
+            company=self.company,
+            actor=self.actor,
+            starts_at=serializer.validated_data["starts_at"],
+        )
         return _declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
 
-    @extend_schema(operation_id="declarations_slot_release", summary="Release the arrival slot",
-                   responses={200: s.DeclarationOutput, **problems(401, 404, 409, 429)})
+    @extend_schema(
+        operation_id="declarations_slot_release",
+        summary="Release the arrival slot",
+        responses={200: s.DeclarationOutput, **problems(401, 404, 409, 429)},
+    )
     def delete(self, request, declaration_id: int):
         selectors.declaration_get(company=self.company, declaration_id=declaration_id)
         slot_release(declaration_id=declaration_id, company=self.company, actor=self.actor)
@@ -242,8 +298,12 @@ class GateLoadApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [AnonRateThrottle]
 
-    @extend_schema(operation_id="gates_load", summary="Load of each smart-gate route (public)", auth=[],
-                   responses={200: s.GateLoadOutput(many=True), **problems(429)})
+    @extend_schema(
+        operation_id="gates_load",
+        summary="Load of each smart-gate route (public)",
+        auth=[],
+        responses={200: s.GateLoadOutput(many=True), **problems(429)},
+    )
     def get(self, request):
         load = cache.get_or_set("gate-load", selectors.gate_load, timeout=settings.SMARTGATE_LOAD_CACHE_SECONDS)
         return Response(s.GateLoadOutput(load, many=True).data)

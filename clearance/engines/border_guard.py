@@ -20,23 +20,43 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
     flags: list[Reason] = []
 
     if driver.document_expires < arrival_day:
-        denies.append(Reason("document_expired", f"The driver's document expires on {driver.document_expires}, "
-                                                 f"before the crossing on {arrival_day}."))
+        denies.append(
+            Reason(
+                "document_expired",
+                f"The driver's document expires on {driver.document_expires}, before the crossing on {arrival_day}.",
+            )
+        )
     elif driver.document_expires < arrival_day + margin:
-        flags.append(Reason("document_expires_soon", f"The driver's document expires on {driver.document_expires}, "
-                                                     f"within {margin.days} days of the crossing."))
+        flags.append(
+            Reason(
+                "document_expires_soon",
+                f"The driver's document expires on {driver.document_expires}, "
+                f"within {margin.days} days of the crossing.",
+            )
+        )
 
-    people = WatchlistEntry.objects.in_force().filter(kind=WatchlistEntry.Kind.PERSON).filter(
-        Q(name_key=driver.name_key, name_key__gt="") | Q(document_number=driver.document_number, document_number__gt="")
+    people = (
+        WatchlistEntry.objects.in_force()
+        .filter(kind=WatchlistEntry.Kind.PERSON)
+        .filter(
+            Q(name_key=driver.name_key, name_key__gt="")
+            | Q(document_number=driver.document_number, document_number__gt="")
+        )
     )
     for entry in people:
         (denies if entry.action == WatchlistEntry.Action.DENY else flags).append(
-            Reason("driver_watchlisted", f"Driver {driver.full_name} matches watchlist entry {entry.pk}: {entry.reason}"))
+            Reason(
+                "driver_watchlisted", f"Driver {driver.full_name} matches watchlist entry {entry.pk}: {entry.reason}"
+            )
+        )
 
     plates = [vehicle.normalized_plate] + ([trailer.normalized_plate] if trailer else [])
-    for entry in WatchlistEntry.objects.in_force().filter(kind=WatchlistEntry.Kind.VEHICLE, normalized_plate__in=plates):
+    for entry in WatchlistEntry.objects.in_force().filter(
+        kind=WatchlistEntry.Kind.VEHICLE, normalized_plate__in=plates
+    ):
         (denies if entry.action == WatchlistEntry.Action.DENY else flags).append(
-            Reason("vehicle_watchlisted", f"Plate {entry.plate} is on the watchlist (entry {entry.pk}): {entry.reason}"))
+            Reason("vehicle_watchlisted", f"Plate {entry.plate} is on the watchlist (entry {entry.pk}): {entry.reason}")
+        )
 
     if not vehicle.permit_number or vehicle.permit_expires is None:
         flags.append(Reason("permit_missing", "No cross-border permit is recorded for the vehicle."))

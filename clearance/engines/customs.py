@@ -62,8 +62,9 @@ class RulesCustomsGateway:
         if random_draw(declaration.id) < rate:
             reasons.append(Reason("random_selection", f"Selected at random ({rate}% of crossings are)."))
             channel = max(channel, risk.random_channel, key=CHANNEL_ORDER.index)
-        reasons.append(Reason("score", f"Risk score {score} (yellow from {risk.yellow_threshold}, "
-                                       f"red from {risk.red_threshold})."))
+        reasons.append(
+            Reason("score", f"Risk score {score} (yellow from {risk.yellow_threshold}, red from {risk.red_threshold}).")
+        )
         return Verdict(outcome=channel, reasons=reasons)
 
     def _hs_rules(self, declaration):
@@ -72,9 +73,16 @@ class RulesCustomsGateway:
         for rule in HsRiskRule.objects.filter(is_active=True):
             matching = [code for code in codes if code.startswith(rule.hs_prefix)]
             if matching:
-                fired.append((rule.weight, Reason(
-                    "hs_risk", f"HS {', '.join(matching)} matches risk rule {rule.hs_prefix} "
-                               f"({rule.description}, {rule.weight:+d}).")))
+                fired.append(
+                    (
+                        rule.weight,
+                        Reason(
+                            "hs_risk",
+                            f"HS {', '.join(matching)} matches risk rule {rule.hs_prefix} "
+                            f"({rule.description}, {rule.weight:+d}).",
+                        ),
+                    )
+                )
         return fired
 
     def _company(self, declaration, risk):
@@ -83,12 +91,21 @@ class RulesCustomsGateway:
         if company.compliance_rating == "under_watch":
             fired.append((risk.under_watch_weight, Reason("company_under_watch", f"{company.name} is under watch.")))
         elif company.compliance_rating == "priority":
-            fired.append((risk.priority_weight, Reason("company_priority", f"{company.name} is a priority (AEO) company.")))
+            fired.append(
+                (risk.priority_weight, Reason("company_priority", f"{company.name} is a priority (AEO) company."))
+            )
         since = local_date(timezone.now()) - timedelta(days=risk.violation_window_days)
         violations = CompanyViolation.objects.filter(company=company, occurred_on__gte=since).count()
         if violations:
-            fired.append((risk.violation_weight * violations, Reason(
-                "company_violations", f"{violations} violation(s) in the last {risk.violation_window_days} days.")))
+            fired.append(
+                (
+                    risk.violation_weight * violations,
+                    Reason(
+                        "company_violations",
+                        f"{violations} violation(s) in the last {risk.violation_window_days} days.",
+                    ),
+                )
+            )
         return fired
 
     def _valuation(self, declaration, risk):
@@ -104,9 +121,16 @@ class RulesCustomsGateway:
                 continue
             per_kg = line.value / line.gross_weight_kg
             if per_kg < reference * risk.undervaluation_ratio:
-                fired.append((risk.undervaluation_weight, Reason(
-                    "undervaluation", f"HS {line.hs_code} declared at {per_kg:.2f} {line.currency}/kg, below "
-                                      f"{risk.undervaluation_ratio:.0%} of the reference {reference} {line.currency}/kg.")))
+                fired.append(
+                    (
+                        risk.undervaluation_weight,
+                        Reason(
+                            "undervaluation",
+                            f"HS {line.hs_code} declared at {per_kg:.2f} {line.currency}/kg, below "
+                            f"{risk.undervaluation_ratio:.0%} of the reference {reference} {line.currency}/kg.",
+                        ),
+                    )
+                )
         return fired
 
     def _weight(self, declaration, risk):
@@ -114,14 +138,25 @@ class RulesCustomsGateway:
         goods_kg = sum((line.gross_weight_kg for line in declaration.goods.all()), Decimal(0))
         total = goods_kg + (vehicle.tare_weight_kg or 0)
         if total > vehicle.max_gross_weight_kg:
-            return [(risk.overweight_weight, Reason(
-                "overweight", f"Goods {goods_kg} kg with the vehicle's tare make {total} kg, above its maximum of "
-                              f"{vehicle.max_gross_weight_kg} kg."))]
+            return [
+                (
+                    risk.overweight_weight,
+                    Reason(
+                        "overweight",
+                        f"Goods {goods_kg} kg with the vehicle's tare make {total} kg, above its maximum of "
+                        f"{vehicle.max_gross_weight_kg} kg.",
+                    ),
+                )
+            ]
         return []
 
     def _seals(self, declaration, risk):
         unsealed = [container.number for container in declaration.containers.all() if not container.seals]
         if unsealed:
-            return [(risk.unsealed_container_weight, Reason(
-                "container_unsealed", f"Container(s) without seals: {', '.join(unsealed)}."))]
+            return [
+                (
+                    risk.unsealed_container_weight,
+                    Reason("container_unsealed", f"Container(s) without seals: {', '.join(unsealed)}."),
+                )
+            ]
         return []

@@ -315,3 +315,6 @@ class IdempotencyRecord(models.Model):
             models.UniqueConstraint(fields=["company", "key"], name="idempotency_key_once_per_company"),
         ]
         indexes = [models.Index(fields=["created_at"], name="idempotency_created_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.company_id}:{self.key}"

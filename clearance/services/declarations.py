@@ -30,8 +30,16 @@ from vehicles.services import driver_register, trailer_register, vehicle_registe
 # Goods of HS chapters 01–24 (live animals, plants, food) pass plant, animal and food-safety control.
 QUARANTINE_CHAPTERS = range(1, 25)
 
-AMENDABLE_FIELDS = ("expected_arrival", "vehicle", "trailer", "driver", "containers", "goods",
-                    "customs_declarations", "quarantine_certificates")
+AMENDABLE_FIELDS = (
+    "expected_arrival",
+    "vehicle",
+    "trailer",
+    "driver",
+    "containers",
+    "goods",
+    "customs_declarations",
+    "quarantine_certificates",
+)
 
 
 def goods_need_quarantine(goods: list[dict]) -> bool:
@@ -44,16 +52,22 @@ def _arrival_errors(*, route: Route, expected_arrival: datetime, now: datetime) 
     if expected_arrival <= now:
         return [FieldError("expected_arrival", "arrival_in_past", "The expected arrival must be in the future.")]
     if expected_arrival < now + notice:
-        return [FieldError(
-            "expected_arrival", "arrival_too_soon",
-            f"A crossing must be declared at least {route.gate.crossing_notice_hours} hours before arrival "
-            f"at {route.gate.name_en}; the earliest accepted arrival is {(now + notice).isoformat()}.",
-        )]
+        return [
+            FieldError(
+                "expected_arrival",
+                "arrival_too_soon",
+                f"A crossing must be declared at least {route.gate.crossing_notice_hours} hours before arrival "
+                f"at {route.gate.name_en}; the earliest accepted arrival is {(now + notice).isoformat()}.",
+            )
+        ]
     if expected_arrival > now + furthest:
-        return [FieldError(
-            "expected_arrival", "arrival_too_far",
-            f"The expected arrival may be at most {furthest.days} days ahead.",
-        )]
+        return [
+            FieldError(
+                "expected_arrival",
+                "arrival_too_far",
+                f"The expected arrival may be at most {furthest.days} days ahead.",
+            )
+        ]
     return []
 
 
@@ -61,28 +75,37 @@ def _document_errors(*, expected_arrival: datetime, vehicle: dict, driver: dict)
     arrival_day: date = local_date(expected_arrival)
     errors = []
     if driver["document_expires"] < arrival_day:
-        errors.append(FieldError(
-            "driver.document_expires", "document_expired",
-            f"The driver's {driver['document_type']} expires on {driver['document_expires']}, "
-            f"before the expected arrival on {arrival_day}.",
-        ))
+        errors.append(
+            FieldError(
+                "driver.document_expires",
+                "document_expired",
+                f"The driver's {driver['document_type']} expires on {driver['document_expires']}, "
+                f"before the expected arrival on {arrival_day}.",
+            )
+        )
     if vehicle.get("permit_expires") and vehicle["permit_expires"] < arrival_day:
-        errors.append(FieldError(
-            "vehicle.permit_expires", "permit_expired",
-            f"The cross-border permit expires on {vehicle['permit_expires']}, before the expected arrival on "
-            f"{arrival_day}.",
-        ))
+        errors.append(
+            FieldError(
+                "vehicle.permit_expires",
+                "permit_expired",
+                f"The cross-border permit expires on {vehicle['permit_expires']}, before the expected arrival on "
+                f"{arrival_day}.",
+            )
+        )
     return errors
 
 
 def _weight_errors(*, vehicle: dict, goods: list[dict]) -> list[FieldError]:
     total = sum((Decimal(line["gross_weight_kg"]) for line in goods), Decimal(0))
     if total > vehicle["max_gross_weight_kg"]:
-        return [FieldError(
-            "goods", "overweight",
-            f"The goods weigh {total} kg in all, above the vehicle's maximum gross weight of "
-            f"{vehicle['max_gross_weight_kg']} kg.",
-        )]
+        return [
+            FieldError(
+                "goods",
+                "overweight",
+                f"The goods weigh {total} kg in all, above the vehicle's maximum gross weight of "
+                f"{vehicle['max_gross_weight_kg']} kg.",
+            )
+        ]
     return []
 
 
@@ -107,7 +130,8 @@ def _ensure_vehicle_free(*, vehicle_id: int, declaration_id: int | None = None) 
     if first is not None:
         raise Conflict(
             f"This vehicle already has an active crossing, {first.reference}; it must cross or be cancelled first.",
-            code="vehicle_has_active_crossing", extra={"declaration": first.reference},
+            code="vehicle_has_active_crossing",
+            extra={"declaration": first.reference},
         )
 
 
@@ -121,7 +145,8 @@ def _ensure_customs_numbers_free(*, numbers: list[str], declaration_id: int | No
     if taken is not None:
         raise Conflict(
             f"Customs declaration {taken.number} is already on the active crossing {taken.declaration.reference}.",
-            code="customs_declaration_in_use", extra={"declaration": taken.declaration.reference},
+            code="customs_declaration_in_use",
+            extra={"declaration": taken.declaration.reference},
         )
 
 
@@ -182,7 +207,9 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
     """
     route: Route = data["route"]
     errors = _arrival_errors(route=route, expected_arrival=data["expected_arrival"], now=timezone.now())
-    errors += _document_errors(expected_arrival=data["expected_arrival"], vehicle=data["vehicle"], driver=data["driver"])
+    errors += _document_errors(
+        expected_arrival=data["expected_arrival"], vehicle=data["vehicle"], driver=data["driver"]
+    )
     errors += _weight_errors(vehicle=data["vehicle"], goods=data["goods"])
     _raise_if(errors)
 
@@ -191,13 +218,20 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
     _ensure_customs_numbers_free(numbers=[line["number"] for line in data["customs_declarations"]])
 
     declaration = Declaration(
-        company=company, direction=data["direction"], route=route, expected_arrival=data["expected_arrival"],
-        vehicle=parties["vehicle"], trailer=parties.get("trailer"), driver=parties["driver"],
+        company=company,
+        direction=data["direction"],
+        route=route,
+        expected_arrival=data["expected_arrival"],
+        vehicle=parties["vehicle"],
+        trailer=parties.get("trailer"),
+        driver=parties["driver"],
     )
     _save_guarding_uniqueness(declaration)
     declaration.reference = f"SG-{local_date(declaration.created_at).year}-{declaration.id:06d}"
-    _replace_lines(declaration, {key: data.get(key, []) for key in
-                                 ("customs_declarations", "containers", "goods", "quarantine_certificates")})
+    _replace_lines(
+        declaration,
+        {key: data.get(key, []) for key in ("customs_declarations", "containers", "goods", "quarantine_certificates")},
+    )
     declaration.save(update_fields=["reference", "needs_quarantine"])
     audit_record(declaration=declaration, actor=actor, event="submitted")
     checks_start(declaration=declaration, actor=actor)
@@ -205,8 +239,9 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
 
 
 @transaction.atomic
-def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, expected_version: int,
-                      changes: dict) -> Declaration:
+def declaration_amend(
+    *, declaration_id: int, company: Company, actor: Actor, expected_version: int, changes: dict
+) -> Declaration:
     """Amend a declaration until its vehicle enters a lane; the amended version is checked afresh.
 
     Raises PreconditionFailed (412) when ``expected_version`` is not the current one, Conflict (409) when
@@ -220,12 +255,14 @@ def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, ex
     if declaration.version != expected_version:
         raise PreconditionFailed(
             f"The declaration is at version {declaration.version}, not {expected_version}; read it again and "
-            f"reapply the change.", extra={"current_version": declaration.version},
+            f"reapply the change.",
+            extra={"current_version": declaration.version},
         )
     if not declaration.is_before_lane or declaration.status in (Declaration.Status.CANCELLED, Declaration.Status.HELD):
         raise Conflict(
             f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
-            f"{declaration.get_stage_display().lower()} can no longer be amended.", code="not_amendable",
+            f"{declaration.get_stage_display().lower()} can no longer be amended.",
+            code="not_amendable",
         )
 
     arrival = changes.get("expected_arrival", declaration.expected_arrival)
@@ -240,13 +277,16 @@ def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, ex
     _raise_if(errors)
 
     parties = _register_parties(
-        vehicle=changes.get("vehicle"), trailer=changes.get("trailer"), driver=changes.get("driver"),
+        vehicle=changes.get("vehicle"),
+        trailer=changes.get("trailer"),
+        driver=changes.get("driver"),
     )
     if "vehicle" in parties:
         _ensure_vehicle_free(vehicle_id=parties["vehicle"].id, declaration_id=declaration.id)
     if "customs_declarations" in changes:
-        _ensure_customs_numbers_free(numbers=[line["number"] for line in changes["customs_declarations"]],
-                                     declaration_id=declaration.id)
+        _ensure_customs_numbers_free(
+            numbers=[line["number"] for line in changes["customs_declarations"]], declaration_id=declaration.id
+        )
 
     for name, party in parties.items():
         setattr(declaration, name, party)
@@ -260,8 +300,12 @@ def declaration_amend(*, declaration_id: int, company: Company, actor: Actor, ex
         declaration.transition(to=Declaration.Status.SUBMITTED)
     declaration.version += 1
     _save_guarding_uniqueness(declaration)
-    audit_record(declaration=declaration, actor=actor, event="amended",
-                 data={"changed": sorted(changes), **({"fee_withdrawn": True} if withdrawn else {})})
+    audit_record(
+        declaration=declaration,
+        actor=actor,
+        event="amended",
+        data={"changed": sorted(changes), **({"fee_withdrawn": True} if withdrawn else {})},
+    )
     # The amended version is checked afresh; results still coming for the old one are recorded and ignored.
     checks_start(declaration=declaration, actor=actor)
     return declaration
@@ -281,7 +325,8 @@ def declaration_cancel(*, declaration_id: int, company: Company, actor: Actor, r
     except TransitionNotAllowed:
         raise Conflict(
             f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
-            f"{declaration.get_stage_display().lower()} cannot be cancelled.", code="not_cancellable",
+            f"{declaration.get_stage_display().lower()} cannot be cancelled.",
+            code="not_cancellable",
         ) from None
     if declaration.slot_id is not None:
         slot_give_back(declaration)  # the place goes back to other forwarders

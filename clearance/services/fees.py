@@ -33,8 +33,12 @@ class TariffMissing(DomainError):
 
 
 def tariff_in_force(on: date) -> Tariff:
-    tariff = (Tariff.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on)
-              .order_by("-valid_from").prefetch_related("rates", "coefficients").first())
+    tariff = (
+        Tariff.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on)
+        .order_by("-valid_from")
+        .prefetch_related("rates", "coefficients")
+        .first()
+    )
     if tariff is None:
         raise TariffMissing(f"No infrastructure-use tariff is in force on {on}.")
     return tariff
@@ -71,13 +75,18 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
             applicable.append(match)
     goods_coefficient = max(applicable, key=lambda c: c.coefficient) if applicable else None
     journey_coefficient = next(c for c in coefficients if c.kind == "journey" and c.code == journey)
-    amount = Decimal(base) * (goods_coefficient.coefficient if goods_coefficient else 1) * journey_coefficient.coefficient
+    amount = (
+        Decimal(base) * (goods_coefficient.coefficient if goods_coefficient else 1) * journey_coefficient.coefficient
+    )
     amount = int((amount / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 1000)
     breakdown = {
-        "basis": basis[0], "class": basis[1], "base_vnd": base,
+        "basis": basis[0],
+        "class": basis[1],
+        "base_vnd": base,
         "goods_type": goods_coefficient.code if goods_coefficient else None,
         "goods_coefficient": str(goods_coefficient.coefficient) if goods_coefficient else "1",
-        "journey": journey, "journey_coefficient": str(journey_coefficient.coefficient),
+        "journey": journey,
+        "journey_coefficient": str(journey_coefficient.coefficient),
     }
     return amount, breakdown
 
@@ -93,8 +102,9 @@ def fee_issue(*, declaration_id: int, actor: Actor, journey: str | None = None) 
     tariff = tariff_in_force(local_date(timezone.now()))
     journey = journey or journey_of(declaration)
     amount, breakdown = fee_calculate(declaration=declaration, tariff=tariff, journey=journey)
-    fee = Fee.objects.create(declaration=declaration, tariff=tariff, journey=journey, amount_vnd=amount,
-                             breakdown=breakdown)
+    fee = Fee.objects.create(
+        declaration=declaration, tariff=tariff, journey=journey, amount_vnd=amount, breakdown=breakdown
+    )
     audit_record(declaration=declaration, actor=actor, event="fee_issued", data={"amount_vnd": amount, **breakdown})
     return fee
 
@@ -121,12 +131,17 @@ def payment_record(*, provider_payment_id: str, reference: str, amount_vnd: Deci
     Raises PaymentRejected (422).
     """
     with transaction.atomic():
-        accepted = Payment.objects.filter(provider_payment_id=provider_payment_id,
-                                          status=Payment.Status.ACCEPTED).first()
+        accepted = Payment.objects.filter(
+            provider_payment_id=provider_payment_id, status=Payment.Status.ACCEPTED
+        ).first()
         if accepted is not None:
             return accepted
-        fee = (Fee.objects.select_for_update().select_related("declaration")
-               .filter(declaration__reference=reference).first())
+        fee = (
+            Fee.objects.select_for_update()
+            .select_related("declaration")
+            .filter(declaration__reference=reference)
+            .first()
+        )
         if fee is None:
             problem = f"No fee has been issued for {reference}."
         elif fee.is_paid:
@@ -136,18 +151,32 @@ def payment_record(*, provider_payment_id: str, reference: str, amount_vnd: Deci
         else:
             try:
                 with transaction.atomic():
-                    payment = Payment.objects.create(provider_payment_id=provider_payment_id, fee=fee,
-                                                     amount_vnd=amount_vnd, status=Payment.Status.ACCEPTED,
-                                                     payload=payload)
+                    payment = Payment.objects.create(
+                        provider_payment_id=provider_payment_id,
+                        fee=fee,
+                        amount_vnd=amount_vnd,
+                        status=Payment.Status.ACCEPTED,
+                        payload=payload,
+                    )
             except IntegrityError:  # the same callback arriving twice at once
                 return Payment.objects.get(provider_payment_id=provider_payment_id, status=Payment.Status.ACCEPTED)
             fee.status, fee.paid_at = Fee.Status.PAID, timezone.now()
             fee.save(update_fields=["status", "paid_at"])
-            audit_record(declaration=fee.declaration, actor=Actor.system("payment-provider"), event="fee_paid",
-                         data={"payment": provider_payment_id, "amount_vnd": int(amount_vnd)})
+            audit_record(
+                declaration=fee.declaration,
+                actor=Actor.system("payment-provider"),
+                event="fee_paid",
+                data={"payment": provider_payment_id, "amount_vnd": int(amount_vnd)},
+            )
             return payment
-    Payment.objects.create(provider_payment_id=provider_payment_id, fee=fee, amount_vnd=amount_vnd,
-                           status=Payment.Status.REJECTED, detail=problem, payload=payload)
+    Payment.objects.create(
+        provider_payment_id=provider_payment_id,
+        fee=fee,
+        amount_vnd=amount_vnd,
+        status=Payment.Status.REJECTED,
+        detail=problem,
+        payload=payload,
+    )
     logger.warning("payment.rejected", extra={"payment": provider_payment_id, "detail": problem})
     raise PaymentRejected(problem)
 
@@ -156,8 +185,12 @@ def ticket_for(fee: Fee) -> dict:
     """The e-ticket of a paid fee: a signed token (what the QR code carries) and the QR image as SVG."""
     if not fee.is_paid:
         raise Conflict("The fee is not paid yet; the e-ticket comes with the payment.", code="fee_unpaid")
-    payload = {"ref": fee.declaration.reference, "plate": fee.declaration.vehicle.normalized_plate,
-               "amount": fee.amount_vnd, "paid": fee.paid_at.isoformat()}
+    payload = {
+        "ref": fee.declaration.reference,
+        "plate": fee.declaration.vehicle.normalized_plate,
+        "amount": fee.amount_vnd,
+        "paid": fee.paid_at.isoformat(),
+    }
     token = signing.dumps(payload, salt=TICKET_SALT, compress=True)
     buffer = io.BytesIO()
     segno.make(token, error="m").save(buffer, kind="svg", scale=4)

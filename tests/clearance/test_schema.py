@@ -76,9 +76,12 @@ def test_the_schema_is_a_valid_openapi_document(schema):
 
 
 def test_every_endpoint_and_method_is_documented(schema):
-    documented = {(path, method): operation["operationId"]
-                  for path, methods in schema["paths"].items()
-                  for method, operation in methods.items() if method in ("get", "post", "patch", "put", "delete")}
+    documented = {
+        (path, method): operation["operationId"]
+        for path, methods in schema["paths"].items()
+        for method, operation in methods.items()
+        if method in ("get", "post", "patch", "put", "delete")
+    }
 
     assert documented == {**OPERATIONS, **PUBLIC_OPERATIONS, **DEVICE_OPERATIONS, **OFFICER_OPERATIONS}
 
@@ -86,7 +89,9 @@ def test_every_endpoint_and_method_is_documented(schema):
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)
 def test_every_operation_requires_the_api_key(schema, path, method):
     assert schema["components"]["securitySchemes"]["ApiKeyAuth"] == {
-        "type": "apiKey", "in": "header", "name": "Authorization",
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
         "description": schema["components"]["securitySchemes"]["ApiKeyAuth"]["description"],
     }
     assert _operation(schema, path, method)["security"] == [{"ApiKeyAuth": []}]
@@ -97,29 +102,65 @@ def test_the_create_request_body_has_the_documented_fields(schema):
     body = _body_schema(schema, LIST, "post")
 
     # then it has every field of the contract, requires the essential ones and offers no server field
-    assert set(body["properties"]) == {"direction", "route", "expected_arrival", "customs_declarations", "vehicle",
-                                       "trailer", "driver", "containers", "goods", "quarantine_certificates"}
-    assert set(body["required"]) == {"direction", "route", "expected_arrival", "customs_declarations", "vehicle",
-                                     "driver", "goods"}
+    assert set(body["properties"]) == {
+        "direction",
+        "route",
+        "expected_arrival",
+        "customs_declarations",
+        "vehicle",
+        "trailer",
+        "driver",
+        "containers",
+        "goods",
+        "quarantine_certificates",
+    }
+    assert set(body["required"]) == {
+        "direction",
+        "route",
+        "expected_arrival",
+        "customs_declarations",
+        "vehicle",
+        "driver",
+        "goods",
+    }
     assert body["properties"]["expected_arrival"]["format"] == "date-time"
     assert not {"id", "reference", "status", "stage", "version", "company", "needs_quarantine"} & set(
-        body["properties"])
+        body["properties"]
+    )
 
 
-@pytest.mark.parametrize(("part", "fields", "required"), [
-    ("vehicle", {"plate", "country", "max_gross_weight_kg", "permit_number", "permit_expires", "vehicle_class",
-                 "is_autonomous"}, {"plate", "country", "max_gross_weight_kg"}),
-    ("trailer", {"plate", "country"}, {"plate", "country"}),
-    ("driver", {"full_name", "nationality", "document_type", "document_number", "document_country",
-                "document_expires"}, {"full_name", "nationality", "document_type", "document_number",
-                                      "document_expires"}),
-    ("customs_declarations", {"number", "type"}, {"number", "type"}),
-    ("containers", {"number", "size", "seals"}, {"number", "size"}),
-    ("goods", {"hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency",
-               "origin_country"}, {"hs_code", "description", "quantity", "unit", "gross_weight_kg", "value",
-                                   "currency", "origin_country"}),
-    ("quarantine_certificates", {"number", "issued_on", "expires_on"}, {"number", "issued_on", "expires_on"}),
-])
+@pytest.mark.parametrize(
+    ("part", "fields", "required"),
+    [
+        (
+            "vehicle",
+            {
+                "plate",
+                "country",
+                "max_gross_weight_kg",
+                "permit_number",
+                "permit_expires",
+                "vehicle_class",
+                "is_autonomous",
+            },
+            {"plate", "country", "max_gross_weight_kg"},
+        ),
+        ("trailer", {"plate", "country"}, {"plate", "country"}),
+        (
+            "driver",
+            {"full_name", "nationality", "document_type", "document_number", "document_country", "document_expires"},
+            {"full_name", "nationality", "document_type", "document_number", "document_expires"},
+        ),
+        ("customs_declarations", {"number", "type"}, {"number", "type"}),
+        ("containers", {"number", "size", "seals"}, {"number", "size"}),
+        (
+            "goods",
+            {"hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency", "origin_country"},
+            {"hs_code", "description", "quantity", "unit", "gross_weight_kg", "value", "currency", "origin_country"},
+        ),
+        ("quarantine_certificates", {"number", "issued_on", "expires_on"}, {"number", "issued_on", "expires_on"}),
+    ],
+)
 def test_the_create_request_body_documents_each_part(schema, part, fields, required):
     node = _body_schema(schema, LIST, "post")["properties"][part]
     node = _resolve(schema, node["items"] if node.get("type") == "array" else node)
@@ -131,8 +172,16 @@ def test_the_create_request_body_documents_each_part(schema, part, fields, requi
 def test_the_amend_request_body_offers_only_amendable_fields(schema):
     body = _body_schema(schema, DETAIL, "patch")
 
-    assert set(body["properties"]) == {"expected_arrival", "vehicle", "trailer", "driver", "containers", "goods",
-                                       "customs_declarations", "quarantine_certificates"}
+    assert set(body["properties"]) == {
+        "expected_arrival",
+        "vehicle",
+        "trailer",
+        "driver",
+        "containers",
+        "goods",
+        "customs_declarations",
+        "quarantine_certificates",
+    }
     assert not body.get("required")
     parameters = {(p["in"], p["name"]): p for p in _operation(schema, DETAIL, "patch")["parameters"]}
     assert parameters[("header", "If-Match")]["required"] is True
@@ -154,14 +203,17 @@ def test_the_problem_schema_has_the_problem_details_fields(schema):
     assert set(field_error["properties"]) == {"field", "code", "message"}
 
 
-@pytest.mark.parametrize(("path", "method", "statuses"), [
-    (LIST, "get", {"400", "401", "429"}),
-    (LIST, "post", {"400", "401", "409", "413", "422", "429"}),
-    (DETAIL, "get", {"401", "404", "429"}),
-    (DETAIL, "patch", {"400", "401", "404", "409", "412", "413", "428", "429"}),
-    (EVENTS, "get", {"401", "404", "429"}),
-    (CANCEL, "post", {"400", "401", "404", "409", "429"}),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "statuses"),
+    [
+        (LIST, "get", {"400", "401", "429"}),
+        (LIST, "post", {"400", "401", "409", "413", "422", "429"}),
+        (DETAIL, "get", {"401", "404", "429"}),
+        (DETAIL, "patch", {"400", "401", "404", "409", "412", "413", "428", "429"}),
+        (EVENTS, "get", {"401", "404", "429"}),
+        (CANCEL, "post", {"400", "401", "404", "409", "429"}),
+    ],
+)
 def test_error_responses_reference_the_problem_schema(schema, path, method, statuses):
     responses = _operation(schema, path, method)["responses"]
 
@@ -181,12 +233,15 @@ def test_error_responses_are_documented_as_problem_json(schema, path, method):
             assert set(response["content"]) == {"application/problem+json"}, (code, set(response["content"]))
 
 
-@pytest.mark.parametrize(("path", "method", "status", "component"), [
-    (LIST, "post", "201", "DeclarationOutput"),
-    (DETAIL, "get", "200", "DeclarationOutput"),
-    (DETAIL, "patch", "200", "DeclarationOutput"),
-    (CANCEL, "post", "200", "DeclarationOutput"),
-])
+@pytest.mark.parametrize(
+    ("path", "method", "status", "component"),
+    [
+        (LIST, "post", "201", "DeclarationOutput"),
+        (DETAIL, "get", "200", "DeclarationOutput"),
+        (DETAIL, "patch", "200", "DeclarationOutput"),
+        (CANCEL, "post", "200", "DeclarationOutput"),
+    ],
+)
 def test_success_responses_are_the_declaration(schema, path, method, status, component):
     content = _operation(schema, path, method)["responses"][status]["content"]["application/json"]
 
@@ -196,7 +251,9 @@ def test_success_responses_are_the_declaration(schema, path, method, status, com
 @pytest.mark.parametrize(("path", "item"), [(LIST, "DeclarationOutput"), (EVENTS, "DeclarationEventOutput")])
 def test_paginated_lists_are_documented_as_the_page_returned(schema, path, item):
     # GET answers {"next": ..., "previous": ..., "results": [...]}: the document must say so, not a bare array.
-    page = _resolve(schema, _operation(schema, path, "get")["responses"]["200"]["content"]["application/json"]["schema"])
+    page = _resolve(
+        schema, _operation(schema, path, "get")["responses"]["200"]["content"]["application/json"]["schema"]
+    )
 
     assert page.get("type") == "object", page
     assert {"next", "previous", "results"} <= set(page["properties"])
@@ -215,8 +272,17 @@ def test_the_declaration_output_documents_what_the_api_returns(schema, api, decl
 def test_list_filters_are_documented(schema):
     parameters = {p["name"] for p in _operation(schema, LIST, "get")["parameters"] if p["in"] == "query"}
 
-    assert {"status", "stage", "route", "direction", "plate", "created_after", "created_before", "cursor",
-            "limit"} <= parameters
+    assert {
+        "status",
+        "stage",
+        "route",
+        "direction",
+        "plate",
+        "created_after",
+        "created_before",
+        "cursor",
+        "limit",
+    } <= parameters
 
 
 def test_the_docs_page_is_served_as_html_without_credentials(db):

@@ -10,7 +10,11 @@ from tests.conftest import REPO_ROOT
 def run_check(**env) -> subprocess.CompletedProcess:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "CELERY", "DJANGO"))}
     return subprocess.run(
-        [sys.executable, "manage.py", "check"], cwd=REPO_ROOT, env={**clean, **env}, capture_output=True, text=True,
+        [sys.executable, "manage.py", "check"],
+        cwd=REPO_ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
         timeout=60,
     )
 
@@ -48,10 +52,14 @@ def test_production_settings_need_a_secret_key():
 def test_production_settings_pass_the_deploy_check():
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={
             **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "CELERY", "DJANGO"))},
-            "DJANGO_DEBUG": "false", "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-for-the-check-0123456789",
+            "DJANGO_DEBUG": "false",
+            "DJANGO_SECRET_KEY": "x" * 20 + "production-like-secret-key-for-the-check-0123456789",
             "DJANGO_ALLOWED_HOSTS": "gate.example.vn",
         },
     )
@@ -67,11 +75,21 @@ def test_times_stored_in_utc_shown_in_hanoi_time(settings):
 
 def test_postgres_url_uses_native_pool():
     result = subprocess.run(
-        [sys.executable, "-c", "from django.conf import settings; import django; django.setup(); "
-         "d = settings.DATABASES['default']; print(d['ENGINE'], 'pool' in d['OPTIONS'], d['CONN_MAX_AGE'])"],
-        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-        env={**os.environ, "DJANGO_SETTINGS_MODULE": "smartgate.settings",
-             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/smartgate"},
+        [
+            sys.executable,
+            "-c",
+            "from django.conf import settings; import django; django.setup(); "
+            "d = settings.DATABASES['default']; print(d['ENGINE'], 'pool' in d['OPTIONS'], d['CONN_MAX_AGE'])",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "smartgate.settings",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/smartgate",
+        },
     )
 
     assert result.stdout.split() == ["django.db.backends.postgresql", "True", "0"], result.stderr

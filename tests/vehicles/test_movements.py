@@ -13,7 +13,9 @@ def test_camera_read_matches_a_registered_plate_written_otherwise(reference):
     Vehicle.objects.create(country="VN", plate="12C-123.45", normalized_plate="12C12345", max_gross_weight_kg=40000)
     yard = Yard.objects.get(code="1119-export-yard")
 
-    movement = movement_record(plate_read="12c 123.45", kind="yard_in", occurred_at=NOON, source="camera:yard-1", yard=yard)
+    movement = movement_record(
+        plate_read="12c 123.45", kind="yard_in", occurred_at=NOON, source="camera:yard-1", yard=yard
+    )
 
     assert movement.normalized_plate == "12C12345"
     assert Vehicle.objects.with_plate(movement.plate_read).get().plate == "12C-123.45"
@@ -37,7 +39,12 @@ def test_weighbridge_movement_needs_a_weight(reference):
     with pytest.raises(ValidationError):
         movement_record(plate_read="12C12345", kind="weighbridge", occurred_at=NOON, source="wb-1", yard=yard)
     weighed = movement_record(
-        plate_read="12C12345", kind="weighbridge", occurred_at=NOON, source="wb-1", yard=yard, gross_weight_kg=31500,
+        plate_read="12C12345",
+        kind="weighbridge",
+        occurred_at=NOON,
+        source="wb-1",
+        yard=yard,
+        gross_weight_kg=31500,
     )
     assert weighed.gross_weight_kg == 31500
 

@@ -26,7 +26,9 @@ def test_reference_data_has_both_smart_routes_with_their_lanes(reference):
 
 
 def test_gate_pairs_of_domain(reference):
-    pairs = dict(BorderGate.objects.filter(country="VN", counterpart__isnull=False).values_list("code", "counterpart__code"))
+    pairs = dict(
+        BorderGate.objects.filter(country="VN", counterpart__isnull=False).values_list("code", "counterpart__code")
+    )
 
     assert pairs["huu-nghi"] == "youyiguan"
     assert pairs["tan-thanh"] == "puzhai"

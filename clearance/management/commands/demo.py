@@ -31,9 +31,12 @@ USERS = [
     ("supervisor", roles.SUPERVISOR),
 ]
 GOODS = [
-    ("08106000", "Sầu riêng tươi / fresh durian"), ("08109050", "Thanh long / dragon fruit"),
-    ("07099990", "Rau tươi / fresh vegetables"), ("85171300", "Điện thoại di động / mobile phones"),
-    ("94036090", "Đồ gỗ / wooden furniture"), ("08030000", "Chuối / bananas"),
+    ("08106000", "Sầu riêng tươi / fresh durian"),
+    ("08109050", "Thanh long / dragon fruit"),
+    ("07099990", "Rau tươi / fresh vegetables"),
+    ("85171300", "Điện thoại di động / mobile phones"),
+    ("94036090", "Đồ gỗ / wooden furniture"),
+    ("08030000", "Chuối / bananas"),
 ]
 
 
@@ -68,15 +71,19 @@ class Command(BaseCommand):
         call_command("load_tariff", verbosity=0)
         RiskSettings.current()
         company = Company.objects.filter(tax_code="0101234565").first() or company_create(
-            tax_code_text="0101234565", name="Công ty TNHH Vận tải Hữu Nghị")
-        company_create(tax_code_text="0100109106", name="Tổng công ty Kho vận Đồng Đăng",
-                       compliance_rating=Company.Rating.PRIORITY) if not Company.objects.filter(
-            tax_code="0100109106").exists() else None
+            tax_code_text="0101234565", name="Công ty TNHH Vận tải Hữu Nghị"
+        )
+        company_create(
+            tax_code_text="0100109106", name="Tổng công ty Kho vận Đồng Đăng", compliance_rating=Company.Rating.PRIORITY
+        ) if not Company.objects.filter(tax_code="0100109106").exists() else None
         aeo = Company.objects.get(tax_code="0100109106")
-        HsRiskRule.objects.get_or_create(hs_prefix="8517", defaults={"weight": 35, "description": "Phones: value fraud"})
+        HsRiskRule.objects.get_or_create(
+            hs_prefix="8517", defaults={"weight": 35, "description": "Phones: value fraud"}
+        )
         HsRiskRule.objects.get_or_create(hs_prefix="9403", defaults={"weight": 65, "description": "Furniture: origin"})
-        WatchlistEntry.objects.get_or_create(kind="vehicle", plate="12C-999.99",
-                                             defaults={"action": "deny", "reason": "Demo: stolen vehicle report"})
+        WatchlistEntry.objects.get_or_create(
+            kind="vehicle", plate="12C-999.99", defaults={"action": "deny", "reason": "Demo: stolen vehicle report"}
+        )
         actor = Actor.system("demo")
         route = Route.objects.select_related("gate").get(code="1119-1120")
         arrival = timezone.now() + timedelta(hours=4)
@@ -85,35 +92,82 @@ class Command(BaseCommand):
             hs_code, description = GOODS[index % len(GOODS)]
             plate = "12C-999.99" if index == 23 else f"12C-{100 + index:03d}.{index:02d}"
             direction = "import" if index % 4 == 3 else "export"
-            created.append(declaration_submit(company=aeo if index % 5 == 0 else company, actor=actor, data={
-                "direction": direction, "route": route, "expected_arrival": arrival,
-                "customs_declarations": [{"number": f"30599{index:07d}", "type": "B11" if direction == "export" else "A12"}],
-                "vehicle": {"plate": parse_plate(plate, country="VN"), "max_gross_weight_kg": 40000,
-                            "permit_number": f"VN-CN-2026-{index:05d}", "permit_expires": arrival.date() + timedelta(days=200)},
-                "driver": {"full_name": ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Đức Dũng"][index % 4],
-                           "nationality": "VN", "document_type": "passport", "document_number": f"C{index:07d}",
-                           "document_expires": arrival.date() + timedelta(days=900)},
-                "containers": [], "goods": [{"hs_code": hs_code, "description": description, "quantity": Decimal(10000),
-                                             "unit": "KGM", "gross_weight_kg": Decimal(12000),
-                                             "value": Decimal(30000), "currency": "USD", "origin_country": "VN"}],
-                "quarantine_certificates": [] if index % 7 == 6 else [
-                    {"number": f"KD-2026-{index:06d}", "issued_on": arrival.date() - timedelta(days=2),
-                     "expires_on": arrival.date() + timedelta(days=20)}],
-            }))
-        yards = {"export": Yard.objects.get(code="1119-export-yard"), "import": Yard.objects.get(code="1119-import-yard")}
+            created.append(
+                declaration_submit(
+                    company=aeo if index % 5 == 0 else company,
+                    actor=actor,
+                    data={
+                        "direction": direction,
+                        "route": route,
+                        "expected_arrival": arrival,
+                        "customs_declarations": [
+                            {"number": f"30599{index:07d}", "type": "B11" if direction == "export" else "A12"}
+                        ],
+                        "vehicle": {
+                            "plate": parse_plate(plate, country="VN"),
+                            "max_gross_weight_kg": 40000,
+                            "permit_number": f"VN-CN-2026-{index:05d}",
+                            "permit_expires": arrival.date() + timedelta(days=200),
+                        },
+                        "driver": {
+                            "full_name": ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Đức Dũng"][index % 4],
+                            "nationality": "VN",
+                            "document_type": "passport",
+                            "document_number": f"C{index:07d}",
+                            "document_expires": arrival.date() + timedelta(days=900),
+                        },
+                        "containers": [],
+                        "goods": [
+                            {
+                                "hs_code": hs_code,
+                                "description": description,
+                                "quantity": Decimal(10000),
+                                "unit": "KGM",
+                                "gross_weight_kg": Decimal(12000),
+                                "value": Decimal(30000),
+                                "currency": "USD",
+                                "origin_country": "VN",
+                            }
+                        ],
+                        "quarantine_certificates": []
+                        if index % 7 == 6
+                        else [
+                            {
+                                "number": f"KD-2026-{index:06d}",
+                                "issued_on": arrival.date() - timedelta(days=2),
+                                "expires_on": arrival.date() + timedelta(days=20),
+                            }
+                        ],
+                    },
+                )
+            )
+        yards = {
+            "export": Yard.objects.get(code="1119-export-yard"),
+            "import": Yard.objects.get(code="1119-import-yard"),
+        }
         for declaration in created[:18]:
-            yard_arrival_record(plate_read=declaration.vehicle.plate, yard=yards[declaration.direction],
-                                occurred_at=timezone.now() - timedelta(minutes=5 * (18 - created.index(declaration))),
-                                source="demo", actor=actor)
+            yard_arrival_record(
+                plate_read=declaration.vehicle.plate,
+                yard=yards[declaration.direction],
+                occurred_at=timezone.now() - timedelta(minutes=5 * (18 - created.index(declaration))),
+                source="demo",
+                actor=actor,
+            )
         for fee in Fee.objects.select_related("declaration")[:8]:
-            payment_record(provider_payment_id=f"demo-{fee.id}", reference=fee.declaration.reference,
-                           amount_vnd=Decimal(fee.amount_vnd), payload={"demo": True})
+            payment_record(
+                provider_payment_id=f"demo-{fee.id}",
+                reference=fee.declaration.reference,
+                amount_vnd=Decimal(fee.amount_vnd),
+                payload={"demo": True},
+            )
         called = dispatch_run()
-        device, _ = GateDevice.objects.get_or_create(kind="lane_gate", name="demo camera EX1",
-                                                     lane=route.lanes.get(code="1119-EX1"))
+        device, _ = GateDevice.objects.get_or_create(
+            kind="lane_gate", name="demo camera EX1", lane=route.lanes.get(code="1119-EX1")
+        )
         for declaration in called[:2]:
             if declaration.lane_id == device.lane_id:
-                gate_decide(device=device, plate=declaration.vehicle.plate, read_at=timezone.now(),
-                            confidence=Decimal("0.98"))
+                gate_decide(
+                    device=device, plate=declaration.vehicle.plate, read_at=timezone.now(), confidence=Decimal("0.98")
+                )
         statuses = {status: Declaration.objects.filter(status=status).count() for status in Declaration.Status.values}
         return f"Demo traffic: {len(created)} declarations {statuses}; {len(called)} called to lanes."
