@@ -35,7 +35,8 @@ def is_gate_operator(user) -> bool:
 _VIEW_DECLARATIONS = ["clearance.view_declaration", "clearance.view_declarationevent", "clearance.view_check",
                       "clearance.view_inspection", "clearance.view_company", "vehicles.view_vehicle",
                       "vehicles.view_driver", "vehicles.view_trailer", "vehicles.view_movement",
-                      "clearance.view_gatedecision", "clearance.view_fee"]
+                      "clearance.view_gatedecision", "clearance.view_fee", "clearance.view_customsdeclaration",
+                      "clearance.view_container", "clearance.view_goodsline", "clearance.view_quarantinecertificate"]
 # What each role may see and edit in the admin; actions on declarations are checked by the services.
 ROLE_PERMISSIONS = {
     CUSTOMS_OFFICER: [*_VIEW_DECLARATIONS, "clearance.change_inspection",

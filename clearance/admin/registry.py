@@ -64,6 +64,9 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields  # auto-set fields (timestamps) cannot be form fields
+
 
 class CustomsDeclarationInline(ReadOnlyInline):
     model = CustomsDeclaration
@@ -94,6 +97,9 @@ class CheckInline(ReadOnlyInline):
 class InspectionInline(ReadOnlyInline):
     model = Inspection
     fields = ["version", "force", "kind", "status", "reasons", "notes", "resolved_by", "resolved_at"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("resolved_by")
 
 
 class DeclarationEventInline(ReadOnlyInline):
@@ -128,13 +134,19 @@ class GateDecisionInline(ReadOnlyInline):
     fields = ["decided_at", "lane", "plate_read", "decision", "reasons", "confidence"]
     ordering = ["-id"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("lane")
+
 
 class QueueChangeList(ChangeList):
     """Computes the queue positions of the page's rows in one query, not one per row."""
 
     def get_results(self, request):
         super().get_results(request)
-        self.model_admin.queue = selectors.queue_positions(self.result_list)
+        # Kept on the rows themselves: the admin instance is shared by concurrent requests.
+        positions = selectors.queue_positions(self.result_list)
+        for declaration in self.result_list:
+            declaration.queue_position_now = positions.get(declaration.id, (None, None))[0]
 
 
 class LaneChoiceForm(ReasonForm):
@@ -184,7 +196,6 @@ class DeclarationAdmin(admin.ModelAdmin):
         GateDecisionInline,
         DeclarationEventInline,
     ]
-    queue: dict = {}
 
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
@@ -230,7 +241,7 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("queue"))
     def queue_position(self, declaration):
-        position = self.queue.get(declaration.id, (None, None))[0]
+        position = getattr(declaration, "queue_position_now", None)
         if position is None:
             return "—"
         marks = [
