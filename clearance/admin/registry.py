@@ -9,6 +9,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from clearance import selectors
 from clearance.admin.actions import ReasonForm, confirm_and_apply
+from clearance.admin.gate import ReadOnlyAdmin
 from clearance.audit import Actor
 from clearance.models import (
     Check,
@@ -345,21 +346,11 @@ class DeclarationAdmin(admin.ModelAdmin):
 
 
 @admin.register(DeclarationEvent)
-class DeclarationEventAdmin(admin.ModelAdmin):
+class DeclarationEventAdmin(ReadOnlyAdmin):
     list_display = ["at", "declaration", "event", "actor_kind", "actor", "version", "reason"]
     list_filter = ["event", "actor_kind"]
     search_fields = ["declaration__reference", "actor", "reason"]
     list_select_related = ["declaration"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(RiskSettings)
@@ -427,18 +418,11 @@ class RevokedCertificateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Check)
-class CheckAdmin(admin.ModelAdmin):
+class CheckAdmin(ReadOnlyAdmin):
     list_display = ["declaration", "kind", "version", "status", "outcome", "attempts", "started_at", "finished_at"]
     list_filter = ["kind", "status", "outcome"]
     search_fields = ["declaration__reference"]
     list_select_related = ["declaration"]
-    show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Inspection)

@@ -33,18 +33,28 @@ class ApiClient:
                      company_id=self.company.id)
 
 
+def key_from_header(request) -> str | None:
+    """The key of ``Authorization: Api-Key <key>`` (scheme case-insensitive), None without the header."""
+    header = request.META.get("HTTP_AUTHORIZATION", "")
+    if not header:
+        return None
+    keyword, _sep, key = header.partition(" ")
+    if keyword.lower() != KEYWORD.lower() or not key.strip():
+        raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Api-Key <key>'."))
+    return key.strip()
+
+
+def usable_keys(model, key: str):
+    """One indexed lookup by the key's public prefix; the hash is compared by the caller."""
+    return model.objects.filter(prefix=key.partition(".")[0], revoked=False)
+
+
 class CompanyAPIKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        key = key_from_header(request)
+        if key is None:
             return None
-        keyword, _sep, key = header.partition(" ")
-        if keyword.lower() != KEYWORD.lower() or not key.strip():
-            raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Api-Key <key>'."))
-        key = key.strip()
-        # One indexed lookup by the key's public prefix, then a hash comparison.
-        prefix = key.partition(".")[0]
-        api_key = CompanyAPIKey.objects.filter(prefix=prefix, revoked=False).select_related("company").first()
+        api_key = usable_keys(CompanyAPIKey, key).select_related("company").first()
         if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.company.is_active:
             raise exceptions.AuthenticationFailed(_("The API key is unknown, revoked or expired."))
         return ApiClient(company=api_key.company, api_key=api_key), api_key
@@ -81,15 +91,10 @@ class DeviceAPIKeyAuthentication(authentication.BaseAuthentication):
     a forwarder's key is not a device key, and the reverse."""
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_AUTHORIZATION", "")
-        if not header:
+        key = key_from_header(request)
+        if key is None:
             return None
-        keyword, _sep, key = header.partition(" ")
-        if keyword.lower() != KEYWORD.lower() or not key.strip():
-            raise exceptions.AuthenticationFailed(_("Send the key as 'Authorization: Api-Key <key>'."))
-        key = key.strip()
-        api_key = (DeviceAPIKey.objects.filter(prefix=key.partition(".")[0], revoked=False)
-                   .select_related("device__lane", "device__yard").first())
+        api_key = usable_keys(DeviceAPIKey, key).select_related("device__lane", "device__yard").first()
         if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.device.is_active:
             raise exceptions.AuthenticationFailed(_("The device key is unknown, revoked or expired."))
         return DeviceClient(device=api_key.device), api_key
