@@ -29,6 +29,7 @@ def setup_django(*, broker: bool) -> None:
     django.setup()
     call_command("migrate", verbosity=0)
     call_command("load_reference", verbosity=0)
+    call_command("load_tariff", verbosity=0)  # clearing issues the fee, as in production
 
 
 def _recreate_database() -> None:

@@ -30,7 +30,6 @@ PORT = 8765
 def prepare(declarations: int) -> tuple[str, list[str]]:
     """Declarations cleared, paid and called to lane 1119-EX1 (set up in bulk: this measures the gate, not
     the checks), and a lane-gate device key."""
-    from django.core.management import call_command
     from django.utils import timezone
 
     from clearance.audit import Actor
@@ -40,7 +39,6 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
     from vehicles.models import DeviceAPIKey, GateDevice, Lane, Route
     from vehicles.plates import parse_plate
 
-    call_command("load_tariff", verbosity=0)
     company = company_create(tax_code_text="0101234565", name="Bench Logistics")
     route = Route.objects.select_related("gate").get(code="1119-1120")
     lane = Lane.objects.get(code="1119-EX1")
