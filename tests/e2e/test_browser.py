@@ -115,7 +115,8 @@ def test_quarantine_officer_records_an_inspection_and_the_declaration_moves_on(g
     page.click("button[name=index]")
     page.fill("#id_reason", "Samples taken, certificate KD-2026-009999 issued on site")
     page.screenshot(path=str(SCREENSHOTS / "inspection-confirm.png"), full_page=True)
-    page.click("input[type=submit][value=Confirm]")
+    with page.expect_navigation():
+        page.click("input[type=submit][value=Confirm]")
     page.wait_for_selector(".messagelist")
 
     inspection.refresh_from_db()
@@ -138,8 +139,8 @@ def test_gate_operator_closes_a_lane_and_the_board_shows_it(gate, page):
     page.goto(f"/admin/board/{route.id}/")
     card = page.locator("[data-lane='1119-EX1']")
     assert "Open" in card.locator("[data-role=state]").inner_text()
-    card.locator("button[data-action=close]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the form posts and redirects back to the board
+        card.locator("button[data-action=close]").click()
 
     assert "Closed" in page.locator("[data-lane='1119-EX1'] [data-role=state]").inner_text()
     assert Lane.objects.get(code="1119-EX1").is_open is False
@@ -155,8 +156,9 @@ def test_vietnamese_interface_renders(gate, page):
     officer("officer1", None)
 
     log_in(page, "officer1")
-    page.select_option("#language-switch select", "vi")
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the switch submits its form on change
+        page.select_option("#language-switch select", "vi")
+    page.wait_for_selector("html[lang=vi]")
 
     assert page.locator("html").get_attribute("lang") == "vi"
     text = page.locator("body").inner_text()
