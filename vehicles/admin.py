@@ -19,6 +19,7 @@ class BorderGateAdmin(admin.ModelAdmin):
 class LaneInline(admin.TabularInline):
     model = Lane
     extra = 0
+    readonly_fields = ["direction", "current_direction", "is_open"]
     fields = [
         "code",
         "direction",
@@ -67,6 +68,8 @@ class LaneAdmin(admin.ModelAdmin):
     list_filter = ["route", "direction", "current_direction", "purpose", "is_open", "has_inspection_bay"]
     search_fields = ["code", "route__code"]
     list_select_related = ["route"]
+    # Opening, closing and switching go through the lane board's audited services, never a raw edit.
+    readonly_fields = ["direction", "current_direction", "is_open"]
 
     @admin.display(description=_("operating hours (local)"))
     def hours(self, lane: Lane) -> str:
@@ -89,9 +92,10 @@ class PlatedAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # Any written form of a plate finds it: search the normalized form too.
+        filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term:
-            queryset |= self.model.objects.filter(normalized_plate=normalize_plate(search_term))
+            queryset |= filtered.filter(normalized_plate=normalize_plate(search_term))
         return queryset, may_have_duplicates
 
 
@@ -125,9 +129,10 @@ class DriverAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # "nguyen van duc" finds "Nguyễn Văn Đức".
+        filtered = queryset
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term:
-            queryset |= self.model.objects.filter(name_key__contains=fold_name(search_term))
+            queryset |= filtered.filter(name_key__contains=fold_name(search_term))
         return queryset, may_have_duplicates
 
 

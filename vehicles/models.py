@@ -370,7 +370,7 @@ class GateDevice(models.Model):
 
     @property
     def source(self) -> str:
-        return f"device:{self.pk}:{self.name}"
+        return f"device:{self.pk}:{self.name}"[:80]  # Movement.source holds 80 characters
 
 
 class DeviceAPIKey(AbstractAPIKey):

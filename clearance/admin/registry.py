@@ -203,10 +203,10 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     def get_search_results(self, request, queryset, search_term):
         # A plate written any way finds its declarations.
+        filtered = queryset  # the list filters chosen stay in force
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term:
-            plate = normalize_plate(search_term)
-            queryset |= self.model.objects.filter(vehicle__normalized_plate=plate)
+            queryset |= filtered.filter(vehicle__normalized_plate=normalize_plate(search_term))
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):

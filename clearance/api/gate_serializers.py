@@ -5,10 +5,26 @@ from rest_framework import serializers
 from clearance import identifiers
 from clearance.api.serializers import StrictSerializer, identifier
 from clearance.services.gate import HOLD_REASONS
+from vehicles.plates import normalize_plate
+
+
+class DevicePlateField(serializers.CharField):
+    """A plate as a camera read it: anything that normalizes to letters and digits (it is matched, not
+    validated: an unknown plate must still be recorded)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=20, **kwargs)
+
+    def to_internal_value(self, data):
+        value = super().to_internal_value(data)
+        if not normalize_plate(value):
+            raise serializers.ValidationError(serializers.ErrorDetail(
+                "A plate read needs at least one letter or digit.", code="invalid_plate"))
+        return value
 
 
 class PlateReadInput(StrictSerializer):
-    plate = serializers.CharField(max_length=20)
+    plate = DevicePlateField()
     read_at = serializers.DateTimeField()
     confidence = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1)
 
@@ -22,7 +38,7 @@ class GateDecisionOutput(serializers.Serializer):
 
 
 class MovementInput(StrictSerializer):
-    plate = serializers.CharField(max_length=20)
+    plate = DevicePlateField()
     kind = serializers.ChoiceField(choices=["yard_in", "yard_out", "border_out", "border_in"])
     occurred_at = serializers.DateTimeField()
 
@@ -36,7 +52,7 @@ class MovementOutput(serializers.Serializer):
 
 
 class WeightInput(StrictSerializer):
-    plate = serializers.CharField(max_length=20)
+    plate = DevicePlateField()
     gross_weight_kg = serializers.IntegerField(min_value=100, max_value=200_000)
     measured_at = serializers.DateTimeField()
 
@@ -49,8 +65,8 @@ class WeightOutput(serializers.Serializer):
 
 
 class HandoverInput(StrictSerializer):
-    plate = serializers.CharField(max_length=20, help_text="The autonomous vehicle's plate.")
-    from_plate = serializers.CharField(max_length=20, help_text="The truck that brought the containers.")
+    plate = DevicePlateField(help_text="The autonomous vehicle's plate.")
+    from_plate = DevicePlateField(help_text="The truck that brought the containers.")
     containers = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False, max_length=10)
     occurred_at = serializers.DateTimeField()
 

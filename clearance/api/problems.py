@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -67,6 +68,12 @@ def exception_handler(exc, context):
         return problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, errors=exc.errors)
     if isinstance(exc, DomainError):
         return problem(status_code=exc.status, code=exc.code, title=exc.title, detail=exc.detail, **exc.extra)
+    if isinstance(exc, DjangoValidationError):
+        # A model's own validation (full_clean) in a service: a bad input, not a server error.
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        return problem(status_code=400, code="validation_error", title="Invalid request",
+                       detail="One or more fields are invalid; see errors.",
+                       errors=flatten_errors(serializers.ValidationError(detail).detail))
     if isinstance(exc, (ObjectDoesNotExist, Http404)):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)

@@ -453,13 +453,39 @@ class GateLoadOutput(serializers.Serializer):
     estimated_wait_minutes = serializers.IntegerField(allow_null=True)
 
 
+# Reasons a forwarder may read: about its own documents and goods. Watchlist matches and the customs
+# engine's rules, weights and random selection stay with the officers.
+FORWARDER_REASON_CODES = {
+    "document_expired", "document_expires_soon", "permit_missing", "permit_expired", "vehicle_has_active_crossing",
+    "certificate_missing", "certificate_expired", "certificate_revoked", "certificate_valid", "not_required",
+    "clear", "check_failed", "superseded", "weight_mismatch", "container_unsealed", "overweight",
+}
+UNDER_REVIEW = {"code": "under_review", "message": "The authority reviews this crossing further."}
+
+
+def forwarder_reasons(reasons: list[dict]) -> list[dict]:
+    shown = [reason for reason in reasons if reason.get("code") in FORWARDER_REASON_CODES]
+    return shown + [UNDER_REVIEW] if len(shown) < len(reasons) else shown
+
+
+class ForwarderReasonsField(serializers.ListField):
+    child = serializers.DictField()
+
+    def to_representation(self, data):
+        return forwarder_reasons(data or [])
+
+
 class CheckOutput(serializers.ModelSerializer):
+    reasons = ForwarderReasonsField()
+
     class Meta:
         model = Check
         fields = ["kind", "version", "status", "outcome", "reasons", "attempts", "started_at", "finished_at"]
 
 
 class InspectionOutput(serializers.ModelSerializer):
+    reasons = ForwarderReasonsField()
+
     class Meta:
         model = Inspection
         fields = ["id", "force", "kind", "status", "reasons", "created_at", "resolved_at"]
@@ -569,9 +595,26 @@ class DeclarationOutput(serializers.ModelSerializer):
 
 
 class DeclarationEventOutput(serializers.ModelSerializer):
+    """The audit trail as a forwarder sees it: officers' and workers' free-text reasons and the checks'
+    detailed reasons stay internal (see FORWARDER_REASON_CODES)."""
+
     class Meta:
         model = DeclarationEvent
         fields = ["id", "at", "actor_kind", "actor", "event", "reason", "version", "data"]
+
+    # Events whose free text may quote a watchlist, a risk rule or an officer's internal notes.
+    INTERNAL_REASONS = {"rejected", "inspection_required", "inspection_passed", "inspection_failed", "held"}
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        if event.actor_kind != DeclarationEvent.ActorKind.API_KEY:
+            if event.event in self.INTERNAL_REASONS:
+                data["reason"] = ""
+            details = dict(data["data"] or {})
+            if "reasons" in details:
+                details["reasons"] = forwarder_reasons(details["reasons"])
+            data["data"] = details
+        return data
 
 
 class ProblemFieldError(serializers.Serializer):

@@ -36,10 +36,12 @@ def customs_gateway() -> CustomsGateway:
     return import_string(settings.SMARTGATE_CUSTOMS_GATEWAY)()
 
 
-def random_draw(declaration_id: int) -> Decimal:
-    """A number in [0, 100) fixed for the declaration: re-running or amending does not re-roll it,
-    and the server's secret keeps forwarders from predicting it."""
-    digest = hmac.new(settings.SECRET_KEY.encode(), f"customs-random:{declaration_id}".encode(), hashlib.sha256)
+def random_draw(declaration: Declaration) -> Decimal:
+    """A number in [0, 100) fixed for the vehicle and the day it was declared: re-running, amending, or
+    cancelling and declaring again that day does not re-roll it, and the server's secret keeps
+    forwarders from predicting it."""
+    basis = f"customs-random:{declaration.vehicle.normalized_plate}:{local_date(declaration.created_at)}"
+    digest = hmac.new(settings.SECRET_KEY.encode(), basis.encode(), hashlib.sha256)
     return Decimal(int.from_bytes(digest.digest()[:8], "big") % 10_000) / 100
 
 
@@ -59,7 +61,7 @@ class RulesCustomsGateway:
         channel = "red" if score >= risk.red_threshold else "yellow" if score >= risk.yellow_threshold else "green"
         reasons = [reason for _weight, reason in fired]
         rate = risk.random_rate_for(declaration.company.compliance_rating)
-        if random_draw(declaration.id) < rate:
+        if random_draw(declaration) < rate:
             reasons.append(Reason("random_selection", f"Selected at random ({rate}% of crossings are)."))
             channel = max(channel, risk.random_channel, key=CHANNEL_ORDER.index)
         reasons.append(

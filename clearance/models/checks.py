@@ -88,6 +88,7 @@ class Inspection(models.Model):
         OPEN = "open", _("Open")
         PASSED = "passed", _("Passed")
         FAILED = "failed", _("Failed")
+        WITHDRAWN = "withdrawn", _("Withdrawn (declaration amended)")
 
     declaration = models.ForeignKey("clearance.Declaration", on_delete=models.CASCADE, related_name="inspections")
     version = models.PositiveIntegerField(_("declaration version"))

@@ -166,7 +166,8 @@ class Payment(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     provider_payment_id = models.CharField(_("provider payment id"), max_length=100)
-    fee = models.ForeignKey(Fee, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
+    # A withdrawn (amended, unpaid) fee leaves its rejected payments on record, unlinked.
+    fee = models.ForeignKey(Fee, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
     amount_vnd = models.DecimalField(_("amount (VND)"), max_digits=15, decimal_places=0, default=Decimal(0))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     detail = models.CharField(_("detail"), max_length=255, blank=True)

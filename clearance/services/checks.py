@@ -29,6 +29,7 @@ from clearance.services.queue import dispatch_soon
 logger = logging.getLogger(__name__)
 
 WORKER = Actor.system("check-worker")
+MAX_ATTEMPTS = 10
 ENGINES = {
     Check.Kind.CUSTOMS: lambda declaration: customs_gateway().assess(declaration),
     Check.Kind.BORDER_GUARD: border_guard_assess,
@@ -40,6 +41,9 @@ def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
     """Create this version's checks and move the declaration to CHECKING; call inside the submit's or
     amendment's transaction. The tasks are sent after commit."""
     now = timezone.now()
+    # Inspections of an earlier version no longer apply: they leave the forces' lists.
+    Inspection.objects.filter(declaration=declaration, status=Inspection.Status.OPEN).update(
+        status=Inspection.Status.WITHDRAWN, resolved_at=now)
     checks = Check.objects.bulk_create(
         Check(declaration=declaration, version=declaration.version, kind=kind, enqueued_at=now) for kind in Check.Kind
     )
@@ -207,6 +211,10 @@ def checks_reconcile() -> int:
     check goes back to pending with its claim cleared, so a late answer from that worker is not recorded.
     """
     stale_before = timezone.now() - timedelta(seconds=settings.SMARTGATE_CHECK_STALE_SECONDS)
+    # A check that kept failing for a reason that is not transient goes to an officer instead.
+    for check_id in Check.objects.filter(status__in=[Check.Status.PENDING, Check.Status.RUNNING],
+                                         attempts__gte=MAX_ATTEMPTS).values_list("id", flat=True):
+        check_fail(check_id=check_id, error=f"Gave up after {MAX_ATTEMPTS} attempts.")
     with transaction.atomic():
         stale = list(
             Check.objects.select_for_update(skip_locked=True)

@@ -23,7 +23,8 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services.checks import checks_start
-from clearance.services.queue import slot_give_back
+from clearance.services.fees import fee_calculate, journey_of
+from clearance.services.queue import queue_class, slot_give_back
 from vehicles.models import Route, local_date
 from vehicles.services import driver_register, trailer_register, vehicle_register
 
@@ -198,6 +199,19 @@ def _save_guarding_uniqueness(declaration: Declaration, **save_kwargs) -> None:
         raise
 
 
+def _ensure_paid_fee_still_covers(declaration: Declaration) -> None:
+    """A paid fee stands for what was declared: an amendment that would cost more is refused (409)."""
+    paid = Fee.objects.filter(declaration=declaration, status=Fee.Status.PAID).select_related("tariff").first()
+    if paid is None:
+        return
+    amount, _breakdown = fee_calculate(declaration=declaration, tariff=paid.tariff, journey=journey_of(declaration))
+    if amount > paid.amount_vnd:
+        raise Conflict(
+            f"The fee paid ({paid.amount_vnd:,} VND) does not cover the amended crossing ({amount:,} VND); "
+            f"cancel this declaration and declare again.", code="fee_paid",
+        )
+
+
 @transaction.atomic
 def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declaration:
     """Declare a crossing. ``data`` is validated input: field formats are already checked; this checks
@@ -265,6 +279,9 @@ def declaration_amend(
             code="not_amendable",
         )
 
+    if "vehicle" in changes and declaration.stage != Declaration.Stage.EXPECTED:
+        raise Conflict("The vehicle cannot be swapped once it has arrived at the gate; cancel and declare again.",
+                       code="not_amendable")
     arrival = changes.get("expected_arrival", declaration.expected_arrival)
     vehicle = changes.get("vehicle") or _vehicle_data(declaration)
     driver = changes.get("driver") or _driver_data(declaration)
@@ -296,8 +313,12 @@ def declaration_amend(
     _replace_lines(declaration, changes)
     # An unpaid fee was computed from what is being amended: it is issued again at the next clearance.
     withdrawn = Fee.objects.filter(declaration=declaration, status=Fee.Status.ISSUED).delete()[0]
+    _ensure_paid_fee_still_covers(declaration)
     if declaration.status != Declaration.Status.SUBMITTED:
         declaration.transition(to=Declaration.Status.SUBMITTED)
+    if declaration.is_waiting and "goods" in changes:
+        # Perishable priority follows the goods now declared, not those declared at arrival.
+        declaration.queue_class = queue_class(declaration, arrived_at=declaration.arrived_at)
     declaration.version += 1
     _save_guarding_uniqueness(declaration)
     audit_record(
@@ -330,7 +351,11 @@ def declaration_cancel(*, declaration_id: int, company: Company, actor: Actor, r
         ) from None
     if declaration.slot_id is not None:
         slot_give_back(declaration)  # the place goes back to other forwarders
-    declaration.save(update_fields=["status", "slot", "updated_at"])
+    if declaration.stage in (Declaration.Stage.IN_YARD, Declaration.Stage.CALLED):
+        # The vehicle leaves the queue (and its call): it no longer counts as waiting or takes lane room.
+        declaration.move_to_stage(to=Declaration.Stage.TURNED_BACK)
+        declaration.lane = None
+    declaration.save(update_fields=["status", "stage", "lane", "slot", "updated_at"])
     declaration.customs_declarations.update(is_active=False)
     audit_record(declaration=declaration, actor=actor, event="cancelled", reason=reason)
     return declaration

@@ -31,8 +31,10 @@ def device_actor(device: GateDevice) -> Actor:
 
 def _active_declaration(normalized_plate: str):
     # One indexed lookup: the vehicle's normalized plate, the partial unique index on active declarations,
-    # and the fee joined in the same query.
+    # and the fee joined in the same query. The row is locked, so a cancel or amendment cannot slip in
+    # between the decision and the move into the lane.
     return (Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
+            .select_for_update(of=("self",))
             .select_related("fee")
             .only("id", "reference", "version", "route_id", "direction", "status", "stage", "lane_id", "fee__status")
             .first())
@@ -80,7 +82,7 @@ def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence
         reasons=reasons, declaration=declaration,
     )
     if not reasons:
-        Declaration.objects.filter(id=declaration.id, stage=Declaration.Stage.CALLED).update(
+        Declaration.objects.filter(id=declaration.id).update(
             stage=Declaration.Stage.IN_LANE, in_lane_at=read_at, updated_at=timezone.now())
         Movement.objects.create(plate_read=plate, normalized_plate=normalized, kind=Movement.Kind.LANE_IN, lane=lane,
                                 occurred_at=read_at, source=device.source)
@@ -96,7 +98,7 @@ def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: d
     movement_record(plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, lane=device.lane)
     declaration = (Declaration.objects.select_for_update()
                    .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate),
-                           stage=Declaration.Stage.IN_LANE).first())
+                           stage=Declaration.Stage.IN_LANE, lane_id=device.lane_id).first())
     expected = "border_out" if declaration and declaration.direction == "export" else "border_in"
     if declaration is None or kind != expected:
         logger.warning("crossing.unmatched", extra={"plate": plate, "kind": kind})

@@ -24,12 +24,16 @@ class NotYourForce(DomainError):
 
 
 def fee_issue_when_cleared(declaration: Declaration, *, actor: Actor) -> None:
-    """Issue the fee with the clearance; without a tariff in force the fee waits for an officer."""
+    """Issue the fee with the clearance. Without a usable tariff (none in force, or one missing a rate
+    or coefficient) the clearance stands and the fee waits for an officer: a tariff slip must not stop
+    the gate."""
     try:
         with transaction.atomic():
             fee_issue(declaration_id=declaration.id, actor=actor)
     except TariffMissing:
         logger.warning("fee.no_tariff", extra={"declaration": declaration.id})
+    except (KeyError, StopIteration):
+        logger.exception("fee.tariff_incomplete", extra={"declaration": declaration.id})
 
 
 @transaction.atomic

@@ -281,8 +281,8 @@ def calls_expire(*, now: datetime | None = None) -> int:
     deadline = now - timedelta(minutes=settings.SMARTGATE_CALL_TIMEOUT_MINUTES)
     expired = 0
     with transaction.atomic():
-        for declaration in (Declaration.objects.select_for_update(skip_locked=True)
-                            .filter(stage=Declaration.Stage.CALLED, called_at__lt=deadline)):
+        for declaration in (Declaration.objects.select_for_update(skip_locked=True, of=("self",))
+                            .select_related("lane").filter(stage=Declaration.Stage.CALLED, called_at__lt=deadline)):
             lane_code = declaration.lane.code if declaration.lane_id else ""
             LaneCall.objects.filter(declaration=declaration, lane_id=declaration.lane_id,
                                     called_at=declaration.called_at).update(missed=True)

@@ -327,18 +327,34 @@ def test_thresholds_are_read_from_risk_settings(submitted):
 
 # --- Random selection ---------------------------------------------------------------------------
 
+def draw_for(declaration_id: int) -> Decimal:
+    return random_draw(Declaration.objects.select_related("vehicle").get(id=declaration_id))
+
+
 def test_random_draw_is_fixed_per_declaration(submitted):
     declaration_id = submitted()
 
-    first, second = random_draw(declaration_id), random_draw(declaration_id)
+    first, second = draw_for(declaration_id), draw_for(declaration_id)
 
     assert first == second
     assert Decimal(0) <= first < Decimal(100)
 
 
+def test_cancelling_and_declaring_again_the_same_day_does_not_reroll_the_draw(api, submitted, declaration_body):
+    declaration_id = submitted()
+    draw = draw_for(declaration_id)
+    api.post(f"/api/v1/declarations/{declaration_id}/cancel/", {"reason": "try again"}, format="json")
+
+    again = api.post("/api/v1/declarations/", declaration_body(
+        customs_declarations=[{"number": "305123456700", "type": "B11"}]), format="json")
+
+    assert again.status_code == 201, again.json()
+    assert draw_for(again.json()["id"]) == draw
+
+
 def test_declaration_whose_draw_is_under_the_rate_stays_selected_after_amending(api, submitted):
     declaration_id = submitted()
-    draw = random_draw(declaration_id)
+    draw = draw_for(declaration_id)
     risk(random_rate_percent=min(draw + Decimal("0.01"), Decimal(100)))
 
     first = run_customs(declaration_id)
@@ -354,7 +370,7 @@ def test_declaration_whose_draw_is_under_the_rate_stays_selected_after_amending(
 
 def test_declaration_whose_draw_is_at_the_rate_is_not_selected(submitted):
     declaration_id = submitted()
-    risk(random_rate_percent=random_draw(declaration_id))
+    risk(random_rate_percent=draw_for(declaration_id))
 
     check = run_customs(declaration_id)
 

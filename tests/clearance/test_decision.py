@@ -106,7 +106,9 @@ def test_yellow_channel_needs_a_customs_document_review(api, decided):
     assert (body["status"], body["channel"]) == ("inspection", "yellow")
     assert inspections(body) == [("customs", "document_review")]
     assert body["inspections"][0]["status"] == "open"
-    assert "hs_risk" in [reason["code"] for reason in body["inspections"][0]["reasons"]]
+    # Officers read the rule that fired; the forwarder is told only that the authority reviews further.
+    assert "hs_risk" in [r["code"] for r in Inspection.objects.get(declaration_id=body["id"]).reasons]
+    assert [reason["code"] for reason in body["inspections"][0]["reasons"]] == ["under_review"]
 
 
 def test_red_channel_needs_a_physical_inspection(api, decided):
@@ -125,7 +127,10 @@ def test_border_guard_flag_needs_a_manual_check(api, decided):
 
     assert (body["status"], body["channel"]) == ("inspection", "green")
     assert inspections(body) == [("border_guard", "manual_check")]
-    assert [reason["code"] for reason in body["inspections"][0]["reasons"]] == ["driver_watchlisted"]
+    assert [r["code"] for r in Inspection.objects.get(declaration_id=body["id"]).reasons] == ["driver_watchlisted"]
+    # A watchlist match is never shown to the forwarder.
+    assert [reason["code"] for reason in body["inspections"][0]["reasons"]] == ["under_review"]
+    assert "watchlist" not in str(body).lower()
 
 
 def test_missing_certificate_needs_a_quarantine_inspection(api, decided):
@@ -176,7 +181,7 @@ def test_declaration_shows_its_checks_with_outcomes_reasons_and_channel(api, dec
     checks = {check["kind"]: check for check in body["checks"]}
     assert set(checks) == {"customs", "border_guard", "quarantine"}
     assert (checks["customs"]["status"], checks["customs"]["outcome"]) == ("done", "yellow")
-    assert [r["code"] for r in checks["customs"]["reasons"]] == ["hs_risk", "score"]
+    assert [r["code"] for r in checks["customs"]["reasons"]] == ["under_review"]  # the engine's rules stay internal
     assert all(r["message"] for r in checks["customs"]["reasons"])
     assert [r["code"] for r in checks["border_guard"]["reasons"]] == ["clear"]
     assert [r["code"] for r in checks["quarantine"]["reasons"]] == ["certificate_valid"]
@@ -330,3 +335,20 @@ def test_reconcile_retakes_a_check_left_running_by_a_dead_worker(submit):
     check = Check.objects.get(id=ids["customs"])
     assert (check.status, check.outcome, check.attempts) == ("done", "green", 2)
     assert Declaration.objects.get(id=declaration_id).status == "cleared"
+
+
+def test_the_forwarder_never_reads_why_the_border_guard_or_customs_flagged_it(api, declare,
+                                                                            django_capture_on_commit_callbacks):
+    from clearance.models import WatchlistEntry
+
+    WatchlistEntry.objects.create(kind="person", full_name="Nguyễn Văn An", action="deny",
+                                  reason="Intel tip 42: suspected smuggling")
+    with django_capture_on_commit_callbacks(execute=True):
+        created = declare().json()
+
+    body = api.get(f"/api/v1/declarations/{created['id']}/").json()
+    trail = api.get(f"/api/v1/declarations/{created['id']}/events/").json()["results"]
+
+    assert body["status"] == "rejected"
+    assert "Intel tip" not in str(body) and "Intel tip" not in str(trail)
+    assert "watchlist" not in (str(body) + str(trail)).lower()
