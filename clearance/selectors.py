@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django.db.models import Count, Q, QuerySet, Sum
@@ -14,14 +14,26 @@ from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 from vehicles.plates import normalize_plate
 
 
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    """Compared in UTC: an offset PostgreSQL cannot hold (+23:59) must not reach the database."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            try:
+                value = value.astimezone(UTC)
+            except OverflowError:
+                return qs.none()
+        return super().filter(qs, value)
+
+
 class DeclarationFilter(django_filters.FilterSet):
     status = django_filters.ChoiceFilter(choices=Declaration.Status.choices)
     stage = django_filters.ChoiceFilter(choices=Declaration.Stage.choices)
     route = django_filters.CharFilter(field_name="route__code")
     direction = django_filters.ChoiceFilter(choices=Direction.choices)
     plate = django_filters.CharFilter(method="filter_plate")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Declaration

@@ -25,3 +25,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include((api_v1, "api"))),
 ]
+
+handler404 = "smartgate.handlers.not_found"
+handler500 = "smartgate.handlers.error"

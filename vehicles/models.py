@@ -267,11 +267,12 @@ class Driver(models.Model):
         return f"{self.full_name} ({self.document_number})"
 
     def clean(self) -> None:
-        self.name_key = fold_name(self.full_name)
+        self.name_key = fold_name(self.full_name)[:150]
 
     def save(self, *args, **kwargs) -> None:
-        # The matching key is derived data; keep it in step with the name on every write path.
-        self.name_key = fold_name(self.full_name)
+        # The matching key is derived data; keep it in step with the name on every write path. Folding
+        # may lengthen a name (ß → ss), so it is cut to the column as the watchlist's key is.
+        self.name_key = fold_name(self.full_name)[:150]
         super().save(*args, **kwargs)
 
 

@@ -8,6 +8,7 @@ the display form is the canonical written one.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -54,8 +55,11 @@ class InvalidPlate(ValidationError):
 
 
 def normalize_plate(text: str) -> str:
-    """The matching form of any written or camera-read plate: upper case, separators removed."""
-    return _SEPARATORS.sub("", text or "").upper()
+    """The matching form of any written or camera-read plate: compatibility forms folded (fullwidth
+    １２Ｃ reads as 12C), separators removed, upper case. A letter whose capital is longer (ß → SS) is
+    kept as it is, so a plate never grows and a foreign letter never passes for a plate letter."""
+    folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text or ""))
+    return "".join(char.upper() if len(char.upper()) == 1 else char for char in folded)
 
 
 def parse_plate(text: str, *, country: str, trailer: bool = False) -> Plate:

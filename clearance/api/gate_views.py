@@ -189,7 +189,8 @@ class PaymentCallbackApi(APIView):
         serializer = PaymentCallbackInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        # What is kept is what was validated, not the raw body (which may hold anything, \u0000 included).
         payment = payment_record(provider_payment_id=data["payment_id"], reference=data["reference"],
-                                 amount_vnd=data["amount_vnd"], payload=request.data)
+                                 amount_vnd=data["amount_vnd"], payload=PaymentCallbackInput(data).data)
         return Response({"payment": payment.provider_payment_id, "status": payment.status,
                          "received_at": payment.received_at})

@@ -6,9 +6,11 @@ Rules that need the clock, the gate's settings or other crossings live in the se
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -254,6 +256,10 @@ class DeclarationInput(StrictSerializer):
                     "Give the time with its UTC offset, e.g. 2026-11-22T08:00:00+07:00.", code="timezone_required"
                 )
             )
+        if value > timezone.now() + timedelta(days=366):  # the service's own window is tighter still
+            raise serializers.ValidationError(
+                serializers.ErrorDetail("The expected arrival is more than a year ahead.", code="arrival_too_far")
+            )
         return value
 
     def validate_containers(self, containers):
@@ -432,6 +438,13 @@ class SlotQueryInput(StrictSerializer):
     date = serializers.DateField(required=False, help_text="Local date at the gate; today when absent.")
 
     validate_route = DeclarationInput.validate_route
+
+    def validate_date(self, value):
+        today = timezone.localdate()
+        if abs((value - today).days) > 366:
+            raise serializers.ValidationError(serializers.ErrorDetail(
+                "Slots are listed for dates within a year of today.", code="date_out_of_range"))
+        return value
 
 
 class SlotOutput(serializers.ModelSerializer):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import CursorPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -82,6 +84,13 @@ class DeclarationCursorPagination(CursorPagination):
     page_size = 50
     page_size_query_param = "limit"
     max_page_size = 200
+
+    def decode_cursor(self, request):
+        cursor = super().decode_cursor(request)
+        # A forged cursor's position must still be an id before it reaches a query.
+        if cursor is not None and cursor.position is not None and not re.fullmatch(r"[0-9]{1,18}", cursor.position):
+            raise NotFound(self.invalid_cursor_message)
+        return cursor
 
 
 class EventCursorPagination(DeclarationCursorPagination):
@@ -197,7 +206,7 @@ def _if_match_version(request) -> int:
     if not header:
         raise PreconditionRequired('Send If-Match with the ETag of the version you are amending, e.g. If-Match: "3".')
     value = header.strip().removeprefix("W/").strip('"')
-    if not value.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", value):
         raise PreconditionFailed(f"If-Match {header!r} is not an ETag of this declaration; send the ETag as read.")
     return int(value)
 

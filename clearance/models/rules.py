@@ -150,8 +150,8 @@ class WatchlistEntry(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Matching forms are derived; keep them in step on every write path.
-        self.name_key = fold_name(self.full_name)
-        self.normalized_plate = normalize_plate(self.plate)
+        self.name_key = fold_name(self.full_name)[:150]
+        self.normalized_plate = normalize_plate(self.plate)[:20]
         super().save(*args, **kwargs)
 
 

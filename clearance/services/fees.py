@@ -112,7 +112,7 @@ def fee_issue(*, declaration_id: int, actor: Actor, journey: str | None = None) 
 def signature_valid(*, body: bytes, signature_header: str) -> bool:
     """``X-Signature: sha256=<hex HMAC-SHA256 of the raw body with the shared secret>``."""
     secret = settings.SMARTGATE_PAYMENT_SECRET
-    if not secret or not signature_header.startswith("sha256="):
+    if not secret or not signature_header.startswith("sha256=") or not signature_header.isascii():
         return False
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, signature_header.removeprefix("sha256="))
