@@ -63,7 +63,7 @@ class GateReadApi(DeviceApi):
     device_kinds = {GateDevice.Kind.LANE_GATE}
 
     @extend_schema(operation_id="gate_reads", summary="A plate read at a lane barrier: open or hold",
-                   request=g.PlateReadInput, responses={200: g.GateDecisionOutput, **problems(400, 401, 413)})
+                   request=g.PlateReadInput, responses={200: g.GateDecisionOutput, **problems(400, 401, 403, 413)})
     def post(self, request):
         data = self.parse(g.PlateReadInput)
         decision = gate_decide(device=self.device, plate=data["plate"], read_at=data["read_at"],
@@ -75,7 +75,7 @@ class GateMovementApi(DeviceApi):
     device_kinds = {GateDevice.Kind.YARD_GATE, GateDevice.Kind.BORDER_LINE}
 
     @extend_schema(operation_id="gate_movements", summary="A movement seen at a yard gate or the border line",
-                   request=g.MovementInput, responses={200: g.MovementOutput, **problems(400, 401, 409)})
+                   request=g.MovementInput, responses={200: g.MovementOutput, **problems(400, 401, 403, 409, 413)})
     def post(self, request):
         data = self.parse(g.MovementInput)
         result = gate_movement_record(device=self.device, plate=data["plate"], kind=data["kind"],
@@ -93,7 +93,7 @@ class GateWeightApi(DeviceApi):
     device_kinds = {GateDevice.Kind.WEIGHBRIDGE}
 
     @extend_schema(operation_id="gate_weights", summary="A weighbridge measurement",
-                   request=g.WeightInput, responses={200: g.WeightOutput, **problems(400, 401)})
+                   request=g.WeightInput, responses={200: g.WeightOutput, **problems(400, 401, 403, 413)})
     def post(self, request):
         data = self.parse(g.WeightInput)
         result = weighbridge_record(device=self.device, plate=data["plate"], gross_weight_kg=data["gross_weight_kg"],
@@ -109,7 +109,7 @@ class GateHandoverApi(DeviceApi):
     device_kinds = {GateDevice.Kind.YARD_GATE}
 
     @extend_schema(operation_id="gate_handovers", summary="Containers handed over to an autonomous vehicle",
-                   request=g.HandoverInput, responses={200: g.HandoverOutput, **problems(400, 401, 409)})
+                   request=g.HandoverInput, responses={200: g.HandoverOutput, **problems(400, 401, 403, 409, 413)})
     def post(self, request):
         data = self.parse(g.HandoverInput)
         handover = handover_record(device=self.device, plate=data["plate"], from_plate=data["from_plate"],
@@ -132,7 +132,7 @@ class InspectionResultApi(APIView):
 
     @extend_schema(operation_id="inspections_result", summary="Record an inspection's result (officers)",
                    request=g.InspectionResultInput,
-                   responses={200: g.InspectionResultOutput, **problems(400, 401, 404, 409)})
+                   responses={200: g.InspectionResultOutput, **problems(400, 401, 403, 404, 409)})
     def post(self, request, inspection_id: int):
         serializer = g.InspectionResultInput(data=request.data)
         serializer.is_valid(raise_exception=True)
