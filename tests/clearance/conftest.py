@@ -1,4 +1,5 @@
 import copy
+import io
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,42 @@ EXAMPLE = {
                "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}],
     "quarantine_certificates": [{"number": "KD-2026-001234", "issued_on": "2026-11-20", "expires_on": "2026-12-20"}],
 }
+
+
+# Goods lines outside HS chapters 01–24 (no quarantine) and not perishable, for queue and gate tests.
+LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
+            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
+PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
+           "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "VN"}]
+
+
+@pytest.fixture(autouse=True)
+def no_random_selection(request):
+    """Customs random selection off, so a rule or a flow under test is never disturbed by chance; tests of
+    random selection turn it on themselves. Only for tests that use the database."""
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker:
+        request.getfixturevalue("db")
+    else:
+        return
+    from clearance.models import RiskSettings
+
+    RiskSettings.current()
+    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
+
+
+@pytest.fixture
+def tariff(db):
+    """The sample infrastructure-use tariff, loaded as an installation loads it."""
+    from django.core.management import call_command
+
+    from clearance.models import Tariff
+
+    call_command("load_tariff", stdout=io.StringIO())
+    return Tariff.objects.get()
 
 
 def arrival_in(hours: float) -> str:

@@ -9,16 +9,9 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
-from clearance.models import Check, Declaration, RevokedCertificate, RiskSettings, WatchlistEntry
+from clearance.models import Check, Declaration, RevokedCertificate, WatchlistEntry
 from clearance.services.checks import check_run
 from vehicles.models import Driver, Vehicle
-
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
-
 
 ARRIVAL = timedelta(hours=24)
 

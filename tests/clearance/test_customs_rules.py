@@ -43,13 +43,6 @@ class RedChannelGateway:
         return Verdict("red", [Reason("vnaccs_red", f"VNACCS selected {declaration.reference} for the red channel.")])
 
 
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    """Random selection off unless a test turns it on, so it never disturbs a rule under test."""
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
-
-
 def risk(**fields) -> None:
     RiskSettings.objects.update(**fields)
 
@@ -378,7 +371,7 @@ def test_declaration_whose_draw_is_at_the_rate_is_not_selected(submitted):
     assert "random_selection" not in codes(check)
 
 
-def test_priority_rate_below_the_floor_uses_the_floor():
+def test_priority_rate_below_the_floor_uses_the_floor(db):
     risk(random_rate_percent=Decimal("5"), random_rate_priority_percent=Decimal("0.10"),
          random_rate_floor_percent=Decimal("0.50"))
     settings_row = RiskSettings.current()

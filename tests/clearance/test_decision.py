@@ -17,7 +17,6 @@ from clearance.models import (
     HsRiskRule,
     Inspection,
     RevokedCertificate,
-    RiskSettings,
     WatchlistEntry,
 )
 from clearance.services.checks import check_fail, check_run, checks_reconcile
@@ -29,12 +28,6 @@ SECOND_TRUCK = {
     "trailer": None,
     "customs_declarations": [{"number": "305123456790", "type": "B11"}],
 }
-
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
 
 
 @pytest.fixture

@@ -4,34 +4,21 @@ shown as an e-ticket whose QR code the gate scans."""
 
 import hashlib
 import hmac
-import io
 import json
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core import signing
-from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clearance.audit import Actor
-from clearance.models import Declaration, Fee, Payment, RiskSettings, Tariff, TariffCoefficient, TariffRate
+from clearance.models import Declaration, Fee, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.services.fees import fee_issue, ticket_read
 
 SECRET = "provider-shared-secret"
-
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
-
-
-@pytest.fixture(autouse=True)
-def tariff(db):
-    call_command("load_tariff", stdout=io.StringIO())
-    return Tariff.objects.get()
+pytestmark = pytest.mark.usefixtures("tariff")
 
 
 @pytest.fixture(autouse=True)

@@ -15,33 +15,20 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clearance.audit import Actor
-from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule, RiskSettings
+from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule
 from clearance.services.fees import payment_record
 from clearance.services.gate import HOLD_REASONS
 from clearance.services.lanes import lane_set_open
 from clearance.services.queue import dispatch_run
-from tests.clearance.conftest import client_for
+from tests.clearance.conftest import LAPTOPS, PHONES, client_for
 from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, local_date
 
 OPERATOR = Actor.system("gate-operator")
-LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
-            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
-PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
-           "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "VN"}]
 
+
+pytestmark = pytest.mark.usefixtures("tariff")
 
 # --- Building the gate ------------------------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
-
-
-@pytest.fixture(autouse=True)
-def tariff(db):
-    call_command("load_tariff", stdout=io.StringIO())
-
 
 def create_device(kind: str, *, lane: str | None = None, yard: str | None = None, name: str | None = None) -> str:
     """Register a device the way an installer does and return the key printed on the last line."""

@@ -25,32 +25,19 @@ from clearance.models import (
     Handover,
     HsRiskRule,
     Inspection,
-    RiskSettings,
     UnmatchedArrival,
 )
 from clearance.services.inspections import NotYourForce, declaration_reject_held, declaration_release
 from clearance.services.queue import dispatch_run
+from tests.clearance.conftest import LAPTOPS, PHONES
 from vehicles.models import Movement
 
 PAYMENT_SECRET = "provider-shared-secret"
-LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
-            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
-PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
-           "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "VN"}]
 
+
+pytestmark = pytest.mark.usefixtures("tariff")
 
 # --- The gate, its devices and its officers ------------------------------------------------------------
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
-
-
-@pytest.fixture(autouse=True)
-def tariff(db):
-    call_command("load_tariff", stdout=io.StringIO())
-
 
 @pytest.fixture(autouse=True)
 def payment_secret(settings):

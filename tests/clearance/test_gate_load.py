@@ -12,15 +12,14 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clearance.audit import Actor
-from clearance.models import Declaration, RiskSettings
+from clearance.models import Declaration
 from clearance.services.lanes import lane_set_open
 from clearance.services.queue import dispatch_run, yard_arrival_record
+from tests.clearance.conftest import LAPTOPS
 from vehicles.models import LOCAL_TZ, Lane, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
 OPERATOR = Actor.system("gate-operator")
-LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
-            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
 FIELDS = {"route", "direction", "waiting", "called", "in_lane", "crossed_today", "calls_per_hour",
           "estimated_wait_minutes"}
 
@@ -56,12 +55,6 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
 
 
 @pytest.fixture

@@ -22,15 +22,11 @@ from clearance.models import (
 )
 from clearance.services.lanes import lane_set_open, lane_switch_direction
 from clearance.services.queue import calls_expire, dispatch_run, lane_room, slots_generate, yard_arrival_record
-from tests.clearance.conftest import client_for
+from tests.clearance.conftest import LAPTOPS, PHONES, client_for
 from vehicles.models import LOCAL_TZ, Lane, Movement, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
 OPERATOR = Actor.system("gate-operator")
-LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
-            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
-PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
-           "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "VN"}]
 DURIAN = [{"hs_code": "08106000", "description": "Fresh durian", "quantity": "18000", "unit": "KGM",
            "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}]
 EXPORT_YARD = "1119-export-yard"

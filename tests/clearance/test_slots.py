@@ -10,14 +10,12 @@ from django.db import connection
 from django.utils import timezone
 
 from clearance.audit import Actor
-from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent, RiskSettings
+from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent
 from clearance.services.queue import slots_generate, slots_sweep_no_shows, yard_arrival_record
-from tests.clearance.conftest import client_for
+from tests.clearance.conftest import LAPTOPS, client_for
 from vehicles.models import LOCAL_TZ, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
-LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
-            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
 
 
 def truck(n: int, **overrides) -> dict:
@@ -40,12 +38,6 @@ def truck(n: int, **overrides) -> dict:
 def plate_of(n: int) -> str:
     number = 30000 + n
     return f"12C{number:05d}"
-
-
-@pytest.fixture(autouse=True)
-def no_random_selection(db):
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
 
 
 @pytest.fixture
