@@ -73,27 +73,51 @@ def main() -> None:
     outcomes = {s: Declaration.objects.filter(status=s).count() for s in final}
     print(f"declarations: {args.declarations}  workers: {args.workers} x concurrency {args.concurrency}")
     print(f"submit (API, in-process, one client): {submit_rate:.1f} declarations/s")
-    print(f"fully decided (3 checks each): {decided_rate:.1f} declarations/s  "
-          f"({3 * decided_rate:.1f} checks/s)")
-    print(f"submit -> decided latency ms: p50 {percentile(latencies, 0.50):.0f}  "
-          f"p95 {percentile(latencies, 0.95):.0f}  p99 {percentile(latencies, 0.99):.0f}")
+    print(f"fully decided (3 checks each): {decided_rate:.1f} declarations/s  ({3 * decided_rate:.1f} checks/s)")
+    print(
+        f"submit -> decided latency ms: p50 {percentile(latencies, 0.50):.0f}  "
+        f"p95 {percentile(latencies, 0.95):.0f}  p99 {percentile(latencies, 0.99):.0f}"
+    )
     print(f"ratio decided/submit-only baseline: {decided_rate / submit_rate:.2f}")
     print(f"outcomes: {outcomes}")
 
 
 def body(index: int, arrival: str) -> dict:
     return {
-        "direction": "export", "route": "1119-1120", "expected_arrival": arrival,
+        "direction": "export",
+        "route": "1119-1120",
+        "expected_arrival": arrival,
         "customs_declarations": [{"number": f"30{index:010d}", "type": "B11"}],
-        "vehicle": {"plate": f"12C-{index // 100:03d}.{index % 100:02d}", "country": "VN",
-                    "max_gross_weight_kg": 40000, "permit_number": "VN-CN-2026-00123", "permit_expires": "2027-06-30"},
-        "driver": {"full_name": "Nguyễn Văn An", "nationality": "VN", "document_type": "passport",
-                   "document_number": f"C{index:07d}", "document_expires": "2030-01-01"},
+        "vehicle": {
+            "plate": f"12C-{index // 100:03d}.{index % 100:02d}",
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": "VN-CN-2026-00123",
+            "permit_expires": "2027-06-30",
+        },
+        "driver": {
+            "full_name": "Nguyễn Văn An",
+            "nationality": "VN",
+            "document_type": "passport",
+            "document_number": f"C{index:07d}",
+            "document_expires": "2030-01-01",
+        },
         "containers": [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}],
-        "goods": [{"hs_code": "08106000", "description": "Fresh durian", "quantity": "18000", "unit": "KGM",
-                   "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}],
-        "quarantine_certificates": [{"number": "KD-2026-001234", "issued_on": "2026-11-20",
-                                     "expires_on": "2026-12-20"}],
+        "goods": [
+            {
+                "hs_code": "08106000",
+                "description": "Fresh durian",
+                "quantity": "18000",
+                "unit": "KGM",
+                "gross_weight_kg": "18000",
+                "value": "45000.00",
+                "currency": "USD",
+                "origin_country": "VN",
+            }
+        ],
+        "quarantine_certificates": [
+            {"number": "KD-2026-001234", "issued_on": "2026-11-20", "expires_on": "2026-12-20"}
+        ],
     }
 
 

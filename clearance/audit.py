@@ -23,10 +23,23 @@ class Actor:
         return cls(kind=DeclarationEvent.ActorKind.USER, name=user.get_username(), user_id=user.pk)
 
 
-def audit_record(*, declaration: Declaration, actor: Actor, event: str, reason: str = "",
-                 data: dict | None = None, version: int | None = None) -> DeclarationEvent:
+def audit_record(
+    *,
+    declaration: Declaration,
+    actor: Actor,
+    event: str,
+    reason: str = "",
+    data: dict | None = None,
+    version: int | None = None,
+) -> DeclarationEvent:
     """Write one row of the audit trail; ``version`` defaults to the declaration's current one."""
     return DeclarationEvent.objects.create(
-        declaration=declaration, actor_kind=actor.kind, actor=actor.name, user_id=actor.user_id, event=event,
-        reason=reason, version=version or declaration.version, data=data or {},
+        declaration=declaration,
+        actor_kind=actor.kind,
+        actor=actor.name,
+        user_id=actor.user_id,
+        event=event,
+        reason=reason,
+        version=version or declaration.version,
+        data=data or {},
     )

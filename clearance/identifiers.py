@@ -51,8 +51,11 @@ def container_number(value: str) -> str:
         ) from None
     except StdnumError:
         raise ValidationError(
-            _("%(value)r is not an ISO 6346 container number: 3-letter owner code, category U, J or Z, "
-              "6 digits and a check digit, e.g. CSQU3054383.") % {"value": value},
+            _(
+                "%(value)r is not an ISO 6346 container number: 3-letter owner code, category U, J or Z, "
+                "6 digits and a check digit, e.g. CSQU3054383."
+            )
+            % {"value": value},
             code="invalid_container_number",
         ) from None
 
@@ -122,5 +125,6 @@ def tax_code(value: str, *, country: str) -> str:
         "VN": _("a Vietnamese tax code (MST): 10 digits, or 10-3 for a branch, e.g. 0101234565 or 0101234565-001"),
         "CN": _("a Chinese unified social credit code: 18 characters, e.g. 91110000600037341L"),
     }.get(country, _("a tax code of a company of VN or CN"))
-    raise ValidationError(_("%(value)r is not %(accepted)s.") % {"value": value, "accepted": accepted},
-                          code="invalid_tax_code")
+    raise ValidationError(
+        _("%(value)r is not %(accepted)s.") % {"value": value, "accepted": accepted}, code="invalid_tax_code"
+    )

@@ -46,9 +46,15 @@ class DeclarationFilter(django_filters.FilterSet):
 
 def _with_everything(queryset: QuerySet) -> QuerySet:
     """What the representation shows, in a constant number of queries whatever the page size."""
-    return queryset.select_related("route", "vehicle", "trailer", "driver", "company", "lane", "yard", "slot",
-                                   "fee").prefetch_related(
-        "customs_declarations", "containers", "goods", "quarantine_certificates", "checks", "inspections",
+    return queryset.select_related(
+        "route", "vehicle", "trailer", "driver", "company", "lane", "yard", "slot", "fee"
+    ).prefetch_related(
+        "customs_declarations",
+        "containers",
+        "goods",
+        "quarantine_certificates",
+        "checks",
+        "inspections",
     )
 
 
@@ -56,10 +62,13 @@ def declaration_list(*, company: Company, filters: dict) -> QuerySet[Declaration
     """The company's declarations, newest first. Raises RuleViolations for a malformed filter."""
     filterset = DeclarationFilter(filters, queryset=Declaration.objects.filter(company=company))
     if not filterset.is_valid():
-        raise RuleViolations([
-            FieldError(name, error.code or "invalid", str(error.message % (error.params or {})))
-            for name, errors in filterset.errors.as_data().items() for error in errors
-        ])
+        raise RuleViolations(
+            [
+                FieldError(name, error.code or "invalid", str(error.message % (error.params or {})))
+                for name, errors in filterset.errors.as_data().items()
+                for error in errors
+            ]
+        )
     return _with_everything(filterset.qs)
 
 
@@ -73,14 +82,13 @@ def declaration_events(*, company: Company, declaration_id: int) -> QuerySet[Dec
     return DeclarationEvent.objects.filter(declaration=declaration).order_by("id")
 
 
-
-
 def _call_rates(now: datetime | None = None) -> dict[tuple[int, str], int]:
     """Vehicles per hour each route can call in each direction: its open cargo lanes working now."""
     now = now or timezone.now()
     rates: dict[tuple[int, str], int] = {}
     for lane in Lane.objects.filter(is_open=True, purpose=Lane.Purpose.CARGO).only(
-            "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open"):
+        "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open"
+    ):
         if lane.is_within_hours(now):
             key = (lane.route_id, lane.current_direction)
             rates[key] = rates.get(key, 0) + lane.capacity_per_hour
@@ -96,9 +104,11 @@ def queue_positions(declarations) -> dict[int, tuple[int, datetime | None]]:
     group_filter = Q()
     for route_id, direction in groups:
         group_filter |= Q(route_id=route_id, direction=direction)
-    waiting = (Declaration.objects.filter(group_filter, stage=Declaration.Stage.IN_YARD)
-               .order_by("route_id", "direction", "queue_class", "arrived_at", "id")
-               .values_list("id", "route_id", "direction"))
+    waiting = (
+        Declaration.objects.filter(group_filter, stage=Declaration.Stage.IN_YARD)
+        .order_by("route_id", "direction", "queue_class", "arrived_at", "id")
+        .values_list("id", "route_id", "direction")
+    )
     rates = _call_rates()
     now = timezone.now()
     counters: dict[tuple[int, str], int] = {}
@@ -114,23 +124,34 @@ def queue_positions(declarations) -> dict[int, tuple[int, datetime | None]]:
 def slot_availability(*, route: Route, direction: str, day: date) -> QuerySet[ArrivalSlot]:
     """The slots of a local calendar day, with their free places."""
     start = datetime.combine(day, time.min, tzinfo=LOCAL_TZ)
-    return ArrivalSlot.objects.filter(route=route, direction=direction, starts_at__gte=start,
-                                      starts_at__lt=start + timedelta(days=1)).order_by("starts_at")
+    return ArrivalSlot.objects.filter(
+        route=route, direction=direction, starts_at__gte=start, starts_at__lt=start + timedelta(days=1)
+    ).order_by("starts_at")
 
 
 def gate_load() -> list[dict]:
     """Per route and direction: vehicles waiting in yards, called, in lane, crossed today, and the
     estimated wait. Three aggregate queries, whatever the traffic."""
     today_start = datetime.combine(local_date(timezone.now()), time.min, tzinfo=LOCAL_TZ)
-    counts = (Declaration.objects.filter(Q(stage__in=["in_yard", "called", "in_lane"])
-                                         | Q(stage="crossed", crossed_at__gte=today_start))
-              .values("route_id", "direction", "stage").annotate(n=Count("id")))
+    counts = (
+        Declaration.objects.filter(
+            Q(stage__in=["in_yard", "called", "in_lane"]) | Q(stage="crossed", crossed_at__gte=today_start)
+        )
+        .values("route_id", "direction", "stage")
+        .annotate(n=Count("id"))
+    )
     rates = _call_rates()
     load = {}
     for route in Route.objects.filter(is_smart_gate=True).order_by("code"):
         for direction in ("export", "import"):
-            load[(route.id, direction)] = {"route": route.code, "direction": direction, "waiting": 0, "called": 0,
-                                           "in_lane": 0, "crossed_today": 0}
+            load[(route.id, direction)] = {
+                "route": route.code,
+                "direction": direction,
+                "waiting": 0,
+                "called": 0,
+                "in_lane": 0,
+                "crossed_today": 0,
+            }
     for row in counts:
         entry = load.get((row["route_id"], row["direction"]))
         if entry is not None:
@@ -149,34 +170,68 @@ def lane_board(*, route: Route, now: datetime | None = None) -> dict:
     hour_start = now.replace(minute=0, second=0, microsecond=0)
     lanes = list(Lane.objects.filter(route=route).order_by("code"))
     counts: dict[tuple[int, str], int] = {}
-    for lane_id, stage, n in (Declaration.objects.filter(lane__route=route, stage__in=["called", "in_lane"])
-                              .values_list("lane_id", "stage").annotate(n=Count("id")).order_by()):
+    for lane_id, stage, n in (
+        Declaration.objects.filter(lane__route=route, stage__in=["called", "in_lane"])
+        .values_list("lane_id", "stage")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
         counts[(lane_id, stage)] = n
-    calls = dict(LaneCall.objects.filter(lane__route=route, called_at__gte=hour_start)
-                 .values_list("lane_id").annotate(n=Count("id")).order_by())
-    waiting = list(Declaration.objects.filter(route=route, stage=Declaration.Stage.IN_YARD)
-                   .select_related("vehicle", "company", "yard")
-                   .order_by("direction", "queue_class", "arrived_at", "id")[:300])
-    unmatched = list(UnmatchedArrival.objects.filter(resolved=False, yard__route=route).select_related("yard")
-                     .order_by("-seen_at")[:50])
+    calls = dict(
+        LaneCall.objects.filter(lane__route=route, called_at__gte=hour_start)
+        .values_list("lane_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    waiting = list(
+        Declaration.objects.filter(route=route, stage=Declaration.Stage.IN_YARD)
+        .select_related("vehicle", "company", "yard")
+        .order_by("direction", "queue_class", "arrived_at", "id")[:300]
+    )
+    unmatched = list(
+        UnmatchedArrival.objects.filter(resolved=False, yard__route=route)
+        .select_related("yard")
+        .order_by("-seen_at")[:50]
+    )
     return {
         "route": route.code,
-        "lanes": [{
-            "id": lane.id, "code": lane.code, "open": lane.is_open, "within_hours": lane.is_within_hours(now),
-            "direction": lane.current_direction, "reversible": lane.direction == Lane.Kind.REVERSIBLE,
-            "purpose": lane.purpose, "inspection_bay": lane.has_inspection_bay,
-            "called": counts.get((lane.id, "called"), 0), "in_lane": counts.get((lane.id, "in_lane"), 0),
-            "max_in_lane": lane.max_vehicles_in_lane, "calls_this_hour": calls.get(lane.id, 0),
-            "capacity_per_hour": lane.capacity_per_hour,
-        } for lane in lanes],
-        "queue": [{
-            "reference": d.reference, "plate": d.vehicle.plate, "company": d.company.name, "direction": d.direction,
-            "status": d.status, "yard": d.yard.name if d.yard else "",
-            "waiting_minutes": int((now - d.arrived_at).total_seconds() // 60) if d.arrived_at else None,
-            "perishable": not d.queue_class & 4, "priority": not d.queue_class & 2, "on_time": not d.queue_class & 1,
-        } for d in waiting],
-        "unmatched": [{"plate": u.plate_read, "yard": u.yard.name,
-                       "seen_at": u.seen_at.astimezone(LOCAL_TZ).strftime("%H:%M")} for u in unmatched],
+        "lanes": [
+            {
+                "id": lane.id,
+                "code": lane.code,
+                "open": lane.is_open,
+                "within_hours": lane.is_within_hours(now),
+                "direction": lane.current_direction,
+                "reversible": lane.direction == Lane.Kind.REVERSIBLE,
+                "purpose": lane.purpose,
+                "inspection_bay": lane.has_inspection_bay,
+                "called": counts.get((lane.id, "called"), 0),
+                "in_lane": counts.get((lane.id, "in_lane"), 0),
+                "max_in_lane": lane.max_vehicles_in_lane,
+                "calls_this_hour": calls.get(lane.id, 0),
+                "capacity_per_hour": lane.capacity_per_hour,
+            }
+            for lane in lanes
+        ],
+        "queue": [
+            {
+                "reference": d.reference,
+                "plate": d.vehicle.plate,
+                "company": d.company.name,
+                "direction": d.direction,
+                "status": d.status,
+                "yard": d.yard.name if d.yard else "",
+                "waiting_minutes": int((now - d.arrived_at).total_seconds() // 60) if d.arrived_at else None,
+                "perishable": not d.queue_class & 4,
+                "priority": not d.queue_class & 2,
+                "on_time": not d.queue_class & 1,
+            }
+            for d in waiting
+        ],
+        "unmatched": [
+            {"plate": u.plate_read, "yard": u.yard.name, "seen_at": u.seen_at.astimezone(LOCAL_TZ).strftime("%H:%M")}
+            for u in unmatched
+        ],
         "updated_at": now.astimezone(LOCAL_TZ).strftime("%H:%M:%S"),
     }
 
@@ -195,27 +250,43 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
     week = today - timedelta(days=today.weekday())
     per_route = {}
     for route_code, direction, day_count, week_count in (
-        Declaration.objects.filter(created_at__gte=week).values_list("route__code", "direction")
-        .annotate(day=Count("id", filter=Q(created_at__gte=today)), wk=Count("id")).order_by("route__code")
+        Declaration.objects.filter(created_at__gte=week)
+        .values_list("route__code", "direction")
+        .annotate(day=Count("id", filter=Q(created_at__gte=today)), wk=Count("id"))
+        .order_by("route__code")
     ):
         per_route[f"{route_code} {direction}"] = {"today": day_count, "week": week_count}
-    channels = dict(Declaration.objects.filter(created_at__gte=week).exclude(channel="")
-                    .values_list("channel").annotate(n=Count("id")).order_by())
-    cleared_events = (DeclarationEvent.objects.filter(event="cleared", at__gte=week)
-                      .values_list("at", "declaration__created_at"))
+    channels = dict(
+        Declaration.objects.filter(created_at__gte=week)
+        .exclude(channel="")
+        .values_list("channel")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    cleared_events = DeclarationEvent.objects.filter(event="cleared", at__gte=week).values_list(
+        "at", "declaration__created_at"
+    )
     to_cleared = [(at - created).total_seconds() / 60 for at, created in cleared_events]
     crossings = Declaration.objects.filter(crossed_at__gte=week, arrived_at__isnull=False).values_list(
-        "crossed_at", "arrived_at")
+        "crossed_at", "arrived_at"
+    )
     to_crossed = [(crossed - arrived).total_seconds() / 60 for crossed, arrived in crossings]
     fees = Fee.objects.filter(status=Fee.Status.PAID, paid_at__gte=week).aggregate(
-        today=Sum("amount_vnd", filter=Q(paid_at__gte=today)), week=Sum("amount_vnd"))
+        today=Sum("amount_vnd", filter=Q(paid_at__gte=today)), week=Sum("amount_vnd")
+    )
     return {
         "per_route": per_route,
         "channels": {name: channels.get(name, 0) for name in ("green", "yellow", "red")},
-        "declared_to_cleared": {"p50": _percentile(to_cleared, 0.5), "p90": _percentile(to_cleared, 0.9),
-                                "count": len(to_cleared)},
-        "arrived_to_crossed": {"p50": _percentile(to_crossed, 0.5), "p90": _percentile(to_crossed, 0.9),
-                               "count": len(to_crossed)},
+        "declared_to_cleared": {
+            "p50": _percentile(to_cleared, 0.5),
+            "p90": _percentile(to_cleared, 0.9),
+            "count": len(to_cleared),
+        },
+        "arrived_to_crossed": {
+            "p50": _percentile(to_crossed, 0.5),
+            "p90": _percentile(to_crossed, 0.9),
+            "count": len(to_crossed),
+        },
         "waiting": Declaration.objects.filter(stage=Declaration.Stage.IN_YARD).count(),
         "fees_vnd": {"today": fees["today"] or 0, "week": fees["week"] or 0},
     }

@@ -17,7 +17,7 @@ def check_run_task(self, check_id: int) -> None:
         if self.request.retries >= CHECK_MAX_RETRIES:
             check_fail(check_id=check_id, error=f"Customs system unavailable: {error}")
             return
-        raise self.retry(exc=error, countdown=min(2 ** self.request.retries, 300)) from error
+        raise self.retry(exc=error, countdown=min(2**self.request.retries, 300)) from error
 
 
 @shared_task(acks_late=True)

@@ -5,8 +5,11 @@ from django.views.defaults import page_not_found, server_error
 
 
 def _problem(status: int, code: str, title: str, detail: str) -> JsonResponse:
-    return JsonResponse({"type": f"urn:smartgate:problem:{code}", "title": title, "status": status,
-                         "detail": detail, "code": code}, status=status, content_type="application/problem+json")
+    return JsonResponse(
+        {"type": f"urn:smartgate:problem:{code}", "title": title, "status": status, "detail": detail, "code": code},
+        status=status,
+        content_type="application/problem+json",
+    )
 
 
 def not_found(request, exception=None):

@@ -143,8 +143,10 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["clearance.api.authentication.CompanyAPIKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_THROTTLE_CLASSES": ["clearance.api.throttling.ApiClientRateThrottle"],
-    "DEFAULT_THROTTLE_RATES": {"api_client": env_str("API_THROTTLE_RATE", default="600/min"),
-                               "anon": env_str("PUBLIC_THROTTLE_RATE", default="120/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "api_client": env_str("API_THROTTLE_RATE", default="600/min"),
+        "anon": env_str("PUBLIC_THROTTLE_RATE", default="120/min"),
+    },
     "EXCEPTION_HANDLER": "clearance.api.problems.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
@@ -235,8 +237,10 @@ SMARTGATE_DOCUMENT_MARGIN_DAYS = env_int("SMARTGATE_DOCUMENT_MARGIN_DAYS", defau
 SMARTGATE_CHECK_STALE_SECONDS = env_int("SMARTGATE_CHECK_STALE_SECONDS", default=120, minimum=1)
 SMARTGATE_RECONCILE_EVERY_SECONDS = env_int("SMARTGATE_RECONCILE_EVERY_SECONDS", default=30, minimum=1)
 if SMARTGATE_CHECK_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT and not CELERY_TASK_ALWAYS_EAGER:
-    raise ImproperlyConfigured("SMARTGATE_CHECK_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT, or a slow check "
-                               "would be retaken while it still runs.")
+    raise ImproperlyConfigured(
+        "SMARTGATE_CHECK_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT, or a slow check "
+        "would be retaken while it still runs."
+    )
 CELERY_BEAT_SCHEDULE = {
     "checks-reconcile": {
         "task": "clearance.tasks.checks_reconcile_task",
@@ -257,14 +261,26 @@ SMARTGATE_INSPECTION_SHARE_PERCENT = env_int("SMARTGATE_INSPECTION_SHARE_PERCENT
 SMARTGATE_INSPECTION_THROTTLE_PERCENT = env_int("SMARTGATE_INSPECTION_THROTTLE_PERCENT", default=50, minimum=0)
 SMARTGATE_LOAD_CACHE_SECONDS = env_int("SMARTGATE_LOAD_CACHE_SECONDS", default=5, minimum=0)
 SMARTGATE_DISPATCH_EVERY_SECONDS = env_int("SMARTGATE_DISPATCH_EVERY_SECONDS", default=5, minimum=1)
-CELERY_BEAT_SCHEDULE.update({
-    "dispatch": {"task": "clearance.tasks.dispatch_task", "schedule": SMARTGATE_DISPATCH_EVERY_SECONDS,
-                 "options": {"queue": "gate", "expires": SMARTGATE_DISPATCH_EVERY_SECONDS}},
-    "calls-expire": {"task": "clearance.tasks.calls_expire_task", "schedule": 60, "options": {"queue": "gate"}},
-    "slots-no-shows": {"task": "clearance.tasks.slots_sweep_no_shows_task", "schedule": 300,
-                       "options": {"queue": "gate"}},
-    "slots-generate": {"task": "clearance.tasks.slots_generate_task", "schedule": 3600, "options": {"queue": "gate"}},
-})
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "dispatch": {
+            "task": "clearance.tasks.dispatch_task",
+            "schedule": SMARTGATE_DISPATCH_EVERY_SECONDS,
+            "options": {"queue": "gate", "expires": SMARTGATE_DISPATCH_EVERY_SECONDS},
+        },
+        "calls-expire": {"task": "clearance.tasks.calls_expire_task", "schedule": 60, "options": {"queue": "gate"}},
+        "slots-no-shows": {
+            "task": "clearance.tasks.slots_sweep_no_shows_task",
+            "schedule": 300,
+            "options": {"queue": "gate"},
+        },
+        "slots-generate": {
+            "task": "clearance.tasks.slots_generate_task",
+            "schedule": 3600,
+            "options": {"queue": "gate"},
+        },
+    }
+)
 
 # --- The gate -----------------------------------------------------------------------------------------
 # A camera read below this confidence is held for an officer to look at.

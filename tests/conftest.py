@@ -33,8 +33,15 @@ def redis_url() -> str:
 class WorkerProcess:
     """A real `celery worker` in its own process, on Redis, against the test database."""
 
-    def __init__(self, *, broker_url: str, database_url: str | None, queues: str, concurrency: int = 2,
-                 extra_env: dict | None = None):
+    def __init__(
+        self,
+        *,
+        broker_url: str,
+        database_url: str | None,
+        queues: str,
+        concurrency: int = 2,
+        extra_env: dict | None = None,
+    ):
         self.hostname = f"test-{uuid.uuid4().hex[:8]}@%h"
         self.broker_url = broker_url
         self.database_url = database_url
@@ -55,11 +62,28 @@ class WorkerProcess:
         log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [
-                sys.executable, "-m", "celery", "-A", "smartgate", "worker", "-Q", self.queues,
-                "-c", str(self.concurrency), "-n", self.hostname, "--without-gossip", "--without-mingle",
-                "-l", "info",
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "smartgate",
+                "worker",
+                "-Q",
+                self.queues,
+                "-c",
+                str(self.concurrency),
+                "-n",
+                self.hostname,
+                "--without-gossip",
+                "--without-mingle",
+                "-l",
+                "info",
             ],
-            cwd=REPO_ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO_ROOT,
+            env=self.environment(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.wait_ready()
         return self
@@ -89,10 +113,16 @@ def start_worker(redis_url):
     """Start real Celery workers; each is stopped at the end of the test."""
     workers: list[WorkerProcess] = []
 
-    def start(*, queues: str = "default,customs,border_guard,quarantine,gate", database_url: str | None = None,
-              concurrency: int = 2, extra_env: dict | None = None) -> WorkerProcess:
-        worker = WorkerProcess(broker_url=redis_url, database_url=database_url, queues=queues, concurrency=concurrency,
-                               extra_env=extra_env)
+    def start(
+        *,
+        queues: str = "default,customs,border_guard,quarantine,gate",
+        database_url: str | None = None,
+        concurrency: int = 2,
+        extra_env: dict | None = None,
+    ) -> WorkerProcess:
+        worker = WorkerProcess(
+            broker_url=redis_url, database_url=database_url, queues=queues, concurrency=concurrency, extra_env=extra_env
+        )
         workers.append(worker)
         return worker.start()
 

@@ -42,11 +42,16 @@ class BorderGate(models.Model):
     name_zh = models.CharField(_("name (Chinese)"), max_length=120, blank=True)
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     counterpart = models.OneToOneField(
-        "self", verbose_name=_("counterpart gate"), null=True, blank=True, on_delete=models.SET_NULL,
+        "self",
+        verbose_name=_("counterpart gate"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="counterpart_of",
     )
     crossing_notice_hours = models.PositiveSmallIntegerField(
-        _("declaration notice (hours)"), default=3,
+        _("declaration notice (hours)"),
+        default=3,
         help_text=_("How long before arrival a crossing must be declared (the border guard's rule)."),
     )
 
@@ -66,7 +71,10 @@ class Route(models.Model):
     name = models.CharField(_("name"), max_length=200)
     gate = models.ForeignKey(BorderGate, verbose_name=_("gate"), on_delete=models.PROTECT, related_name="routes")
     counterpart_gate = models.ForeignKey(
-        BorderGate, verbose_name=_("counterpart gate"), on_delete=models.PROTECT, related_name="counterpart_routes",
+        BorderGate,
+        verbose_name=_("counterpart gate"),
+        on_delete=models.PROTECT,
+        related_name="counterpart_routes",
     )
     is_smart_gate = models.BooleanField(_("smart gate"), default=False)
 
@@ -160,7 +168,12 @@ class Yard(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     gate = models.ForeignKey(BorderGate, verbose_name=_("gate"), on_delete=models.PROTECT, related_name="yards")
     route = models.ForeignKey(
-        Route, verbose_name=_("route served"), null=True, blank=True, on_delete=models.PROTECT, related_name="yards",
+        Route,
+        verbose_name=_("route served"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="yards",
     )
     name = models.CharField(_("name"), max_length=200)
     capacity = models.PositiveIntegerField(_("capacity (vehicles)"))
@@ -259,7 +272,8 @@ class Driver(models.Model):
         verbose_name_plural = _("drivers")
         constraints = [
             models.UniqueConstraint(
-                fields=["document_country", "document_type", "document_number"], name="driver_unique_document",
+                fields=["document_country", "document_type", "document_number"],
+                name="driver_unique_document",
             ),
         ]
 
@@ -343,10 +357,12 @@ class GateDevice(models.Model):
 
     kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
     name = models.CharField(_("name"), max_length=100)
-    lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="devices")
-    yard = models.ForeignKey(Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="devices")
+    lane = models.ForeignKey(
+        Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT, related_name="devices"
+    )
+    yard = models.ForeignKey(
+        Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT, related_name="devices"
+    )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
@@ -362,7 +378,8 @@ class GateDevice(models.Model):
             models.CheckConstraint(
                 name="device_kind_matches_place",
                 condition=Q(kind__in=["lane_gate", "border_line"], lane__isnull=False)
-                | Q(kind="yard_gate", yard__isnull=False) | Q(kind="weighbridge"),
+                | Q(kind="yard_gate", yard__isnull=False)
+                | Q(kind="weighbridge"),
             ),
         ]
 

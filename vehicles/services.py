@@ -51,7 +51,8 @@ def vehicle_register(
     create it when new. The lock serializes two declarations of one vehicle."""
     # get_or_create settles a race between two first registrations; the row lock then serializes writers.
     vehicle, _created = Vehicle.objects.get_or_create(
-        country=plate.country, normalized_plate=plate.normalized,
+        country=plate.country,
+        normalized_plate=plate.normalized,
         defaults={"plate": plate.display, "max_gross_weight_kg": max_gross_weight_kg},
     )
     vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
@@ -69,18 +70,26 @@ def vehicle_register(
 
 def trailer_register(*, plate: Plate) -> Trailer:
     trailer, _created = Trailer.objects.get_or_create(
-        country=plate.country, normalized_plate=plate.normalized, defaults={"plate": plate.display},
+        country=plate.country,
+        normalized_plate=plate.normalized,
+        defaults={"plate": plate.display},
     )
     return trailer
 
 
 def driver_register(
-    *, full_name: str, nationality: str, document_type: str, document_number: str, document_expires: date,
+    *,
+    full_name: str,
+    nationality: str,
+    document_type: str,
+    document_number: str,
+    document_expires: date,
     document_country: str | None = None,
 ) -> Driver:
     """Find the driver by identity document and keep the name and expiry as last declared."""
     driver, _created = Driver.objects.update_or_create(
-        document_country=document_country or nationality, document_type=document_type,
+        document_country=document_country or nationality,
+        document_type=document_type,
         document_number=document_number,
         defaults={"full_name": full_name, "nationality": nationality, "document_expires": document_expires},
     )

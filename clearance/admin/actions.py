@@ -13,12 +13,14 @@ from clearance.errors import DomainError
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-                             min_length=3, max_length=1000)
+    reason = forms.CharField(
+        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), min_length=3, max_length=1000
+    )
 
 
-def confirm_and_apply(modeladmin, request, queryset, *, title: str, apply, form_class=ReasonForm,
-                      form_kwargs: dict | None = None):
+def confirm_and_apply(
+    modeladmin, request, queryset, *, title: str, apply, form_class=ReasonForm, form_kwargs: dict | None = None
+):
     """Show the confirmation page; on confirmation call ``apply(obj, form.cleaned_data)`` for each
     selected object and report what happened."""
     form_kwargs = form_kwargs or {}
@@ -33,14 +35,19 @@ def confirm_and_apply(modeladmin, request, queryset, *, title: str, apply, form_
                 except (DomainError, ObjectDoesNotExist) as error:
                     modeladmin.message_user(request, f"{obj}: {getattr(error, 'detail', error)}", messages.ERROR)
             if done:
-                modeladmin.message_user(request, _("%(title)s: %(count)d done.") % {"title": title, "count": done},
-                                        messages.SUCCESS)
+                modeladmin.message_user(
+                    request, _("%(title)s: %(count)d done.") % {"title": title, "count": done}, messages.SUCCESS
+                )
             return None
     else:
         form = form_class(**form_kwargs)
     context = {
-        **modeladmin.admin_site.each_context(request), "title": title, "objects": queryset, "form": form,
-        "action": request.POST.get("action"), "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        **modeladmin.admin_site.each_context(request),
+        "title": title,
+        "objects": queryset,
+        "form": form,
+        "action": request.POST.get("action"),
+        "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
         "opts": modeladmin.model._meta,
     }
     return TemplateResponse(request, "admin/clearance/confirm_action.html", context)

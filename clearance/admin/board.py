@@ -21,9 +21,14 @@ from vehicles.models import Lane, Route
 
 def board(request, route_id: int):
     route = get_object_or_404(Route, id=route_id)
-    context = {**admin.site.each_context(request), "title": _("Lane board %(route)s") % {"route": route.code},
-               "route": route, "routes": Route.objects.filter(is_smart_gate=True).order_by("code"),
-               "board": selectors.lane_board(route=route), "can_operate": is_gate_operator(request.user)}
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Lane board %(route)s") % {"route": route.code},
+        "route": route,
+        "routes": Route.objects.filter(is_smart_gate=True).order_by("code"),
+        "board": selectors.lane_board(route=route),
+        "can_operate": is_gate_operator(request.user),
+    }
     return TemplateResponse(request, "admin/clearance/board.html", context)
 
 
@@ -57,17 +62,28 @@ def lane_action(request, lane_id: int, action: str):
 
 
 def dashboard(request):
-    context = {**admin.site.each_context(request), "title": _("Dashboard"),
-               "figures": selectors.dashboard_figures(),
-               "routes": Route.objects.filter(is_smart_gate=True).order_by("code")}
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Dashboard"),
+        "figures": selectors.dashboard_figures(),
+        "routes": Route.objects.filter(is_smart_gate=True).order_by("code"),
+    }
     figures = context["figures"]
     busiest = max([row["week"] for row in figures["per_route"].values()] + [1])
-    context["bars"] = [{"label": label, "today": row["today"], "week": row["week"],
-                        "today_pct": 100 * row["today"] / busiest, "week_pct": 100 * row["week"] / busiest}
-                       for label, row in figures["per_route"].items()]
+    context["bars"] = [
+        {
+            "label": label,
+            "today": row["today"],
+            "week": row["week"],
+            "today_pct": 100 * row["today"] / busiest,
+            "week_pct": 100 * row["week"] / busiest,
+        }
+        for label, row in figures["per_route"].items()
+    ]
     total = sum(figures["channels"].values()) or 1
-    context["channel_bars"] = [{"name": name, "count": count, "pct": 100 * count / total}
-                               for name, count in figures["channels"].items()]
+    context["channel_bars"] = [
+        {"name": name, "count": count, "pct": 100 * count / total} for name, count in figures["channels"].items()
+    ]
     return TemplateResponse(request, "admin/clearance/dashboard.html", context)
 
 

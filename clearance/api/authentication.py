@@ -29,8 +29,11 @@ class ApiClient:
 
     @property
     def actor(self) -> Actor:
-        return Actor(kind=DeclarationEvent.ActorKind.API_KEY, name=f"{self.company.tax_code}:{self.api_key.name}",
-                     company_id=self.company.id)
+        return Actor(
+            kind=DeclarationEvent.ActorKind.API_KEY,
+            name=f"{self.company.tax_code}:{self.api_key.name}",
+            company_id=self.company.id,
+        )
 
 
 def key_from_header(request) -> str | None:
@@ -69,7 +72,9 @@ class CompanyAPIKeyScheme(OpenApiAuthenticationExtension):
 
     def get_security_definition(self, auto_schema):
         return {
-            "type": "apiKey", "in": "header", "name": "Authorization",
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
             "description": "`Api-Key <key>`, a key issued with `manage.py create_api_key`.",
         }
 
@@ -108,5 +113,9 @@ class DeviceAPIKeyScheme(OpenApiAuthenticationExtension):
     name = "DeviceKeyAuth"
 
     def get_security_definition(self, auto_schema):
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Api-Key <key>`, a device key issued with `manage.py create_device`."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`, a device key issued with `manage.py create_device`.",
+        }

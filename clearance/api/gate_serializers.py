@@ -18,8 +18,11 @@ class DevicePlateField(serializers.CharField):
     def to_internal_value(self, data):
         value = super().to_internal_value(data)
         if not 1 <= len(normalize_plate(value)) <= 20:
-            raise serializers.ValidationError(serializers.ErrorDetail(
-                "A plate read is 1–20 letters and digits once separators are removed.", code="invalid_plate"))
+            raise serializers.ValidationError(
+                serializers.ErrorDetail(
+                    "A plate read is 1–20 letters and digits once separators are removed.", code="invalid_plate"
+                )
+            )
         return value
 
 

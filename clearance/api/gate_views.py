@@ -62,58 +62,96 @@ class DeviceApi(APIView):
 class GateReadApi(DeviceApi):
     device_kinds = {GateDevice.Kind.LANE_GATE}
 
-    @extend_schema(operation_id="gate_reads", summary="A plate read at a lane barrier: open or hold",
-                   request=g.PlateReadInput, responses={200: g.GateDecisionOutput, **problems(400, 401, 403, 413)})
+    @extend_schema(
+        operation_id="gate_reads",
+        summary="A plate read at a lane barrier: open or hold",
+        request=g.PlateReadInput,
+        responses={200: g.GateDecisionOutput, **problems(400, 401, 403, 413)},
+    )
     def post(self, request):
         data = self.parse(g.PlateReadInput)
-        decision = gate_decide(device=self.device, plate=data["plate"], read_at=data["read_at"],
-                               confidence=data["confidence"])
+        decision = gate_decide(
+            device=self.device, plate=data["plate"], read_at=data["read_at"], confidence=data["confidence"]
+        )
         return Response(g.GateDecisionOutput(decision).data)
 
 
 class GateMovementApi(DeviceApi):
     device_kinds = {GateDevice.Kind.YARD_GATE, GateDevice.Kind.BORDER_LINE}
 
-    @extend_schema(operation_id="gate_movements", summary="A movement seen at a yard gate or the border line",
-                   request=g.MovementInput, responses={200: g.MovementOutput, **problems(400, 401, 403, 409, 413)})
+    @extend_schema(
+        operation_id="gate_movements",
+        summary="A movement seen at a yard gate or the border line",
+        request=g.MovementInput,
+        responses={200: g.MovementOutput, **problems(400, 401, 403, 409, 413)},
+    )
     def post(self, request):
         data = self.parse(g.MovementInput)
-        result = gate_movement_record(device=self.device, plate=data["plate"], kind=data["kind"],
-                                      occurred_at=data["occurred_at"])
+        result = gate_movement_record(
+            device=self.device, plate=data["plate"], kind=data["kind"], occurred_at=data["occurred_at"]
+        )
         declaration = result if isinstance(result, Declaration) else None
-        return Response(g.MovementOutput({
-            "recorded": True, "declaration": declaration.id if declaration else None,
-            "reference": declaration.reference if declaration else None,
-            "stage": declaration.stage if declaration else None,
-            "unmatched": isinstance(result, UnmatchedArrival),
-        }).data)
+        return Response(
+            g.MovementOutput(
+                {
+                    "recorded": True,
+                    "declaration": declaration.id if declaration else None,
+                    "reference": declaration.reference if declaration else None,
+                    "stage": declaration.stage if declaration else None,
+                    "unmatched": isinstance(result, UnmatchedArrival),
+                }
+            ).data
+        )
 
 
 class GateWeightApi(DeviceApi):
     device_kinds = {GateDevice.Kind.WEIGHBRIDGE}
 
-    @extend_schema(operation_id="gate_weights", summary="A weighbridge measurement",
-                   request=g.WeightInput, responses={200: g.WeightOutput, **problems(400, 401, 403, 413)})
+    @extend_schema(
+        operation_id="gate_weights",
+        summary="A weighbridge measurement",
+        request=g.WeightInput,
+        responses={200: g.WeightOutput, **problems(400, 401, 403, 413)},
+    )
     def post(self, request):
         data = self.parse(g.WeightInput)
-        result = weighbridge_record(device=self.device, plate=data["plate"], gross_weight_kg=data["gross_weight_kg"],
-                                    measured_at=data["measured_at"])
+        result = weighbridge_record(
+            device=self.device,
+            plate=data["plate"],
+            gross_weight_kg=data["gross_weight_kg"],
+            measured_at=data["measured_at"],
+        )
         declaration = result["declaration"]
-        return Response(g.WeightOutput({
-            "declaration": declaration.id if declaration else None, "within_tolerance": result["within_tolerance"],
-            "declared_kg": result["declared_kg"], "status": declaration.status if declaration else None,
-        }).data)
+        return Response(
+            g.WeightOutput(
+                {
+                    "declaration": declaration.id if declaration else None,
+                    "within_tolerance": result["within_tolerance"],
+                    "declared_kg": result["declared_kg"],
+                    "status": declaration.status if declaration else None,
+                }
+            ).data
+        )
 
 
 class GateHandoverApi(DeviceApi):
     device_kinds = {GateDevice.Kind.YARD_GATE}
 
-    @extend_schema(operation_id="gate_handovers", summary="Containers handed over to an autonomous vehicle",
-                   request=g.HandoverInput, responses={200: g.HandoverOutput, **problems(400, 401, 403, 409, 413)})
+    @extend_schema(
+        operation_id="gate_handovers",
+        summary="Containers handed over to an autonomous vehicle",
+        request=g.HandoverInput,
+        responses={200: g.HandoverOutput, **problems(400, 401, 403, 409, 413)},
+    )
     def post(self, request):
         data = self.parse(g.HandoverInput)
-        handover = handover_record(device=self.device, plate=data["plate"], from_plate=data["from_plate"],
-                                   containers=data["containers"], occurred_at=data["occurred_at"])
+        handover = handover_record(
+            device=self.device,
+            plate=data["plate"],
+            from_plate=data["from_plate"],
+            containers=data["containers"],
+            occurred_at=data["occurred_at"],
+        )
         return Response(g.HandoverOutput(handover).data)
 
 
@@ -130,23 +168,38 @@ class InspectionResultApi(APIView):
     permission_classes = [IsAuthenticated]
     parser_classes = [BoundedJSONParser]
 
-    @extend_schema(operation_id="inspections_result", summary="Record an inspection's result (officers)",
-                   request=g.InspectionResultInput,
-                   responses={200: g.InspectionResultOutput, **problems(400, 401, 403, 404, 409)})
+    @extend_schema(
+        operation_id="inspections_result",
+        summary="Record an inspection's result (officers)",
+        request=g.InspectionResultInput,
+        responses={200: g.InspectionResultOutput, **problems(400, 401, 403, 404, 409)},
+    )
     def post(self, request, inspection_id: int):
         serializer = g.InspectionResultInput(data=request.data)
         serializer.is_valid(raise_exception=True)
-        inspection = inspection_record_result(inspection_id=inspection_id, user=request.user,
-                                              passed=serializer.validated_data["result"] == "pass",
-                                              notes=serializer.validated_data["notes"])
+        inspection = inspection_record_result(
+            inspection_id=inspection_id,
+            user=request.user,
+            passed=serializer.validated_data["result"] == "pass",
+            notes=serializer.validated_data["notes"],
+        )
         declaration = Declaration.objects.get(id=inspection.declaration_id)
-        return Response({"inspection": inspection.id, "status": inspection.status,
-                         "declaration": declaration.id, "declaration_status": declaration.status})
+        return Response(
+            {
+                "inspection": inspection.id,
+                "status": inspection.status,
+                "declaration": declaration.id,
+                "declaration_status": declaration.status,
+            }
+        )
 
 
 class TicketApi(CompanyApi):
-    @extend_schema(operation_id="declarations_ticket", summary="The e-ticket of a paid fee, with its QR code",
-                   responses={200: g.TicketOutput, **problems(401, 404, 409)})
+    @extend_schema(
+        operation_id="declarations_ticket",
+        summary="The e-ticket of a paid fee, with its QR code",
+        responses={200: g.TicketOutput, **problems(401, 404, 409)},
+    )
     def get(self, request, declaration_id: int):
         declaration = selectors.declaration_get(company=self.company, declaration_id=declaration_id)
         fee = Fee.objects.filter(declaration=declaration).select_related("declaration__vehicle").first()
@@ -177,11 +230,22 @@ class PaymentCallbackApi(APIView):
     permission_classes = [AllowAny]
     parser_classes = [BoundedJSONParser]
 
-    @extend_schema(operation_id="payments_callback", summary="Payment provider's signed confirmation", auth=[],
-                   parameters=[OpenApiParameter("X-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER,
-                                                required=True, description="sha256=<hex HMAC of the raw body>")],
-                   request=PaymentCallbackInput,
-                   responses={200: PaymentCallbackOutput, **problems(400, 401, 422)})
+    @extend_schema(
+        operation_id="payments_callback",
+        summary="Payment provider's signed confirmation",
+        auth=[],
+        parameters=[
+            OpenApiParameter(
+                "X-Signature",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="sha256=<hex HMAC of the raw body>",
+            )
+        ],
+        request=PaymentCallbackInput,
+        responses={200: PaymentCallbackOutput, **problems(400, 401, 422)},
+    )
     def post(self, request):
         # The signature covers the raw bytes: read them before anything parses the body.
         if not signature_valid(body=request.body, signature_header=request.headers.get("X-Signature", "")):
@@ -190,7 +254,12 @@ class PaymentCallbackApi(APIView):
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
         # What is kept is what was validated, not the raw body (which may hold anything, \u0000 included).
-        payment = payment_record(provider_payment_id=data["payment_id"], reference=data["reference"],
-                                 amount_vnd=data["amount_vnd"], payload=PaymentCallbackInput(data).data)
-        return Response({"payment": payment.provider_payment_id, "status": payment.status,
-                         "received_at": payment.received_at})
+        payment = payment_record(
+            provider_payment_id=data["payment_id"],
+            reference=data["reference"],
+            amount_vnd=data["amount_vnd"],
+            payload=PaymentCallbackInput(data).data,
+        )
+        return Response(
+            {"payment": payment.provider_payment_id, "status": payment.status, "received_at": payment.received_at}
+        )

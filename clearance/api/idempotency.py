@@ -38,8 +38,12 @@ def idempotent(view_method):
         if key is None:
             return view_method(self, request, *args, **kwargs)
         if not (1 <= len(key) <= 255) or not key.isprintable():
-            return problem(status_code=400, code="invalid_idempotency_key", title="Invalid request",
-                           detail=f"{HEADER} must be 1–255 printable characters, e.g. a UUID.")
+            return problem(
+                status_code=400,
+                code="invalid_idempotency_key",
+                title="Invalid request",
+                detail=f"{HEADER} must be 1–255 printable characters, e.g. a UUID.",
+            )
         company = request.user.company
         fingerprint = _fingerprint(request)
         retention = timedelta(hours=settings.SMARTGATE_IDEMPOTENCY_RETENTION_HOURS)
@@ -64,7 +68,9 @@ def idempotent(view_method):
             raise
         if 200 <= response.status_code < 300:
             IdempotencyRecord.objects.filter(pk=record.pk).update(
-                is_complete=True, response_status=response.status_code, response_body=response.data,
+                is_complete=True,
+                response_status=response.status_code,
+                response_body=response.data,
                 response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
             )
         else:
@@ -84,12 +90,20 @@ def _claim(*, company, key: str, fingerprint: str, path: str) -> IdempotencyReco
 
 def _answer_for_existing(existing: IdempotencyRecord, fingerprint: str) -> Response:
     if existing.request_hash != fingerprint:
-        return problem(status_code=422, code="idempotency_key_reused", title="Idempotency key reused",
-                       detail=f"This {HEADER} was used for a different request; use a new key for a new request.")
+        return problem(
+            status_code=422,
+            code="idempotency_key_reused",
+            title="Idempotency key reused",
+            detail=f"This {HEADER} was used for a different request; use a new key for a new request.",
+        )
     if not existing.is_complete:
-        return problem(status_code=409, code="idempotency_request_in_progress", title="Request in progress",
-                       detail=f"A request with this {HEADER} is still being processed; retry shortly.",
-                       headers={"Retry-After": "1"})
+        return problem(
+            status_code=409,
+            code="idempotency_request_in_progress",
+            title="Request in progress",
+            detail=f"A request with this {HEADER} is still being processed; retry shortly.",
+            headers={"Retry-After": "1"},
+        )
     response = Response(existing.response_body, status=existing.response_status, headers=existing.response_headers)
     response["Idempotent-Replayed"] = "true"
     return response

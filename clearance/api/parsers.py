@@ -22,4 +22,3 @@ class BoundedJSONParser(parsers.JSONParser):
             return super().parse(io.BytesIO(body), media_type, parser_context)
         except RecursionError:
             raise exceptions.ParseError("The JSON body is nested too deeply.") from None
-

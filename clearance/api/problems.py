@@ -1,7 +1,7 @@
 """Errors as RFC 9457 problem details, in one shape for every endpoint.
 
-    {"type": "urn:smartgate:problem:validation_error", "title": "Invalid request", "status": 400,
-     "detail": "…", "errors": [{"field": "containers[0].number", "code": "invalid_check_digit", "message": "…"}]}
+{"type": "urn:smartgate:problem:validation_error", "title": "Invalid request", "status": 400,
+ "detail": "…", "errors": [{"field": "containers[0].number", "code": "invalid_check_digit", "message": "…"}]}
 """
 
 from __future__ import annotations
@@ -30,10 +30,24 @@ _DRF_CODES = {
 }
 
 
-def problem(*, status_code: int, code: str, title: str, detail: str, errors: list[FieldError] | None = None,
-            headers: dict | None = None, **extra) -> Response:
-    body = {"type": f"urn:smartgate:problem:{code}", "title": title, "status": status_code, "detail": detail,
-            "code": code, **extra}
+def problem(
+    *,
+    status_code: int,
+    code: str,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict | None = None,
+    **extra,
+) -> Response:
+    body = {
+        "type": f"urn:smartgate:problem:{code}",
+        "title": title,
+        "status": status_code,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     if errors is not None:
         body["errors"] = [{"field": e.field, "code": e.code, "message": e.message} for e in errors]
     return Response(body, status=status_code, headers=headers, content_type=PROBLEM_CONTENT_TYPE)
@@ -71,19 +85,30 @@ def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         # A model's own validation (full_clean) in a service: a bad input, not a server error.
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
-        return problem(status_code=400, code="validation_error", title="Invalid request",
-                       detail="One or more fields are invalid; see errors.",
-                       errors=flatten_errors(serializers.ValidationError(detail).detail))
+        return problem(
+            status_code=400,
+            code="validation_error",
+            title="Invalid request",
+            detail="One or more fields are invalid; see errors.",
+            errors=flatten_errors(serializers.ValidationError(detail).detail),
+        )
     if isinstance(exc, (ObjectDoesNotExist, Http404)):
         exc = exceptions.NotFound()
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # an unexpected error: Django's 500 handling and logging take over
     if isinstance(exc, serializers.ValidationError):
-        return problem(status_code=status.HTTP_400_BAD_REQUEST, code="validation_error", title="Invalid request",
-                       detail="One or more fields are invalid; see errors.", errors=flatten_errors(exc.detail))
-    code, title = next(((c, t) for cls, (c, t) in _DRF_CODES.items() if isinstance(exc, cls)),
-                       (getattr(exc, "default_code", "error"), "Error"))
+        return problem(
+            status_code=status.HTTP_400_BAD_REQUEST,
+            code="validation_error",
+            title="Invalid request",
+            detail="One or more fields are invalid; see errors.",
+            errors=flatten_errors(exc.detail),
+        )
+    code, title = next(
+        ((c, t) for cls, (c, t) in _DRF_CODES.items() if isinstance(exc, cls)),
+        (getattr(exc, "default_code", "error"), "Error"),
+    )
     if isinstance(exc, exceptions.NotFound):
         detail = "No such resource."  # the same answer whether it is missing or another company's
     else:

@@ -442,8 +442,9 @@ class SlotQueryInput(StrictSerializer):
     def validate_date(self, value):
         today = timezone.localdate()
         if abs((value - today).days) > 366:
-            raise serializers.ValidationError(serializers.ErrorDetail(
-                "Slots are listed for dates within a year of today.", code="date_out_of_range"))
+            raise serializers.ValidationError(
+                serializers.ErrorDetail("Slots are listed for dates within a year of today.", code="date_out_of_range")
+            )
         return value
 
 
@@ -469,9 +470,22 @@ class GateLoadOutput(serializers.Serializer):
 # Reasons a forwarder may read: about its own documents and goods. Watchlist matches and the customs
 # engine's rules, weights and random selection stay with the officers.
 FORWARDER_REASON_CODES = {
-    "document_expired", "document_expires_soon", "permit_missing", "permit_expired", "vehicle_has_active_crossing",
-    "certificate_missing", "certificate_expired", "certificate_revoked", "certificate_valid", "not_required",
-    "clear", "check_failed", "superseded", "weight_mismatch", "container_unsealed", "overweight",
+    "document_expired",
+    "document_expires_soon",
+    "permit_missing",
+    "permit_expired",
+    "vehicle_has_active_crossing",
+    "certificate_missing",
+    "certificate_expired",
+    "certificate_revoked",
+    "certificate_valid",
+    "not_required",
+    "clear",
+    "check_failed",
+    "superseded",
+    "weight_mismatch",
+    "container_unsealed",
+    "overweight",
 }
 UNDER_REVIEW = {"code": "under_review", "message": "The authority reviews this crossing further."}
 

@@ -36,7 +36,7 @@ PROBLEMS = {
     for code, text in {
         400: "Invalid request: `errors` lists each field, code and message.",
         401: "Missing, unknown, revoked or expired API key.",
-    403: "Authenticated, but not allowed here (a device outside its lane or yard, an officer of another force).",
+        403: "Authenticated, but not allowed here (a device outside its lane or yard, an officer of another force).",
         404: "No such declaration, or another company's.",
         409: "Conflict with the state of this or another crossing.",
         412: "If-Match names a version that is no longer current.",

@@ -57,13 +57,15 @@ class Check(models.Model):
         constraints = [
             # One check per force and version: a second delivery can never add a second outcome.
             models.UniqueConstraint(fields=["declaration", "version", "kind"], name="check_once_per_version_kind"),
-            models.CheckConstraint(name="check_done_has_outcome",
-                                   condition=~Q(status="done") | ~Q(outcome="")),
+            models.CheckConstraint(name="check_done_has_outcome", condition=~Q(status="done") | ~Q(outcome="")),
         ]
         indexes = [
             # Reconciliation scans only unfinished checks.
-            models.Index(fields=["status", "enqueued_at"], name="check_unfinished_idx",
-                         condition=Q(status__in=["pending", "running"])),
+            models.Index(
+                fields=["status", "enqueued_at"],
+                name="check_unfinished_idx",
+                condition=Q(status__in=["pending", "running"]),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -99,8 +101,9 @@ class Inspection(models.Model):
     notes = models.TextField(_("notes"), blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("resolved by"), null=True, blank=True,
-                                    on_delete=models.PROTECT)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("resolved by"), null=True, blank=True, on_delete=models.PROTECT
+    )
 
     class Meta:
         verbose_name = _("inspection")

@@ -30,8 +30,9 @@ class Company(models.Model):
     tax_code = models.CharField(_("tax code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=255)
     country = models.CharField(_("country"), max_length=2, default="VN")
-    compliance_rating = models.CharField(_("compliance rating"), max_length=20, choices=Rating.choices,
-                                         default=Rating.NORMAL)
+    compliance_rating = models.CharField(
+        _("compliance rating"), max_length=20, choices=Rating.choices, default=Rating.NORMAL
+    )
     no_shows = models.PositiveIntegerField(_("slot no-shows"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -98,33 +99,50 @@ class Declaration(models.Model):
     BEFORE_LANE = {Stage.EXPECTED, Stage.IN_YARD, Stage.CALLED}
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, editable=False)
-    company = models.ForeignKey(Company, verbose_name=_("company"), on_delete=models.PROTECT,
-                                related_name="declarations")
+    company = models.ForeignKey(
+        Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="declarations"
+    )
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="declarations")
     expected_arrival = models.DateTimeField(_("expected arrival"))
-    vehicle = models.ForeignKey(Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT,
-                                related_name="declarations")
-    trailer = models.ForeignKey(Trailer, verbose_name=_("trailer"), null=True, blank=True, on_delete=models.PROTECT,
-                                related_name="declarations")
+    vehicle = models.ForeignKey(
+        Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="declarations"
+    )
+    trailer = models.ForeignKey(
+        Trailer, verbose_name=_("trailer"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
     driver = models.ForeignKey(Driver, verbose_name=_("driver"), on_delete=models.PROTECT, related_name="declarations")
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.EXPECTED)
     version = models.PositiveIntegerField(_("version"), default=1)
     needs_quarantine = models.BooleanField(_("needs quarantine"), default=False)
-    channel = models.CharField(_("customs channel"), max_length=6, blank=True,
-                               choices=[("green", _("Green")), ("yellow", _("Yellow")), ("red", _("Red"))])
-    lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="declarations")
+    channel = models.CharField(
+        _("customs channel"),
+        max_length=6,
+        blank=True,
+        choices=[("green", _("Green")), ("yellow", _("Yellow")), ("red", _("Red"))],
+    )
+    lane = models.ForeignKey(
+        Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
     # The queue: where the vehicle waits and in which order (lower class first, then arrival time).
-    slot = models.ForeignKey("clearance.ArrivalSlot", verbose_name=_("arrival slot"), null=True, blank=True,
-                             on_delete=models.PROTECT, related_name="declarations")
+    slot = models.ForeignKey(
+        "clearance.ArrivalSlot",
+        verbose_name=_("arrival slot"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+    )
     slot_moves = models.PositiveSmallIntegerField(_("slot moves"), default=0)
-    yard = models.ForeignKey(Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="declarations")
+    yard = models.ForeignKey(
+        Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+    )
     queue_class = models.PositiveSmallIntegerField(
-        _("queue class"), default=7,
-        help_text=_("0 is served first: +4 if not perishable, +2 if not a priority company, +1 if not on time."))
+        _("queue class"),
+        default=7,
+        help_text=_("0 is served first: +4 if not perishable, +2 if not a priority company, +1 if not on time."),
+    )
     arrived_at = models.DateTimeField(_("arrived in yard at"), null=True, blank=True)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
     in_lane_at = models.DateTimeField(_("entered lane at"), null=True, blank=True)
@@ -139,8 +157,9 @@ class Declaration(models.Model):
         ordering = ["-id"]
         constraints = [
             # One active crossing per vehicle; the service reports a clash by the first one's reference.
-            models.UniqueConstraint(fields=["vehicle"], condition=ACTIVE_DECLARATION,
-                                    name="declaration_one_active_per_vehicle"),
+            models.UniqueConstraint(
+                fields=["vehicle"], condition=ACTIVE_DECLARATION, name="declaration_one_active_per_vehicle"
+            ),
         ]
         indexes = [
             # Forwarders' lists: their company, newest first, keyset-paginated by id.
@@ -148,8 +167,11 @@ class Declaration(models.Model):
             models.Index(fields=["company", "status", "-id"], name="declaration_company_status_idx"),
             models.Index(fields=["route", "direction", "stage", "status"], name="declaration_route_stage_idx"),
             # The yard queue in call order.
-            models.Index(fields=["route", "direction", "queue_class", "arrived_at", "id"], name="declaration_queue_idx",
-                         condition=Q(stage="in_yard")),
+            models.Index(
+                fields=["route", "direction", "queue_class", "arrived_at", "id"],
+                name="declaration_queue_idx",
+                condition=Q(stage="in_yard"),
+            ),
             models.Index(fields=["lane", "stage"], name="declaration_lane_stage_idx"),
         ]
 
@@ -176,11 +198,18 @@ class Declaration(models.Model):
 
     def dwell_times(self) -> dict:
         """Minutes spent between the stages so far (declared → arrived → called → in lane → crossed)."""
-        stamps = [("declared", self.created_at), ("arrived", self.arrived_at), ("called", self.called_at),
-                  ("in_lane", self.in_lane_at), ("crossed", self.crossed_at)]
+        stamps = [
+            ("declared", self.created_at),
+            ("arrived", self.arrived_at),
+            ("called", self.called_at),
+            ("in_lane", self.in_lane_at),
+            ("crossed", self.crossed_at),
+        ]
         known = [(name, at) for name, at in stamps if at is not None]
-        return {f"{a}_to_{b}": round((tb - ta).total_seconds() / 60, 1)
-                for (a, ta), (b, tb) in zip(known, known[1:], strict=False)}
+        return {
+            f"{a}_to_{b}": round((tb - ta).total_seconds() / 60, 1)
+            for (a, ta), (b, tb) in zip(known, known[1:], strict=False)
+        }
 
     @property
     def etag(self) -> str:
@@ -201,8 +230,9 @@ class CustomsDeclaration(models.Model):
         verbose_name_plural = _("customs declarations")
         ordering = ["id"]
         constraints = [
-            models.UniqueConstraint(fields=["number"], condition=Q(is_active=True),
-                                    name="customs_number_on_one_active_crossing"),
+            models.UniqueConstraint(
+                fields=["number"], condition=Q(is_active=True), name="customs_number_on_one_active_crossing"
+            ),
         ]
         indexes = [models.Index(fields=["number"], name="customs_number_idx")]
 

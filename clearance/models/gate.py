@@ -27,8 +27,9 @@ class GateDecision(models.Model):
     decided_at = models.DateTimeField(_("decided at"), auto_now_add=True)
     decision = models.CharField(_("decision"), max_length=4, choices=Decision.choices)
     reasons = models.JSONField(_("reasons"), default=list)
-    declaration = models.ForeignKey("clearance.Declaration", null=True, blank=True, on_delete=models.SET_NULL,
-                                    related_name="gate_decisions")
+    declaration = models.ForeignKey(
+        "clearance.Declaration", null=True, blank=True, on_delete=models.SET_NULL, related_name="gate_decisions"
+    )
 
     class Meta:
         verbose_name = _("barrier decision")
@@ -91,9 +92,13 @@ class TariffRate(models.Model):
 
     tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="rates")
     basis = models.CharField(_("basis"), max_length=15, choices=Basis.choices)
-    key = models.CharField(_("class or size"), max_length=20,
-                           help_text=_("Weight class upper bound in kg (e.g. 2000; 'max' for the top class) or "
-                                       "container size (20, 40, 45)."))
+    key = models.CharField(
+        _("class or size"),
+        max_length=20,
+        help_text=_(
+            "Weight class upper bound in kg (e.g. 2000; 'max' for the top class) or container size (20, 40, 45)."
+        ),
+    )
     amount_vnd = models.PositiveIntegerField(_("amount (VND)"))
 
     class Meta:
@@ -147,8 +152,9 @@ class Fee(models.Model):
     class Meta:
         verbose_name = _("infrastructure fee")
         verbose_name_plural = _("infrastructure fees")
-        constraints = [models.CheckConstraint(name="fee_paid_has_time",
-                                              condition=~Q(status="paid") | Q(paid_at__isnull=False))]
+        constraints = [
+            models.CheckConstraint(name="fee_paid_has_time", condition=~Q(status="paid") | Q(paid_at__isnull=False))
+        ]
 
     def __str__(self) -> str:
         return f"{self.amount_vnd:,} VND ({self.get_status_display()})"
@@ -180,8 +186,9 @@ class Payment(models.Model):
         ordering = ["-id"]
         constraints = [
             # A replayed callback can never pay twice.
-            models.UniqueConstraint(fields=["provider_payment_id"], condition=Q(status="accepted"),
-                                    name="payment_accepted_once"),
+            models.UniqueConstraint(
+                fields=["provider_payment_id"], condition=Q(status="accepted"), name="payment_accepted_once"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -27,21 +27,38 @@ class RiskSettings(models.Model):
     violation_weight = models.SmallIntegerField(_("weight per recent violation"), default=15)
     violation_window_days = models.PositiveSmallIntegerField(_("recent violations: days"), default=365)
     undervaluation_ratio = models.DecimalField(
-        _("undervaluation below this share of the reference price"), max_digits=4, decimal_places=2,
-        default=Decimal("0.50"))
+        _("undervaluation below this share of the reference price"),
+        max_digits=4,
+        decimal_places=2,
+        default=Decimal("0.50"),
+    )
     undervaluation_weight = models.SmallIntegerField(_("weight: undervaluation"), default=35)
     overweight_weight = models.SmallIntegerField(_("weight: over the vehicle's maximum"), default=40)
     unsealed_container_weight = models.SmallIntegerField(_("weight: container without seals"), default=30)
-    random_rate_percent = models.DecimalField(_("random selection rate (%)"), max_digits=5, decimal_places=2,
-                                              default=Decimal("5.00"), validators=_PERCENT)
+    random_rate_percent = models.DecimalField(
+        _("random selection rate (%)"), max_digits=5, decimal_places=2, default=Decimal("5.00"), validators=_PERCENT
+    )
     random_rate_priority_percent = models.DecimalField(
-        _("random selection rate for priority companies (%)"), max_digits=5, decimal_places=2,
-        default=Decimal("1.00"), validators=_PERCENT)
+        _("random selection rate for priority companies (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("1.00"),
+        validators=_PERCENT,
+    )
     random_rate_floor_percent = models.DecimalField(
-        _("random selection floor (%)"), max_digits=5, decimal_places=2, default=Decimal("0.50"), validators=_PERCENT,
-        help_text=_("No company, however trusted, is selected less often than this."))
-    random_channel = models.CharField(_("channel for random selection"), max_length=6,
-                                      choices=[("yellow", _("Yellow")), ("red", _("Red"))], default="yellow")
+        _("random selection floor (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("0.50"),
+        validators=_PERCENT,
+        help_text=_("No company, however trusted, is selected less often than this."),
+    )
+    random_channel = models.CharField(
+        _("channel for random selection"),
+        max_length=6,
+        choices=[("yellow", _("Yellow")), ("red", _("Red"))],
+        default="yellow",
+    )
 
     class Meta:
         verbose_name = _("customs risk settings")
@@ -61,8 +78,9 @@ class RiskSettings(models.Model):
 
 
 class HsRiskRule(models.Model):
-    hs_prefix = models.CharField(_("HS code prefix"), max_length=10,
-                                 validators=[RegexValidator(r"^[0-9]{2,10}$", _("2–10 digits."))])
+    hs_prefix = models.CharField(
+        _("HS code prefix"), max_length=10, validators=[RegexValidator(r"^[0-9]{2,10}$", _("2–10 digits."))]
+    )
     weight = models.SmallIntegerField(_("weight"))
     description = models.CharField(_("why this is risky"), max_length=255)
     is_active = models.BooleanField(_("active"), default=True)
@@ -79,8 +97,9 @@ class HsRiskRule(models.Model):
 class ReferencePrice(models.Model):
     """A reference customs value per kg of an HS heading, to spot undervaluation."""
 
-    hs_heading = models.CharField(_("HS heading"), max_length=4,
-                                  validators=[RegexValidator(r"^[0-9]{4}$", _("4 digits."))])
+    hs_heading = models.CharField(
+        _("HS heading"), max_length=4, validators=[RegexValidator(r"^[0-9]{4}$", _("4 digits."))]
+    )
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     price_per_kg = models.DecimalField(_("price per kg"), max_digits=12, decimal_places=4)
 
@@ -133,8 +152,14 @@ class WatchlistEntry(models.Model):
     normalized_plate = models.CharField(max_length=20, blank=True, editable=False, db_index=True)
     action = models.CharField(_("action"), max_length=10, choices=Action.choices, default=Action.FLAG)
     reason = models.TextField(_("reason"))
-    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("added by"), null=True, blank=True,
-                                 on_delete=models.PROTECT, related_name="+")
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("added by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     added_at = models.DateTimeField(_("added at"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
 

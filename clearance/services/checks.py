@@ -43,15 +43,17 @@ def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
     now = timezone.now()
     # Inspections of an earlier version no longer apply: they leave the forces' lists.
     Inspection.objects.filter(declaration=declaration, status=Inspection.Status.OPEN).update(
-        status=Inspection.Status.WITHDRAWN, resolved_at=now)
+        status=Inspection.Status.WITHDRAWN, resolved_at=now
+    )
     checks = Check.objects.bulk_create(
         Check(declaration=declaration, version=declaration.version, kind=kind, enqueued_at=now) for kind in Check.Kind
     )
     declaration.transition(to=Declaration.Status.CHECKING)
     declaration.channel = ""
     declaration.save(update_fields=["status", "channel", "updated_at"])
-    audit_record(declaration=declaration, actor=actor, event="checks_started",
-                 data={"checks": [check.kind for check in checks]})
+    audit_record(
+        declaration=declaration, actor=actor, event="checks_started", data={"checks": [check.kind for check in checks]}
+    )
     ids = [(check.id, check.kind) for check in checks]
     transaction.on_commit(lambda: checks_enqueue(ids))
     return checks
@@ -78,7 +80,10 @@ def _claim(*, check_id: int, task_id: str | None) -> str | None:
     if task_id:
         claimable |= Q(status=Check.Status.RUNNING, claimed_by_task=task_id)
     claimed = Check.objects.filter(claimable, id=check_id).update(
-        status=Check.Status.RUNNING, claim_token=token, claimed_by_task=task_id or "", started_at=timezone.now(),
+        status=Check.Status.RUNNING,
+        claim_token=token,
+        claimed_by_task=task_id or "",
+        started_at=timezone.now(),
         attempts=F("attempts") + 1,
     )
     return token if claimed == 1 else None
@@ -94,8 +99,13 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
     if token is None:
         return None
     check = Check.objects.select_related("declaration").get(id=check_id)
-    audit_record(declaration=check.declaration, actor=WORKER, event="check_started", version=check.version,
-                 data={"check": check.kind, "attempt": check.attempts})
+    audit_record(
+        declaration=check.declaration,
+        actor=WORKER,
+        event="check_started",
+        version=check.version,
+        data={"check": check.kind, "attempt": check.attempts},
+    )
     declaration = (
         Declaration.objects.select_related("company", "vehicle", "trailer", "driver", "route")
         .prefetch_related("goods", "containers", "quarantine_certificates")
@@ -103,8 +113,14 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
     )
     if check.version != declaration.version:
         # Amended before this check ran: checking the new data under the old version would mislead.
-        verdict = Verdict(Check.Outcome.SUPERSEDED, [Reason(
-            "superseded", f"The declaration was amended to version {declaration.version} before this check ran.")])
+        verdict = Verdict(
+            Check.Outcome.SUPERSEDED,
+            [
+                Reason(
+                    "superseded", f"The declaration was amended to version {declaration.version} before this check ran."
+                )
+            ],
+        )
         return check_finish(check_id=check_id, token=token, verdict=verdict)
     try:
         verdict = ENGINES[check.kind](declaration)
@@ -118,7 +134,9 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
 def check_finish(*, check_id: int, token: str, verdict: Verdict) -> Check | None:
     """Record the outcome if this run's claim still stands, then try to decide."""
     recorded = Check.objects.filter(id=check_id, status=Check.Status.RUNNING, claim_token=token).update(
-        status=Check.Status.DONE, outcome=verdict.outcome, reasons=[reason.as_dict() for reason in verdict.reasons],
+        status=Check.Status.DONE,
+        outcome=verdict.outcome,
+        reasons=[reason.as_dict() for reason in verdict.reasons],
         finished_at=timezone.now(),
     )
     if recorded != 1:
@@ -126,9 +144,13 @@ def check_finish(*, check_id: int, token: str, verdict: Verdict) -> Check | None
     check = Check.objects.get(id=check_id)
     declaration = Declaration.objects.select_for_update().get(id=check.declaration_id)
     current = check.version == declaration.version
-    audit_record(declaration=declaration, actor=WORKER, event="check_finished", version=check.version,
-                 data={"check": check.kind, "outcome": check.outcome, "reasons": check.reasons,
-                       "ignored": not current})
+    audit_record(
+        declaration=declaration,
+        actor=WORKER,
+        event="check_finished",
+        version=check.version,
+        data={"check": check.kind, "outcome": check.outcome, "reasons": check.reasons, "ignored": not current},
+    )
     if current and check.kind == Check.Kind.CUSTOMS:
         declaration.channel = check.outcome
         declaration.save(update_fields=["channel", "updated_at"])
@@ -141,14 +163,21 @@ def check_finish(*, check_id: int, token: str, verdict: Verdict) -> Check | None
 def check_fail(*, check_id: int, error: str) -> None:
     """A check that kept failing for transient reasons: an officer of that force checks by hand."""
     failed = Check.objects.filter(id=check_id, status__in=[Check.Status.PENDING, Check.Status.RUNNING]).update(
-        status=Check.Status.FAILED, reasons=[{"code": "check_failed", "message": error}], finished_at=timezone.now(),
+        status=Check.Status.FAILED,
+        reasons=[{"code": "check_failed", "message": error}],
+        finished_at=timezone.now(),
     )
     if failed != 1:
         return
     check = Check.objects.get(id=check_id)
     declaration = Declaration.objects.select_for_update().get(id=check.declaration_id)
-    audit_record(declaration=declaration, actor=WORKER, event="check_failed", version=check.version,
-                 data={"check": check.kind, "error": error})
+    audit_record(
+        declaration=declaration,
+        actor=WORKER,
+        event="check_failed",
+        version=check.version,
+        data={"check": check.kind, "error": error},
+    )
     if check.version == declaration.version:
         declaration_decide(declaration=declaration)
 
@@ -182,13 +211,21 @@ def declaration_decide(*, declaration: Declaration) -> None:
         why = [reason["message"] for kind, outcome in results.items() if outcome == "deny" for reason in reasons[kind]]
         event, reason_text = "rejected", " ".join(why)
     else:
-        needed = [(kind, _INSPECTIONS[(kind, outcome)]) for kind, outcome in results.items()
-                  if (kind, outcome) in _INSPECTIONS]
+        needed = [
+            (kind, _INSPECTIONS[(kind, outcome)])
+            for kind, outcome in results.items()
+            if (kind, outcome) in _INSPECTIONS
+        ]
         if needed:
             declaration.transition(to=Declaration.Status.INSPECTION)
             Inspection.objects.bulk_create(
-                Inspection(declaration=declaration, version=declaration.version, force=kind, kind=inspection_kind,
-                           reasons=reasons[kind])
+                Inspection(
+                    declaration=declaration,
+                    version=declaration.version,
+                    force=kind,
+                    kind=inspection_kind,
+                    reasons=reasons[kind],
+                )
                 for kind, inspection_kind in needed
             )
             event, reason_text = "inspection_required", ", ".join(f"{kind}: {kind_}" for kind, kind_ in needed)
@@ -212,18 +249,24 @@ def checks_reconcile() -> int:
     """
     stale_before = timezone.now() - timedelta(seconds=settings.SMARTGATE_CHECK_STALE_SECONDS)
     # A check that kept failing for a reason that is not transient goes to an officer instead.
-    for check_id in Check.objects.filter(status__in=[Check.Status.PENDING, Check.Status.RUNNING],
-                                         attempts__gte=MAX_ATTEMPTS).values_list("id", flat=True):
+    for check_id in Check.objects.filter(
+        status__in=[Check.Status.PENDING, Check.Status.RUNNING], attempts__gte=MAX_ATTEMPTS
+    ).values_list("id", flat=True):
         check_fail(check_id=check_id, error=f"Gave up after {MAX_ATTEMPTS} attempts.")
     with transaction.atomic():
         stale = list(
             Check.objects.select_for_update(skip_locked=True)
-            .filter(Q(status=Check.Status.PENDING, enqueued_at__lt=stale_before)
-                    | Q(status=Check.Status.RUNNING, started_at__lt=stale_before))
+            .filter(
+                Q(status=Check.Status.PENDING, enqueued_at__lt=stale_before)
+                | Q(status=Check.Status.RUNNING, started_at__lt=stale_before)
+            )
             .values_list("id", "kind")[:500]
         )
         Check.objects.filter(id__in=[check_id for check_id, _kind in stale]).update(
-            status=Check.Status.PENDING, claim_token="", claimed_by_task="", enqueued_at=timezone.now(),
+            status=Check.Status.PENDING,
+            claim_token="",
+            claimed_by_task="",
+            enqueued_at=timezone.now(),
         )
     if stale:
         logger.warning("checks.reconciled", extra={"count": len(stale)})

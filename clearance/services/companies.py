@@ -9,12 +9,17 @@ from clearance.models import Company, CompanyAPIKey
 
 
 @transaction.atomic
-def company_create(*, tax_code_text: str, name: str, country: str = "VN",
-                   compliance_rating: str = Company.Rating.NORMAL) -> Company:
+def company_create(
+    *, tax_code_text: str, name: str, country: str = "VN", compliance_rating: str = Company.Rating.NORMAL
+) -> Company:
     """Register a declaring company. Raises ValidationError for a malformed tax code or country."""
     country = country_code(country)
-    company = Company(tax_code=tax_code(tax_code_text, country=country), name=name.strip(), country=country,
-                      compliance_rating=compliance_rating)
+    company = Company(
+        tax_code=tax_code(tax_code_text, country=country),
+        name=name.strip(),
+        country=country,
+        compliance_rating=compliance_rating,
+    )
     company.full_clean()
     company.save()
     return company

@@ -208,7 +208,8 @@ def _ensure_paid_fee_still_covers(declaration: Declaration) -> None:
     if amount > paid.amount_vnd:
         raise Conflict(
             f"The fee paid ({paid.amount_vnd:,} VND) does not cover the amended crossing ({amount:,} VND); "
-            f"cancel this declaration and declare again.", code="fee_paid",
+            f"cancel this declaration and declare again.",
+            code="fee_paid",
         )
 
 
@@ -280,8 +281,10 @@ def declaration_amend(
         )
 
     if "vehicle" in changes and declaration.stage != Declaration.Stage.EXPECTED:
-        raise Conflict("The vehicle cannot be swapped once it has arrived at the gate; cancel and declare again.",
-                       code="not_amendable")
+        raise Conflict(
+            "The vehicle cannot be swapped once it has arrived at the gate; cancel and declare again.",
+            code="not_amendable",
+        )
     arrival = changes.get("expected_arrival", declaration.expected_arrival)
     vehicle = changes.get("vehicle") or _vehicle_data(declaration)
     driver = changes.get("driver") or _driver_data(declaration)

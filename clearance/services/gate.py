@@ -21,8 +21,19 @@ from vehicles.services import movement_record
 logger = logging.getLogger(__name__)
 
 # Stable reason codes of a barrier hold (documented in the README and the OpenAPI schema).
-HOLD_REASONS = ["low_confidence", "lane_closed", "outside_hours", "not_declared", "wrong_route", "wrong_direction",
-                "not_cleared", "inspection_pending", "fee_unpaid", "not_called", "called_to_other_lane"]
+HOLD_REASONS = [
+    "low_confidence",
+    "lane_closed",
+    "outside_hours",
+    "not_declared",
+    "wrong_route",
+    "wrong_direction",
+    "not_cleared",
+    "inspection_pending",
+    "fee_unpaid",
+    "not_called",
+    "called_to_other_lane",
+]
 
 
 def device_actor(device: GateDevice) -> Actor:
@@ -33,11 +44,13 @@ def _active_declaration(normalized_plate: str):
     # One indexed lookup: the vehicle's normalized plate, the partial unique index on active declarations,
     # and the fee joined in the same query. The row is locked, so a cancel or amendment cannot slip in
     # between the decision and the move into the lane.
-    return (Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
-            .select_for_update(of=("self",))
-            .select_related("fee")
-            .only("id", "reference", "version", "route_id", "direction", "status", "stage", "lane_id", "fee__status")
-            .first())
+    return (
+        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
+        .select_for_update(of=("self",))
+        .select_related("fee")
+        .only("id", "reference", "version", "route_id", "direction", "status", "stage", "lane_id", "fee__status")
+        .first()
+    )
 
 
 def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, confidence: Decimal) -> list[str]:
@@ -77,17 +90,34 @@ def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence
     declaration = _active_declaration(normalized)
     reasons = hold_reasons(declaration=declaration, lane=lane, read_at=read_at, confidence=confidence)
     decision = GateDecision.objects.create(
-        device=device, lane=lane, plate_read=plate, normalized_plate=normalized, confidence=confidence,
-        read_at=read_at, decision=GateDecision.Decision.HOLD if reasons else GateDecision.Decision.OPEN,
-        reasons=reasons, declaration=declaration,
+        device=device,
+        lane=lane,
+        plate_read=plate,
+        normalized_plate=normalized,
+        confidence=confidence,
+        read_at=read_at,
+        decision=GateDecision.Decision.HOLD if reasons else GateDecision.Decision.OPEN,
+        reasons=reasons,
+        declaration=declaration,
     )
     if not reasons:
         Declaration.objects.filter(id=declaration.id).update(
-            stage=Declaration.Stage.IN_LANE, in_lane_at=read_at, updated_at=timezone.now())
-        Movement.objects.create(plate_read=plate, normalized_plate=normalized, kind=Movement.Kind.LANE_IN, lane=lane,
-                                occurred_at=read_at, source=device.source)
-        audit_record(declaration=declaration, actor=device_actor(device), event="entered_lane",
-                     data={"lane": lane.code, "decision": decision.id})
+            stage=Declaration.Stage.IN_LANE, in_lane_at=read_at, updated_at=timezone.now()
+        )
+        Movement.objects.create(
+            plate_read=plate,
+            normalized_plate=normalized,
+            kind=Movement.Kind.LANE_IN,
+            lane=lane,
+            occurred_at=read_at,
+            source=device.source,
+        )
+        audit_record(
+            declaration=declaration,
+            actor=device_actor(device),
+            event="entered_lane",
+            data={"lane": lane.code, "decision": decision.id},
+        )
     return decision
 
 
@@ -96,9 +126,16 @@ def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: d
     """The border-line camera saw the vehicle cross: the crossing is complete. Returns the declaration,
     or None when no vehicle in a lane matches (the movement is kept all the same)."""
     movement_record(plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, lane=device.lane)
-    declaration = (Declaration.objects.select_for_update()
-                   .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate),
-                           stage=Declaration.Stage.IN_LANE, lane_id=device.lane_id).first())
+    declaration = (
+        Declaration.objects.select_for_update()
+        .filter(
+            ACTIVE_DECLARATION,
+            vehicle__normalized_plate=normalize_plate(plate),
+            stage=Declaration.Stage.IN_LANE,
+            lane_id=device.lane_id,
+        )
+        .first()
+    )
     expected = "border_out" if declaration and declaration.direction == "export" else "border_in"
     if declaration is None or kind != expected:
         logger.warning("crossing.unmatched", extra={"plate": plate, "kind": kind})
@@ -107,25 +144,40 @@ def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: d
     declaration.crossed_at = occurred_at
     declaration.save(update_fields=["stage", "crossed_at", "updated_at"])
     declaration.customs_declarations.update(is_active=False)
-    audit_record(declaration=declaration, actor=device_actor(device), event="crossed",
-                 data={"lane": device.lane.code, "dwell": declaration.dwell_times()})
+    audit_record(
+        declaration=declaration,
+        actor=device_actor(device),
+        event="crossed",
+        data={"lane": device.lane.code, "dwell": declaration.dwell_times()},
+    )
     dispatch_soon()  # the lane has room again
     return declaration
 
 
 def gate_movement_record(*, device: GateDevice, plate: str, kind: str, occurred_at: datetime):
     """A yard gate or border line reports a movement. Raises Conflict for a kind the device cannot see."""
-    allowed = {GateDevice.Kind.YARD_GATE: {"yard_in", "yard_out"},
-               GateDevice.Kind.BORDER_LINE: {"border_out", "border_in"}}.get(device.kind, set())
+    allowed = {
+        GateDevice.Kind.YARD_GATE: {"yard_in", "yard_out"},
+        GateDevice.Kind.BORDER_LINE: {"border_out", "border_in"},
+    }.get(device.kind, set())
     if kind not in allowed:
-        raise Conflict(f"A {device.get_kind_display().lower()} reports {', '.join(sorted(allowed)) or 'no movements'}"
-                       f", not {kind}.", code="movement_not_for_device")
+        raise Conflict(
+            f"A {device.get_kind_display().lower()} reports {', '.join(sorted(allowed)) or 'no movements'}"
+            f", not {kind}.",
+            code="movement_not_for_device",
+        )
     if kind == "yard_in":
-        return yard_arrival_record(plate_read=plate, yard=device.yard, occurred_at=occurred_at, source=device.source,
-                                   actor=device_actor(device))
+        return yard_arrival_record(
+            plate_read=plate,
+            yard=device.yard,
+            occurred_at=occurred_at,
+            source=device.source,
+            actor=device_actor(device),
+        )
     if kind == "yard_out":
-        return movement_record(plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source,
-                               yard=device.yard)
+        return movement_record(
+            plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, yard=device.yard
+        )
     return crossing_record(device=device, plate=plate, kind=kind, occurred_at=occurred_at)
 
 
@@ -141,10 +193,21 @@ def declared_weight_kg(declaration: Declaration) -> Decimal | None:
 def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, measured_at: datetime) -> dict:
     """A weighing. Outside the tolerance of the declared gross weight (or above the vehicle's maximum
     when its tare is unknown) the vehicle is held: a customs physical inspection is opened."""
-    movement_record(plate_read=plate, kind="weighbridge", occurred_at=measured_at, source=device.source,
-                    lane=device.lane, yard=device.yard, gross_weight_kg=gross_weight_kg)
-    declaration = (Declaration.objects.select_for_update(of=("self",)).select_related("vehicle")
-                   .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate)).first())
+    movement_record(
+        plate_read=plate,
+        kind="weighbridge",
+        occurred_at=measured_at,
+        source=device.source,
+        lane=device.lane,
+        yard=device.yard,
+        gross_weight_kg=gross_weight_kg,
+    )
+    declaration = (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("vehicle")
+        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
+        .first()
+    )
     if declaration is None:
         return {"declaration": None, "within_tolerance": None, "declared_kg": None}
     tolerance = Decimal(settings.SMARTGATE_WEIGHT_TOLERANCE_PERCENT) / 100
@@ -153,19 +216,30 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
         within = abs(gross_weight_kg - declared) <= declared * tolerance
     else:
         within = gross_weight_kg <= declaration.vehicle.max_gross_weight_kg * (1 + tolerance)
-    audit_record(declaration=declaration, actor=device_actor(device), event="weighed",
-                 data={"measured_kg": gross_weight_kg, "declared_kg": str(declared) if declared else None,
-                       "within_tolerance": within})
+    audit_record(
+        declaration=declaration,
+        actor=device_actor(device),
+        event="weighed",
+        data={
+            "measured_kg": gross_weight_kg,
+            "declared_kg": str(declared) if declared else None,
+            "within_tolerance": within,
+        },
+    )
     if not within and declaration.status in (Declaration.Status.CLEARED, Declaration.Status.INSPECTION):
         _hold_for_weight(declaration, measured=gross_weight_kg, declared=declared)
     return {"declaration": declaration, "within_tolerance": within, "declared_kg": declared}
 
 
 def _hold_for_weight(declaration: Declaration, *, measured: int, declared: Decimal | None) -> None:
-    reason = {"code": "weight_mismatch",
-              "message": f"Weighed {measured} kg against {declared or 'an unknown'} kg declared."}
+    reason = {
+        "code": "weight_mismatch",
+        "message": f"Weighed {measured} kg against {declared or 'an unknown'} kg declared.",
+    }
     inspection, created = Inspection.objects.get_or_create(
-        declaration=declaration, version=declaration.version, force=Inspection.Force.CUSTOMS,
+        declaration=declaration,
+        version=declaration.version,
+        force=Inspection.Force.CUSTOMS,
         defaults={"kind": Inspection.Kind.PHYSICAL, "reasons": [reason]},
     )
     if not created:
@@ -175,26 +249,42 @@ def _hold_for_weight(declaration: Declaration, *, measured: int, declared: Decim
     if declaration.status == Declaration.Status.CLEARED:
         declaration.transition(to=Declaration.Status.INSPECTION)
         declaration.save(update_fields=["status", "updated_at"])
-    audit_record(declaration=declaration, actor=Actor.system("weighbridge"), event="inspection_required",
-                 reason=reason["message"], data={"customs": "physical"})
+    audit_record(
+        declaration=declaration,
+        actor=Actor.system("weighbridge"),
+        event="inspection_required",
+        reason=reason["message"],
+        data={"customs": "physical"},
+    )
 
 
 @transaction.atomic
-def handover_record(*, device: GateDevice, plate: str, from_plate: str, containers: list[str],
-                    occurred_at: datetime) -> Handover:
+def handover_record(
+    *, device: GateDevice, plate: str, from_plate: str, containers: list[str], occurred_at: datetime
+) -> Handover:
     """Containers transferred at the transfer yard to an autonomous vehicle, matched to its declaration."""
-    declaration = (Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
-                   .prefetch_related("containers").first())
+    declaration = (
+        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
+        .prefetch_related("containers")
+        .first()
+    )
     if declaration is None:
         raise Conflict(f"No active declaration for {plate}.", code="not_declared")
     declared = {container.number for container in declaration.containers.all()}
     handover = Handover.objects.create(
-        declaration=declaration, yard=device.yard, device=device, from_plate=normalize_plate(from_plate),
-        containers=containers, missing=sorted(declared - set(containers)),
-        unexpected=sorted(set(containers) - declared), occurred_at=occurred_at,
+        declaration=declaration,
+        yard=device.yard,
+        device=device,
+        from_plate=normalize_plate(from_plate),
+        containers=containers,
+        missing=sorted(declared - set(containers)),
+        unexpected=sorted(set(containers) - declared),
+        occurred_at=occurred_at,
     )
-    audit_record(declaration=declaration, actor=device_actor(device), event="handover",
-                 data={"from": handover.from_plate, "containers": containers, "matched": handover.matched})
+    audit_record(
+        declaration=declaration,
+        actor=device_actor(device),
+        event="handover",
+        data={"from": handover.from_plate, "containers": containers, "matched": handover.matched},
+    )
     return handover
-
-

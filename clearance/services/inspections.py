@@ -50,20 +50,30 @@ def inspection_record_result(*, inspection_id: int, user, passed: bool, notes: s
         raise Conflict(f"This inspection was already recorded as {inspection.status}.", code="inspection_closed")
     declaration = Declaration.objects.select_for_update().get(id=inspection.declaration_id)
     if inspection.version != declaration.version or declaration.status != Declaration.Status.INSPECTION:
-        raise Conflict("The declaration has moved on (amended or decided); this inspection no longer applies.",
-                       code="inspection_outdated")
+        raise Conflict(
+            "The declaration has moved on (amended or decided); this inspection no longer applies.",
+            code="inspection_outdated",
+        )
     inspection.status = Inspection.Status.PASSED if passed else Inspection.Status.FAILED
     inspection.notes, inspection.resolved_by, inspection.resolved_at = notes, user, timezone.now()
     inspection.save(update_fields=["status", "notes", "resolved_by", "resolved_at"])
     actor = Actor.for_user(user)
-    audit_record(declaration=declaration, actor=actor, event="inspection_passed" if passed else "inspection_failed",
-                 reason=notes, data={"inspection": inspection.id, "force": inspection.force})
+    audit_record(
+        declaration=declaration,
+        actor=actor,
+        event="inspection_passed" if passed else "inspection_failed",
+        reason=notes,
+        data={"inspection": inspection.id, "force": inspection.force},
+    )
     if not passed:
         declaration.transition(to=Declaration.Status.HELD)
         declaration.save(update_fields=["status", "updated_at"])
         audit_record(declaration=declaration, actor=actor, event="held", reason=notes)
-    elif not declaration.inspections.filter(version=declaration.version).exclude(status=Inspection.Status.PASSED
-                                                                                  ).exists():
+    elif (
+        not declaration.inspections.filter(version=declaration.version)
+        .exclude(status=Inspection.Status.PASSED)
+        .exists()
+    ):
         _clear(declaration, actor=actor, reason="All required inspections passed.")
     return inspection
 

@@ -17,8 +17,9 @@ def lane_set_open(*, lane_id: int, is_open: bool, actor: Actor, reason: str = ""
     if lane.is_open != is_open:
         lane.is_open = is_open
         lane.save(update_fields=["is_open"])
-        LaneEvent.objects.create(lane=lane, actor=actor.name, user_id=actor.user_id,
-                                 event="opened" if is_open else "closed", reason=reason)
+        LaneEvent.objects.create(
+            lane=lane, actor=actor.name, user_id=actor.user_id, event="opened" if is_open else "closed", reason=reason
+        )
         if is_open:
             dispatch_soon()
     return lane
@@ -29,15 +30,22 @@ def lane_switch_direction(*, lane_id: int, direction: str, actor: Actor, reason:
     """Point a reversible ("tidal") lane the other way. Vehicles already called to it keep their call."""
     lane = Lane.objects.select_for_update().get(id=lane_id)
     if lane.direction != Lane.Kind.REVERSIBLE:
-        raise Conflict(f"Lane {lane.code} is one-way ({lane.direction}); only reversible lanes switch.",
-                       code="lane_not_reversible")
+        raise Conflict(
+            f"Lane {lane.code} is one-way ({lane.direction}); only reversible lanes switch.", code="lane_not_reversible"
+        )
     if direction not in Direction.values:
         raise Conflict(f"Direction is export or import, not {direction!r}.", code="invalid_direction")
     if lane.current_direction != direction:
         previous = lane.current_direction
         lane.current_direction = direction
         lane.save(update_fields=["current_direction"])
-        LaneEvent.objects.create(lane=lane, actor=actor.name, user_id=actor.user_id, event="direction_switched",
-                                 reason=reason, data={"from": previous, "to": direction})
+        LaneEvent.objects.create(
+            lane=lane,
+            actor=actor.name,
+            user_id=actor.user_id,
+            event="direction_switched",
+            reason=reason,
+            data={"from": previous, "to": direction},
+        )
         dispatch_soon()
     return lane

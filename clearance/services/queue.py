@@ -42,8 +42,9 @@ def _hour(moment: datetime) -> datetime:
 def lanes_capacity_per_hour(*, lanes: list[Lane], direction: str, at: datetime) -> int:
     """What the cargo lanes take in the hour starting ``at`` in one direction (reversible lanes as they
     are set now; lanes outside their operating hours take nothing)."""
-    return sum(lane.capacity_per_hour for lane in lanes
-               if lane.current_direction == direction and lane.is_within_hours(at))
+    return sum(
+        lane.capacity_per_hour for lane in lanes if lane.current_direction == direction and lane.is_within_hours(at)
+    )
 
 
 def slots_generate(*, days: int | None = None, now: datetime | None = None) -> int:
@@ -57,11 +58,21 @@ def slots_generate(*, days: int | None = None, now: datetime | None = None) -> i
     for route in Route.objects.filter(is_smart_gate=True):
         lanes = list(Lane.objects.filter(route=route, purpose=Lane.Purpose.CARGO))
         for direction in ("export", "import"):
-            existing = set(ArrivalSlot.objects.filter(route=route, direction=direction, starts_at__in=hours)
-                           .values_list("starts_at", flat=True))
-            new = [ArrivalSlot(route=route, direction=direction, starts_at=hour,
-                               capacity=lanes_capacity_per_hour(lanes=lanes, direction=direction, at=hour))
-                   for hour in hours if hour not in existing]
+            existing = set(
+                ArrivalSlot.objects.filter(route=route, direction=direction, starts_at__in=hours).values_list(
+                    "starts_at", flat=True
+                )
+            )
+            new = [
+                ArrivalSlot(
+                    route=route,
+                    direction=direction,
+                    starts_at=hour,
+                    capacity=lanes_capacity_per_hour(lanes=lanes, direction=direction, at=hour),
+                )
+                for hour in hours
+                if hour not in existing
+            ]
             created += len(ArrivalSlot.objects.bulk_create(new, ignore_conflicts=True))
     return created
 
@@ -73,21 +84,36 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
     already at the gate, or the move limit reached."""
     declaration = Declaration.objects.select_for_update().get(id=declaration_id, company=company)
     if declaration.stage != Declaration.Stage.EXPECTED or declaration.status in (
-            Declaration.Status.CANCELLED, Declaration.Status.REJECTED):
-        raise Conflict("A slot can be booked only for an active declaration whose vehicle has not arrived.",
-                       code="slot_not_bookable")
-    slot = (ArrivalSlot.objects.select_for_update()
-            .filter(route_id=declaration.route_id, direction=declaration.direction, starts_at=starts_at).first())
+        Declaration.Status.CANCELLED,
+        Declaration.Status.REJECTED,
+    ):
+        raise Conflict(
+            "A slot can be booked only for an active declaration whose vehicle has not arrived.",
+            code="slot_not_bookable",
+        )
+    slot = (
+        ArrivalSlot.objects.select_for_update()
+        .filter(route_id=declaration.route_id, direction=declaration.direction, starts_at=starts_at)
+        .first()
+    )
     if slot is None or slot.starts_at <= timezone.now():
-        raise RuleViolations([FieldError("starts_at", "unknown_slot",
-                                         "No future slot starts then for this route and direction; "
-                                         "see GET /api/v1/slots/ for the hours on offer.")])
+        raise RuleViolations(
+            [
+                FieldError(
+                    "starts_at",
+                    "unknown_slot",
+                    "No future slot starts then for this route and direction; "
+                    "see GET /api/v1/slots/ for the hours on offer.",
+                )
+            ]
+        )
     if declaration.slot_id == slot.id:
         return declaration
     moving = declaration.slot_id is not None
     if moving and declaration.slot_moves >= settings.SMARTGATE_SLOT_MAX_MOVES:
-        raise Conflict(f"This booking has been moved {declaration.slot_moves} times, the most allowed.",
-                       code="slot_move_limit")
+        raise Conflict(
+            f"This booking has been moved {declaration.slot_moves} times, the most allowed.", code="slot_move_limit"
+        )
     if slot.free <= 0:
         raise Conflict("That slot is full; choose another hour.", code="slot_full")
     if moving:
@@ -97,8 +123,12 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
     slot.save(update_fields=["booked"])
     declaration.slot = slot
     declaration.save(update_fields=["slot", "slot_moves", "updated_at"])
-    audit_record(declaration=declaration, actor=actor, event="slot_moved" if moving else "slot_booked",
-                 data={"starts_at": slot.starts_at.isoformat()})
+    audit_record(
+        declaration=declaration,
+        actor=actor,
+        event="slot_moved" if moving else "slot_booked",
+        data={"starts_at": slot.starts_at.isoformat()},
+    )
     return declaration
 
 
@@ -127,8 +157,9 @@ def slots_sweep_no_shows(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     late = now - timedelta(hours=1, minutes=settings.SMARTGATE_SLOT_TOLERANCE_MINUTES)
     missed = 0
-    for declaration_id in Declaration.objects.filter(stage=Declaration.Stage.EXPECTED, slot__starts_at__lt=late
-                                                     ).values_list("id", flat=True):
+    for declaration_id in Declaration.objects.filter(
+        stage=Declaration.Stage.EXPECTED, slot__starts_at__lt=late
+    ).values_list("id", flat=True):
         with transaction.atomic():
             declaration = Declaration.objects.select_for_update().get(id=declaration_id)
             if declaration.slot_id is None or declaration.stage != Declaration.Stage.EXPECTED:
@@ -137,8 +168,12 @@ def slots_sweep_no_shows(*, now: datetime | None = None) -> int:
             slot_give_back(declaration)
             declaration.save(update_fields=["slot", "updated_at"])
             Company.objects.filter(id=declaration.company_id).update(no_shows=F("no_shows") + 1)
-            audit_record(declaration=declaration, actor=DISPATCHER, event="slot_no_show",
-                         reason=f"Did not arrive for the slot of {starts_at.isoformat()}.")
+            audit_record(
+                declaration=declaration,
+                actor=DISPATCHER,
+                event="slot_no_show",
+                reason=f"Did not arrive for the slot of {starts_at.isoformat()}.",
+            )
             missed += 1
     return missed
 
@@ -157,30 +192,41 @@ def queue_class(declaration: Declaration, *, arrived_at: datetime) -> int:
 
 
 @transaction.atomic
-def yard_arrival_record(*, plate_read: str, yard: Yard, occurred_at: datetime, source: str,
-                        actor: Actor) -> Declaration | UnmatchedArrival:
+def yard_arrival_record(
+    *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
+) -> Declaration | UnmatchedArrival:
     """A vehicle entered a yard. Its active declaration joins the queue (stage in_yard); a plate with
     no active declaration is kept as an unmatched arrival for officers."""
-    movement = movement_record(plate_read=plate_read, kind="yard_in", occurred_at=occurred_at, source=source,
-                               yard=yard)
+    movement = movement_record(plate_read=plate_read, kind="yard_in", occurred_at=occurred_at, source=source, yard=yard)
     declaration = (
         Declaration.objects.select_for_update(of=("self",))
         .select_related("company", "slot")
         .filter(ACTIVE_DECLARATION, stage=Declaration.Stage.EXPECTED)
-        .filter(Q(vehicle__normalized_plate=movement.normalized_plate)
-                | Q(trailer__normalized_plate=movement.normalized_plate))
+        .filter(
+            Q(vehicle__normalized_plate=movement.normalized_plate)
+            | Q(trailer__normalized_plate=movement.normalized_plate)
+        )
         .first()
     )
     if declaration is None:
-        return UnmatchedArrival.objects.create(plate_read=plate_read, normalized_plate=normalize_plate(plate_read),
-                                               yard=yard, movement=movement, seen_at=occurred_at)
+        return UnmatchedArrival.objects.create(
+            plate_read=plate_read,
+            normalized_plate=normalize_plate(plate_read),
+            yard=yard,
+            movement=movement,
+            seen_at=occurred_at,
+        )
     declaration.move_to_stage(to=Declaration.Stage.IN_YARD)
     declaration.yard = yard
     declaration.arrived_at = occurred_at
     declaration.queue_class = queue_class(declaration, arrived_at=occurred_at)
     declaration.save(update_fields=["stage", "yard", "arrived_at", "queue_class", "updated_at"])
-    audit_record(declaration=declaration, actor=actor, event="arrived_in_yard",
-                 data={"yard": yard.code, "queue_class": declaration.queue_class, "source": source})
+    audit_record(
+        declaration=declaration,
+        actor=actor,
+        event="arrived_in_yard",
+        data={"yard": yard.code, "queue_class": declaration.queue_class, "source": source},
+    )
     dispatch_soon()
     return declaration
 
@@ -190,8 +236,9 @@ def lane_room(lane: Lane, *, now: datetime) -> int:
     hour below capacity, scaled down when the route's inspection bays are filling up."""
     if not lane.accepts_traffic(now):
         return 0
-    occupied = Declaration.objects.filter(lane=lane, stage__in=[Declaration.Stage.CALLED, Declaration.Stage.IN_LANE]
-                                          ).count()
+    occupied = Declaration.objects.filter(
+        lane=lane, stage__in=[Declaration.Stage.CALLED, Declaration.Stage.IN_LANE]
+    ).count()
     calls_this_hour = LaneCall.objects.filter(lane=lane, called_at__gte=_hour(now)).count()
     capacity = lane.capacity_per_hour
     if not lane.has_inspection_bay and _inspection_share(lane) > settings.SMARTGATE_INSPECTION_SHARE_PERCENT:
@@ -212,13 +259,13 @@ def _eligible(lane: Lane):
     statuses = [Declaration.Status.CLEARED]
     if lane.has_inspection_bay:
         statuses.append(Declaration.Status.INSPECTION)
-    return (
-        Declaration.objects.filter(
-            route_id=lane.route_id, direction=lane.current_direction, stage=Declaration.Stage.IN_YARD,
-            status__in=statuses, vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
-        )
-        .order_by("queue_class", "arrived_at", "id")
-    )
+    return Declaration.objects.filter(
+        route_id=lane.route_id,
+        direction=lane.current_direction,
+        stage=Declaration.Stage.IN_YARD,
+        status__in=statuses,
+        vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
+    ).order_by("queue_class", "arrived_at", "id")
 
 
 def _next_vehicle(lane: Lane, turn: QueueTurn) -> Declaration | None:
@@ -238,8 +285,9 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     the lane row locked (SKIP LOCKED: a lane another dispatcher is filling is left to it)."""
     now = now or timezone.now()
     called = []
-    lane_ids = list(Lane.objects.filter(is_open=True).exclude(purpose=Lane.Purpose.EMPTY_RETURN)
-                    .values_list("id", flat=True))
+    lane_ids = list(
+        Lane.objects.filter(is_open=True).exclude(purpose=Lane.Purpose.EMPTY_RETURN).values_list("id", flat=True)
+    )
     for lane_id in lane_ids:
         with transaction.atomic():
             # of=self: lock the lane row only, not the route joined by the default ordering, or one
@@ -251,7 +299,8 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
             if room <= 0:
                 continue
             turn, _created = QueueTurn.objects.select_for_update().get_or_create(
-                route_id=lane.route_id, direction=lane.current_direction)
+                route_id=lane.route_id, direction=lane.current_direction
+            )
             for _ in range(room):
                 declaration = _next_vehicle(lane, turn)
                 if declaration is None:
@@ -281,19 +330,26 @@ def calls_expire(*, now: datetime | None = None) -> int:
     deadline = now - timedelta(minutes=settings.SMARTGATE_CALL_TIMEOUT_MINUTES)
     expired = 0
     with transaction.atomic():
-        for declaration in (Declaration.objects.select_for_update(skip_locked=True, of=("self",))
-                            .select_related("lane").filter(stage=Declaration.Stage.CALLED, called_at__lt=deadline)):
+        for declaration in (
+            Declaration.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("lane")
+            .filter(stage=Declaration.Stage.CALLED, called_at__lt=deadline)
+        ):
             lane_code = declaration.lane.code if declaration.lane_id else ""
-            LaneCall.objects.filter(declaration=declaration, lane_id=declaration.lane_id,
-                                    called_at=declaration.called_at).update(missed=True)
+            LaneCall.objects.filter(
+                declaration=declaration, lane_id=declaration.lane_id, called_at=declaration.called_at
+            ).update(missed=True)
             declaration.move_to_stage(to=Declaration.Stage.IN_YARD)
             declaration.lane = None
             declaration.called_at = None
             declaration.call_misses += 1
             declaration.save(update_fields=["stage", "lane", "called_at", "call_misses", "updated_at"])
-            audit_record(declaration=declaration, actor=DISPATCHER, event="call_missed",
-                         reason=f"Did not reach lane {lane_code} within "
-                                f"{settings.SMARTGATE_CALL_TIMEOUT_MINUTES} minutes.")
+            audit_record(
+                declaration=declaration,
+                actor=DISPATCHER,
+                event="call_missed",
+                reason=f"Did not reach lane {lane_code} within {settings.SMARTGATE_CALL_TIMEOUT_MINUTES} minutes.",
+            )
             expired += 1
     return expired
 
@@ -322,11 +378,15 @@ def declaration_call_forward(*, declaration_id: int, lane_id: int, actor: Actor)
     if declaration.stage != Declaration.Stage.IN_YARD:
         raise Conflict("Only a vehicle waiting in a yard can be called.", code="not_waiting")
     if not _eligible(lane).filter(id=declaration.id).exists():
-        raise Conflict(f"Lane {lane.code} cannot take this vehicle (route, direction, status or vehicle type).",
-                       code="lane_not_eligible")
+        raise Conflict(
+            f"Lane {lane.code} cannot take this vehicle (route, direction, status or vehicle type).",
+            code="lane_not_eligible",
+        )
     if lane_room(lane, now=timezone.now()) <= 0:
-        raise Conflict(f"Lane {lane.code} has no room now (closed, outside hours, full or at its hourly capacity).",
-                       code="lane_full")
+        raise Conflict(
+            f"Lane {lane.code} has no room now (closed, outside hours, full or at its hourly capacity).",
+            code="lane_full",
+        )
     _call(declaration, lane=lane, now=timezone.now(), actor=actor)
     return declaration
 
@@ -339,8 +399,9 @@ def declaration_turn_back(*, declaration_id: int, actor: Actor, reason: str) -> 
     try:
         declaration.move_to_stage(to=Declaration.Stage.TURNED_BACK)
     except TransitionNotAllowed:
-        raise Conflict(f"A vehicle that is {declaration.get_stage_display().lower()} cannot be turned back.",
-                       code="not_turnable") from None
+        raise Conflict(
+            f"A vehicle that is {declaration.get_stage_display().lower()} cannot be turned back.", code="not_turnable"
+        ) from None
     if declaration.slot_id is not None:
         slot_give_back(declaration)
     declaration.lane = None

@@ -12,23 +12,63 @@ EXAMPLE = {
     "direction": "export",
     "route": "1119-1120",
     "customs_declarations": [{"number": "305123456789", "type": "B11"}],
-    "vehicle": {"plate": "12C-123.45", "country": "VN", "max_gross_weight_kg": 40000,
-                "permit_number": "VN-CN-2026-00123", "permit_expires": "2027-06-30"},
+    "vehicle": {
+        "plate": "12C-123.45",
+        "country": "VN",
+        "max_gross_weight_kg": 40000,
+        "permit_number": "VN-CN-2026-00123",
+        "permit_expires": "2027-06-30",
+    },
     "trailer": {"plate": "12R-012.34", "country": "VN"},
-    "driver": {"full_name": "Nguyễn Văn An", "nationality": "VN", "document_type": "passport",
-               "document_number": "C1234567", "document_expires": "2030-01-01"},
+    "driver": {
+        "full_name": "Nguyễn Văn An",
+        "nationality": "VN",
+        "document_type": "passport",
+        "document_number": "C1234567",
+        "document_expires": "2030-01-01",
+    },
     "containers": [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}],
-    "goods": [{"hs_code": "08106000", "description": "Fresh durian", "quantity": "18000", "unit": "KGM",
-               "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}],
+    "goods": [
+        {
+            "hs_code": "08106000",
+            "description": "Fresh durian",
+            "quantity": "18000",
+            "unit": "KGM",
+            "gross_weight_kg": "18000",
+            "value": "45000.00",
+            "currency": "USD",
+            "origin_country": "VN",
+        }
+    ],
     "quarantine_certificates": [{"number": "KD-2026-001234", "issued_on": "2026-11-20", "expires_on": "2026-12-20"}],
 }
 
 
 # Goods lines outside HS chapters 01–24 (no quarantine) and not perishable, for queue and gate tests.
-LAPTOPS = [{"hs_code": "84713020", "description": "Laptops", "quantity": "500", "unit": "PCE",
-            "gross_weight_kg": "2000", "value": "150000.00", "currency": "USD", "origin_country": "VN"}]
-PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
-           "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "VN"}]
+LAPTOPS = [
+    {
+        "hs_code": "84713020",
+        "description": "Laptops",
+        "quantity": "500",
+        "unit": "PCE",
+        "gross_weight_kg": "2000",
+        "value": "150000.00",
+        "currency": "USD",
+        "origin_country": "VN",
+    }
+]
+PHONES = [
+    {
+        "hs_code": "85171300",
+        "description": "Smartphones",
+        "quantity": "2000",
+        "unit": "PCE",
+        "gross_weight_kg": "1500",
+        "value": "400000.00",
+        "currency": "USD",
+        "origin_country": "VN",
+    }
+]
 
 
 @pytest.fixture(autouse=True)

@@ -31,8 +31,13 @@ def submitted(declare):
         day = timezone.localdate(arrival)
         body = {
             "expected_arrival": arrival.isoformat(),
-            "quarantine_certificates": [{"number": "KD-2026-001234", "issued_on": str(day - timedelta(days=3)),
-                                         "expires_on": str(day + timedelta(days=27))}],
+            "quarantine_certificates": [
+                {
+                    "number": "KD-2026-001234",
+                    "issued_on": str(day - timedelta(days=3)),
+                    "expires_on": str(day + timedelta(days=27)),
+                }
+            ],
         }
         response = declare(**{**body, **overrides})
         assert response.status_code == 201, response.json()
@@ -64,17 +69,29 @@ def message(check: Check, code: str) -> str:
 
 
 def driver(**overrides) -> dict:
-    return {"full_name": "Nguyễn Văn An", "nationality": "VN", "document_type": "passport",
-            "document_number": "C1234567", "document_expires": "2030-01-01", **overrides}
+    return {
+        "full_name": "Nguyễn Văn An",
+        "nationality": "VN",
+        "document_type": "passport",
+        "document_number": "C1234567",
+        "document_expires": "2030-01-01",
+        **overrides,
+    }
 
 
 def vehicle(**overrides) -> dict:
-    return {"plate": "12C-123.45", "country": "VN", "max_gross_weight_kg": 40000,
-            "permit_number": "VN-CN-2026-00123", "permit_expires": str(arrival_day() + timedelta(days=200)),
-            **overrides}
+    return {
+        "plate": "12C-123.45",
+        "country": "VN",
+        "max_gross_weight_kg": 40000,
+        "permit_number": "VN-CN-2026-00123",
+        "permit_expires": str(arrival_day() + timedelta(days=200)),
+        **overrides,
+    }
 
 
 # --- Border guard: documents --------------------------------------------------------------------
+
 
 def test_valid_documents_pass(submitted):
     check = border_guard(submitted())
@@ -127,9 +144,11 @@ def test_document_expired_before_the_crossing_is_denied(submitted):
 
 # --- Border guard: watchlist --------------------------------------------------------------------
 
+
 def test_person_on_the_watchlist_matches_without_diacritics_case_or_extra_spaces(submitted):
-    entry = WatchlistEntry.objects.create(kind="person", full_name="NGUYEN  VAN AN", action="flag",
-                                          reason="Seen with smuggled goods in 2025")
+    entry = WatchlistEntry.objects.create(
+        kind="person", full_name="NGUYEN  VAN AN", action="flag", reason="Seen with smuggled goods in 2025"
+    )
 
     check = border_guard(submitted())
 
@@ -149,8 +168,9 @@ def test_person_on_the_watchlist_with_deny_is_denied(submitted):
 
 
 def test_person_on_the_watchlist_matches_by_document_number(submitted):
-    WatchlistEntry.objects.create(kind="person", document_number="C1234567", action="deny",
-                                  reason="Passport reported stolen")
+    WatchlistEntry.objects.create(
+        kind="person", document_number="C1234567", action="deny", reason="Passport reported stolen"
+    )
 
     check = border_guard(submitted())
 
@@ -168,10 +188,20 @@ def test_another_document_number_or_name_does_not_match(submitted):
 
 
 def test_expired_watchlist_entry_is_ignored(submitted):
-    WatchlistEntry.objects.create(kind="person", full_name="Nguyễn Văn An", action="deny", reason="Old ban",
-                                  expires_at=timezone.now() - timedelta(days=1))
-    WatchlistEntry.objects.create(kind="vehicle", plate="12C-123.45", action="deny", reason="Old ban",
-                                  expires_at=timezone.now() - timedelta(minutes=1))
+    WatchlistEntry.objects.create(
+        kind="person",
+        full_name="Nguyễn Văn An",
+        action="deny",
+        reason="Old ban",
+        expires_at=timezone.now() - timedelta(days=1),
+    )
+    WatchlistEntry.objects.create(
+        kind="vehicle",
+        plate="12C-123.45",
+        action="deny",
+        reason="Old ban",
+        expires_at=timezone.now() - timedelta(minutes=1),
+    )
 
     check = border_guard(submitted())
 
@@ -179,8 +209,13 @@ def test_expired_watchlist_entry_is_ignored(submitted):
 
 
 def test_watchlist_entry_expiring_later_is_in_force(submitted):
-    WatchlistEntry.objects.create(kind="person", full_name="Nguyễn Văn An", action="flag", reason="Until next month",
-                                  expires_at=timezone.now() + timedelta(days=30))
+    WatchlistEntry.objects.create(
+        kind="person",
+        full_name="Nguyễn Văn An",
+        action="flag",
+        reason="Until next month",
+        expires_at=timezone.now() + timedelta(days=30),
+    )
 
     check = border_guard(submitted())
 
@@ -228,6 +263,7 @@ def test_deny_reasons_come_with_the_flags(submitted):
 
 # --- Border guard: permit -----------------------------------------------------------------------
 
+
 def test_vehicle_without_permit_is_flagged(submitted):
     check = border_guard(submitted(vehicle={"plate": "12C-123.45", "country": "VN", "max_gross_weight_kg": 40000}))
 
@@ -263,6 +299,7 @@ def test_permit_expiring_on_the_crossing_day_passes(submitted):
 
 # --- Quarantine ---------------------------------------------------------------------------------
 
+
 def test_agri_food_with_a_valid_certificate_passes(submitted):
     check = quarantine(submitted())
 
@@ -280,8 +317,11 @@ def test_agri_food_without_certificate_needs_inspection(submitted):
 
 def test_certificate_expired_on_the_crossing_day_needs_inspection(submitted):
     day = arrival_day()
-    certificate = {"number": "KD-2026-001234", "issued_on": str(day - timedelta(days=30)),
-                   "expires_on": str(day - timedelta(days=1))}
+    certificate = {
+        "number": "KD-2026-001234",
+        "issued_on": str(day - timedelta(days=30)),
+        "expires_on": str(day - timedelta(days=1)),
+    }
 
     check = quarantine(submitted(quarantine_certificates=[certificate]))
 
@@ -301,8 +341,11 @@ def test_certificate_expiring_on_the_crossing_day_is_valid(submitted):
 
 def test_certificate_issued_after_the_crossing_day_is_not_valid_on_it(submitted):
     day = arrival_day()
-    certificate = {"number": "KD-2026-001234", "issued_on": str(day + timedelta(days=1)),
-                   "expires_on": str(day + timedelta(days=30))}
+    certificate = {
+        "number": "KD-2026-001234",
+        "issued_on": str(day + timedelta(days=1)),
+        "expires_on": str(day + timedelta(days=30)),
+    }
 
     check = quarantine(submitted(quarantine_certificates=[certificate]))
 
@@ -313,10 +356,16 @@ def test_certificate_issued_after_the_crossing_day_is_not_valid_on_it(submitted)
 def test_one_valid_certificate_among_expired_ones_passes(submitted):
     day = arrival_day()
     certificates = [
-        {"number": "KD-2026-000001", "issued_on": str(day - timedelta(days=60)),
-         "expires_on": str(day - timedelta(days=30))},
-        {"number": "KD-2026-001234", "issued_on": str(day - timedelta(days=3)),
-         "expires_on": str(day + timedelta(days=27))},
+        {
+            "number": "KD-2026-000001",
+            "issued_on": str(day - timedelta(days=60)),
+            "expires_on": str(day - timedelta(days=30)),
+        },
+        {
+            "number": "KD-2026-001234",
+            "issued_on": str(day - timedelta(days=3)),
+            "expires_on": str(day + timedelta(days=27)),
+        },
     ]
 
     check = quarantine(submitted(quarantine_certificates=certificates))
@@ -337,9 +386,20 @@ def test_revoked_certificate_is_denied(submitted):
 
 def test_goods_outside_chapters_01_to_24_pass_without_certificate(submitted):
     declaration_id = submitted(
-        goods=[{"hs_code": "85171300", "description": "Mobile phones", "quantity": "1000", "unit": "PCE",
-                "gross_weight_kg": "500", "value": "200000.00", "currency": "USD", "origin_country": "VN"}],
-        quarantine_certificates=[])
+        goods=[
+            {
+                "hs_code": "85171300",
+                "description": "Mobile phones",
+                "quantity": "1000",
+                "unit": "PCE",
+                "gross_weight_kg": "500",
+                "value": "200000.00",
+                "currency": "USD",
+                "origin_country": "VN",
+            }
+        ],
+        quarantine_certificates=[],
+    )
 
     check = quarantine(declaration_id)
 
@@ -348,11 +408,22 @@ def test_goods_outside_chapters_01_to_24_pass_without_certificate(submitted):
     assert codes(check) == ["not_required"]
 
 
-@pytest.mark.parametrize(("hs_code", "outcome"), [("01022100", "inspection"), ("24012000", "inspection"),
-                                                   ("25010010", "pass")])
+@pytest.mark.parametrize(
+    ("hs_code", "outcome"), [("01022100", "inspection"), ("24012000", "inspection"), ("25010010", "pass")]
+)
 def test_chapters_01_and_24_are_the_bounds(submitted, hs_code, outcome):
-    goods = [{"hs_code": hs_code, "description": "Goods", "quantity": "10", "unit": "KGM", "gross_weight_kg": "1000",
-              "value": "5000.00", "currency": "USD", "origin_country": "VN"}]
+    goods = [
+        {
+            "hs_code": hs_code,
+            "description": "Goods",
+            "quantity": "10",
+            "unit": "KGM",
+            "gross_weight_kg": "1000",
+            "value": "5000.00",
+            "currency": "USD",
+            "origin_country": "VN",
+        }
+    ]
 
     check = quarantine(submitted(goods=goods, quarantine_certificates=[]))
 

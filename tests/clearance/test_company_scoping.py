@@ -14,8 +14,18 @@ PROBLEM = "application/problem+json"
 
 THEIR_VEHICLE = {"plate": "12C-678.90", "country": "VN", "max_gross_weight_kg": 40000}
 THEIR_CUSTOMS = [{"number": "305999999999", "type": "B11"}]
-GOODS = [{"hs_code": "85171200", "description": "Điện thoại", "quantity": "100", "unit": "PCE",
-          "gross_weight_kg": "500", "value": "10000.00", "currency": "USD", "origin_country": "CN"}]
+GOODS = [
+    {
+        "hs_code": "85171200",
+        "description": "Điện thoại",
+        "quantity": "100",
+        "unit": "PCE",
+        "gross_weight_kg": "500",
+        "value": "10000.00",
+        "currency": "USD",
+        "origin_country": "CN",
+    }
+]
 
 
 @pytest.fixture
@@ -40,12 +50,14 @@ ENDPOINTS = {
     "read": lambda client, id_: client.get(f"{URL}{id_}/"),
     "amend": lambda client, id_: client.patch(f"{URL}{id_}/", {"goods": GOODS}, format="json", HTTP_IF_MATCH='"1"'),
     "amend-no-if-match": lambda client, id_: client.patch(f"{URL}{id_}/", {"goods": GOODS}, format="json"),
-    "amend-invalid-body": lambda client, id_: client.patch(f"{URL}{id_}/", {"colour": "red"}, format="json",
-                                                           HTTP_IF_MATCH='"1"'),
+    "amend-invalid-body": lambda client, id_: client.patch(
+        f"{URL}{id_}/", {"colour": "red"}, format="json", HTTP_IF_MATCH='"1"'
+    ),
     "events": lambda client, id_: client.get(f"{URL}{id_}/events/"),
     "cancel": lambda client, id_: client.post(f"{URL}{id_}/cancel/", {"reason": "Wrong truck"}, format="json"),
-    "cancel-idempotent": lambda client, id_: client.post(f"{URL}{id_}/cancel/", {"reason": "Wrong truck"},
-                                                         format="json", HTTP_IDEMPOTENCY_KEY="cancel-1"),
+    "cancel-idempotent": lambda client, id_: client.post(
+        f"{URL}{id_}/cancel/", {"reason": "Wrong truck"}, format="json", HTTP_IDEMPOTENCY_KEY="cancel-1"
+    ),
     "cancel-invalid-body": lambda client, id_: client.post(f"{URL}{id_}/cancel/", {}, format="json"),
 }
 
@@ -104,8 +116,16 @@ def test_filtering_by_another_companys_plate_finds_nothing(api, other_api, mine,
     assert [d["id"] for d in other_api.get(URL, {"plate": plate}).json()["results"]] == [theirs["id"]]
 
 
-@pytest.mark.parametrize("query", [{"status": None}, {"stage": "expected"}, {"route": "1119-1120"},
-                                   {"direction": "export"}, {"created_after": "2000-01-01T00:00:00Z"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"status": None},
+        {"stage": "expected"},
+        {"route": "1119-1120"},
+        {"direction": "export"},
+        {"created_after": "2000-01-01T00:00:00Z"},
+    ],
+)
 def test_other_filters_stay_within_the_company(api, mine, theirs, query):
     # given both declarations match the filter (status: whatever both are in now)
     if query.get("status", "") is None:
@@ -121,6 +141,7 @@ def test_other_filters_stay_within_the_company(api, mine, theirs, query):
 
 
 # --- Authentication ----------------------------------------------------------------------------
+
 
 def _client(authorization: str | None) -> APIClient:
     client = APIClient()
@@ -173,18 +194,17 @@ def _inactive_company(key):
     return _client(f"Api-Key {key[1]}")
 
 
-CALLERS = [_no_key, _bearer, _keyword_only, _unknown_key, _wrong_secret, _revoked, _expired,
-           _inactive_company]
+CALLERS = [_no_key, _bearer, _keyword_only, _unknown_key, _wrong_secret, _revoked, _expired, _inactive_company]
 
 REQUESTS = {
     "list": lambda client, body, id_: client.get(URL),
     "create": lambda client, body, id_: client.post(URL, body, format="json"),
     "read": lambda client, body, id_: client.get(f"{URL}{id_}/"),
-    "amend": lambda client, body, id_: client.patch(f"{URL}{id_}/", {"goods": GOODS}, format="json",
-                                                    HTTP_IF_MATCH='"1"'),
+    "amend": lambda client, body, id_: client.patch(
+        f"{URL}{id_}/", {"goods": GOODS}, format="json", HTTP_IF_MATCH='"1"'
+    ),
     "events": lambda client, body, id_: client.get(f"{URL}{id_}/events/"),
-    "cancel": lambda client, body, id_: client.post(f"{URL}{id_}/cancel/", {"reason": "Wrong truck"},
-                                                    format="json"),
+    "cancel": lambda client, body, id_: client.post(f"{URL}{id_}/cancel/", {"reason": "Wrong truck"}, format="json"),
 }
 
 

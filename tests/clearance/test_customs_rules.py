@@ -80,12 +80,21 @@ def set_rating(company, rating: str) -> None:
 
 
 def goods(**overrides) -> list[dict]:
-    line = {"hs_code": "08106000", "description": "Fresh durian", "quantity": "18000", "unit": "KGM",
-            "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}
+    line = {
+        "hs_code": "08106000",
+        "description": "Fresh durian",
+        "quantity": "18000",
+        "unit": "KGM",
+        "gross_weight_kg": "18000",
+        "value": "45000.00",
+        "currency": "USD",
+        "origin_country": "VN",
+    }
     return [{**line, **overrides}]
 
 
 # --- No rule fires ------------------------------------------------------------------------------
+
 
 def test_nothing_risky_is_green_with_score_zero(submitted):
     declaration_id = submitted()
@@ -99,6 +108,7 @@ def test_nothing_risky_is_green_with_score_zero(submitted):
 
 
 # --- HS risk rules ------------------------------------------------------------------------------
+
 
 def test_hs_rule_matching_the_prefix_adds_its_weight(submitted):
     HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="Fruit smuggled as other fruit")
@@ -145,6 +155,7 @@ def test_several_matching_hs_rules_add_up(submitted):
 
 # --- Company ------------------------------------------------------------------------------------
 
+
 def test_company_under_watch_goes_yellow(submitted, company):
     set_rating(company, "under_watch")
 
@@ -170,8 +181,9 @@ def test_priority_company_lowers_the_score(submitted, company):
 def test_recent_violations_count_each(submitted, company):
     today = timezone.localdate()
     CompanyViolation.objects.create(company=company, occurred_on=today - timedelta(days=30), description="Misdeclared")
-    CompanyViolation.objects.create(company=company, occurred_on=today - timedelta(days=365),
-                                    description="Late re-export")
+    CompanyViolation.objects.create(
+        company=company, occurred_on=today - timedelta(days=365), description="Late re-export"
+    )
 
     check = run_customs(submitted())
 
@@ -202,6 +214,7 @@ def test_violations_of_another_company_do_not_count(submitted, other_company):
 
 
 # --- Valuation ----------------------------------------------------------------------------------
+
 
 def test_value_below_the_reference_share_is_undervaluation(submitted):
     # 45 000 USD for 18 000 kg is 2.50 USD/kg; half of the 6 USD/kg reference is 3.
@@ -253,6 +266,7 @@ def test_reference_price_in_the_lines_currency_applies(submitted):
 
 # --- Weight -------------------------------------------------------------------------------------
 
+
 def test_goods_and_tare_above_the_vehicle_maximum_is_overweight(submitted):
     declaration_id = submitted()  # 18 000 kg of goods, maximum 40 000 kg
     Vehicle.objects.filter(declarations__id=declaration_id).update(tare_weight_kg=25000)
@@ -285,11 +299,16 @@ def test_unknown_tare_counts_the_goods_only(submitted):
 
 # --- Seals --------------------------------------------------------------------------------------
 
+
 def test_container_without_seals_is_named(submitted):
-    check = run_customs(submitted(containers=[
-        {"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]},
-        {"number": "MSKU1234565", "size": "20", "seals": []},
-    ]))
+    check = run_customs(
+        submitted(
+            containers=[
+                {"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]},
+                {"number": "MSKU1234565", "size": "20", "seals": []},
+            ]
+        )
+    )
 
     assert check.outcome == "yellow"
     assert codes(check) == ["container_unsealed", "score"]
@@ -298,6 +317,7 @@ def test_container_without_seals_is_named(submitted):
 
 
 # --- Thresholds ---------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("weight", "channel"), [(29, "green"), (30, "yellow"), (59, "yellow"), (60, "red")])
 def test_default_thresholds(submitted, weight, channel):
@@ -320,6 +340,7 @@ def test_thresholds_are_read_from_risk_settings(submitted):
 
 # --- Random selection ---------------------------------------------------------------------------
 
+
 def draw_for(declaration_id: int) -> Decimal:
     return random_draw(Declaration.objects.select_related("vehicle").get(id=declaration_id))
 
@@ -338,8 +359,11 @@ def test_cancelling_and_declaring_again_the_same_day_does_not_reroll_the_draw(ap
     draw = draw_for(declaration_id)
     api.post(f"/api/v1/declarations/{declaration_id}/cancel/", {"reason": "try again"}, format="json")
 
-    again = api.post("/api/v1/declarations/", declaration_body(
-        customs_declarations=[{"number": "305123456700", "type": "B11"}]), format="json")
+    again = api.post(
+        "/api/v1/declarations/",
+        declaration_body(customs_declarations=[{"number": "305123456700", "type": "B11"}]),
+        format="json",
+    )
 
     assert again.status_code == 201, again.json()
     assert draw_for(again.json()["id"]) == draw
@@ -351,8 +375,12 @@ def test_declaration_whose_draw_is_under_the_rate_stays_selected_after_amending(
     risk(random_rate_percent=min(draw + Decimal("0.01"), Decimal(100)))
 
     first = run_customs(declaration_id)
-    amended = api.patch(f"/api/v1/declarations/{declaration_id}/", {"expected_arrival": arrival_in(30)},
-                        format="json", HTTP_IF_MATCH='"1"')
+    amended = api.patch(
+        f"/api/v1/declarations/{declaration_id}/",
+        {"expected_arrival": arrival_in(30)},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
     assert amended.status_code == 200, amended.json()
     second = run_customs(declaration_id)
 
@@ -372,8 +400,11 @@ def test_declaration_whose_draw_is_at_the_rate_is_not_selected(submitted):
 
 
 def test_priority_rate_below_the_floor_uses_the_floor(db):
-    risk(random_rate_percent=Decimal("5"), random_rate_priority_percent=Decimal("0.10"),
-         random_rate_floor_percent=Decimal("0.50"))
+    risk(
+        random_rate_percent=Decimal("5"),
+        random_rate_priority_percent=Decimal("0.10"),
+        random_rate_floor_percent=Decimal("0.50"),
+    )
     settings_row = RiskSettings.current()
 
     assert settings_row.random_rate_for("priority") == Decimal("0.50")
@@ -404,9 +435,16 @@ def test_priority_company_uses_its_own_rate(submitted, company):
 def test_full_rate_selects_every_declaration_to_the_random_channel(submitted):
     risk(random_rate_percent=100, random_channel="red")
     first = submitted()
-    second = submitted(vehicle={"plate": "12C-555.55", "country": "VN", "max_gross_weight_kg": 40000,
-                                "permit_number": "VN-CN-2026-00555", "permit_expires": "2027-06-30"},
-                       customs_declarations=[{"number": "305123456790", "type": "B11"}])
+    second = submitted(
+        vehicle={
+            "plate": "12C-555.55",
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": "VN-CN-2026-00555",
+            "permit_expires": "2027-06-30",
+        },
+        customs_declarations=[{"number": "305123456790", "type": "B11"}],
+    )
 
     checks = [run_customs(first), run_customs(second)]
 
@@ -426,6 +464,7 @@ def test_random_selection_raises_the_channel_but_never_lowers_it(submitted):
 
 
 # --- The gateway --------------------------------------------------------------------------------
+
 
 def test_unavailable_gateway_leaves_the_check_pending_for_a_retry(submitted, settings):
     settings.SMARTGATE_CUSTOMS_GATEWAY = f"{__name__}.UnavailableGateway"
@@ -461,8 +500,9 @@ def test_gateway_is_replaceable_by_setting(declare, settings, django_capture_on_
     assert declaration.reference in inspection.reasons[0]["message"]
 
 
-def test_gateway_down_through_every_retry_leaves_customs_to_review_documents(declare, settings,
-                                                                            django_capture_on_commit_callbacks):
+def test_gateway_down_through_every_retry_leaves_customs_to_review_documents(
+    declare, settings, django_capture_on_commit_callbacks
+):
     settings.SMARTGATE_CUSTOMS_GATEWAY = f"{__name__}.UnavailableGateway"
 
     with django_capture_on_commit_callbacks(execute=True):

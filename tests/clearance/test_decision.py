@@ -23,8 +23,13 @@ from clearance.services.checks import check_fail, check_run, checks_reconcile
 from tests.clearance.conftest import arrival_in
 
 SECOND_TRUCK = {
-    "vehicle": {"plate": "12C-555.55", "country": "VN", "max_gross_weight_kg": 40000,
-                "permit_number": "VN-CN-2026-00555", "permit_expires": "2027-06-30"},
+    "vehicle": {
+        "plate": "12C-555.55",
+        "country": "VN",
+        "max_gross_weight_kg": 40000,
+        "permit_number": "VN-CN-2026-00555",
+        "permit_expires": "2027-06-30",
+    },
     "trailer": None,
     "customs_declarations": [{"number": "305123456790", "type": "B11"}],
 }
@@ -34,8 +39,11 @@ SECOND_TRUCK = {
 def certificate():
     """A quarantine certificate valid on tomorrow's crossing, whatever today is."""
     day = timezone.localdate(timezone.now() + timedelta(hours=24))
-    return {"number": "KD-2026-001234", "issued_on": str(day - timedelta(days=3)),
-            "expires_on": str(day + timedelta(days=27))}
+    return {
+        "number": "KD-2026-001234",
+        "issued_on": str(day - timedelta(days=3)),
+        "expires_on": str(day + timedelta(days=27)),
+    }
 
 
 @pytest.fixture
@@ -81,6 +89,7 @@ def check_ids(declaration_id: int, version: int = 1) -> dict[str, int]:
 
 # --- Outcomes -----------------------------------------------------------------------------------
 
+
 def test_all_pass_on_green_is_cleared(api, decided):
     body = read(api, decided())
 
@@ -88,7 +97,10 @@ def test_all_pass_on_green_is_cleared(api, decided):
     assert body["inspections"] == []
     assert Inspection.objects.count() == 0
     assert sorted((c["kind"], c["status"], c["outcome"]) for c in body["checks"]) == [
-        ("border_guard", "done", "pass"), ("customs", "done", "green"), ("quarantine", "done", "pass")]
+        ("border_guard", "done", "pass"),
+        ("customs", "done", "green"),
+        ("quarantine", "done", "pass"),
+    ]
 
 
 def test_yellow_channel_needs_a_customs_document_review(api, decided):
@@ -141,13 +153,17 @@ def test_each_force_that_must_act_gets_one_inspection(api, decided):
     body = read(api, decided(quarantine_certificates=[]))
 
     assert body["status"] == "inspection"
-    assert inspections(body) == [("border_guard", "manual_check"), ("customs", "physical"),
-                                 ("quarantine", "quarantine")]
+    assert inspections(body) == [
+        ("border_guard", "manual_check"),
+        ("customs", "physical"),
+        ("quarantine", "quarantine"),
+    ]
 
 
 def test_any_deny_rejects_with_the_deny_reasons(api, decided):
-    entry = WatchlistEntry.objects.create(kind="person", document_number="C1234567", action="deny",
-                                          reason="Passport reported stolen")
+    entry = WatchlistEntry.objects.create(
+        kind="person", document_number="C1234567", action="deny", reason="Passport reported stolen"
+    )
     RevokedCertificate.objects.create(number="KD-2026-001234", reason="Forged lab results")
     HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="Durian")
 
@@ -164,6 +180,7 @@ def test_any_deny_rejects_with_the_deny_reasons(api, decided):
 
 
 # --- What the forwarder reads -------------------------------------------------------------------
+
 
 def test_declaration_shows_its_checks_with_outcomes_reasons_and_channel(api, decided):
     HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="Durian")
@@ -187,9 +204,16 @@ def test_events_tell_the_story_of_the_checks(api, decided):
     trail = events(api, response.json()["id"])
 
     assert [event["event"] for event in trail] == [
-        "submitted", "checks_started",
-        "check_started", "check_finished", "check_started", "check_finished", "check_started", "check_finished",
-        "cleared"]
+        "submitted",
+        "checks_started",
+        "check_started",
+        "check_finished",
+        "check_started",
+        "check_finished",
+        "check_started",
+        "check_finished",
+        "cleared",
+    ]
     finished = [event for event in trail if event["event"] == "check_finished"]
     assert sorted(event["data"]["check"] for event in finished) == ["border_guard", "customs", "quarantine"]
     assert all(event["data"]["ignored"] is False for event in finished)
@@ -199,14 +223,16 @@ def test_events_tell_the_story_of_the_checks(api, decided):
 
 # --- Amending while the checks run --------------------------------------------------------------
 
+
 def test_results_for_an_amended_version_are_kept_but_ignored(api, submit, django_capture_on_commit_callbacks):
     created = submit()
     declaration_id = created.json()["id"]
     old_checks = check_ids(declaration_id, version=1)
 
     with django_capture_on_commit_callbacks(execute=True):
-        amended = api.patch(created["Location"], {"expected_arrival": arrival_in(30)}, format="json",
-                            HTTP_IF_MATCH=created["ETag"])
+        amended = api.patch(
+            created["Location"], {"expected_arrival": arrival_in(30)}, format="json", HTTP_IF_MATCH=created["ETag"]
+        )
     assert amended.status_code == 200, amended.json()
     assert (read(api, created)["status"], read(api, created)["version"]) == ("cleared", 2)
 
@@ -223,15 +249,18 @@ def test_results_for_an_amended_version_are_kept_but_ignored(api, submit, django
     assert (body["status"], body["channel"], body["version"]) == ("cleared", "green", 2)
     assert body["inspections"] == [] and Inspection.objects.count() == 0
     assert all(check["version"] == 2 for check in body["checks"])
-    late = [event for event in events(api, declaration_id)
-            if event["event"] == "check_finished" and event["version"] == 1]
+    late = [
+        event for event in events(api, declaration_id) if event["event"] == "check_finished" and event["version"] == 1
+    ]
     assert len(late) == 3
     assert all(event["data"]["ignored"] is True for event in late)
-    assert not DeclarationEvent.objects.filter(declaration_id=declaration_id, event__in=["rejected",
-                                                                                        "inspection_required"])
+    assert not DeclarationEvent.objects.filter(
+        declaration_id=declaration_id, event__in=["rejected", "inspection_required"]
+    )
 
 
 # --- Delivered twice, failed, lost ----------------------------------------------------------------
+
 
 def test_running_a_check_twice_records_one_outcome(submit):
     declaration_id = submit().json()["id"]
@@ -247,8 +276,10 @@ def test_running_a_check_twice_records_one_outcome(submit):
     assert finished.count() == 1
 
 
-@pytest.mark.parametrize(("kind", "inspection_kind"), [
-    ("customs", "document_review"), ("border_guard", "manual_check"), ("quarantine", "quarantine")])
+@pytest.mark.parametrize(
+    ("kind", "inspection_kind"),
+    [("customs", "document_review"), ("border_guard", "manual_check"), ("quarantine", "quarantine")],
+)
 def test_failed_check_sends_the_force_to_inspect_by_hand(api, submit, kind, inspection_kind):
     created = submit()
     declaration_id = created.json()["id"]
@@ -262,8 +293,9 @@ def test_failed_check_sends_the_force_to_inspect_by_hand(api, submit, kind, insp
     body = read(api, created)
     assert body["status"] == "inspection"
     assert inspections(body) == [(kind, inspection_kind)]
-    assert body["inspections"][0]["reasons"] == [{"code": "check_failed",
-                                                  "message": "System unavailable after 8 retries"}]
+    assert body["inspections"][0]["reasons"] == [
+        {"code": "check_failed", "message": "System unavailable after 8 retries"}
+    ]
     assert Check.objects.get(id=ids[kind]).status == "failed"
     assert DeclarationEvent.objects.filter(declaration_id=declaration_id, event="check_failed").count() == 1
 
@@ -309,7 +341,9 @@ def test_reconcile_after_the_stale_time_resends_everything_pending(submit, time_
 
     assert count == 6
     assert list(Declaration.objects.filter(id__in=[first, second]).values_list("status", flat=True)) == [
-        "cleared", "cleared"]
+        "cleared",
+        "cleared",
+    ]
 
 
 def test_reconcile_retakes_a_check_left_running_by_a_dead_worker(submit):
@@ -319,8 +353,9 @@ def test_reconcile_retakes_a_check_left_running_by_a_dead_worker(submit):
     check_run(check_id=ids["quarantine"])
     long_ago = timezone.now() - timedelta(seconds=django_settings.SMARTGATE_CHECK_STALE_SECONDS + 5)
     # A worker claimed the customs check and died.
-    Check.objects.filter(id=ids["customs"]).update(status="running", claim_token="dead-worker", started_at=long_ago,
-                                                  attempts=1)
+    Check.objects.filter(id=ids["customs"]).update(
+        status="running", claim_token="dead-worker", started_at=long_ago, attempts=1
+    )
 
     count = checks_reconcile()
 
@@ -330,12 +365,14 @@ def test_reconcile_retakes_a_check_left_running_by_a_dead_worker(submit):
     assert Declaration.objects.get(id=declaration_id).status == "cleared"
 
 
-def test_the_forwarder_never_reads_why_the_border_guard_or_customs_flagged_it(api, declare,
-                                                                            django_capture_on_commit_callbacks):
+def test_the_forwarder_never_reads_why_the_border_guard_or_customs_flagged_it(
+    api, declare, django_capture_on_commit_callbacks
+):
     from clearance.models import WatchlistEntry
 
-    WatchlistEntry.objects.create(kind="person", full_name="Nguyễn Văn An", action="deny",
-                                  reason="Intel tip 42: suspected smuggling")
+    WatchlistEntry.objects.create(
+        kind="person", full_name="Nguyễn Văn An", action="deny", reason="Intel tip 42: suspected smuggling"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         created = declare().json()
 

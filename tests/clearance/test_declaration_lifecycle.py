@@ -16,7 +16,10 @@ def test_declaring_returns_the_declaration_as_get_returns_it(api, declare):
     # The checks are written with the declaration; their tasks run after commit.
     assert (body["status"], body["stage"], body["version"]) == ("checking", "expected", 1)
     assert sorted((c["kind"], c["status"]) for c in body["checks"]) == [
-        ("border_guard", "pending"), ("customs", "pending"), ("quarantine", "pending")]
+        ("border_guard", "pending"),
+        ("customs", "pending"),
+        ("quarantine", "pending"),
+    ]
     assert body["channel"] is None
     assert body["needs_quarantine"] is True  # durian, HS chapter 08
     assert body["vehicle"]["plate"] == "12C-123.45"
@@ -52,8 +55,10 @@ def test_second_declaration_for_the_same_vehicle_names_the_first(declare):
 def test_plate_written_differently_is_the_same_vehicle(declare):
     declare()
 
-    again = declare(vehicle={"plate": "12c12345", "country": "VN", "max_gross_weight_kg": 40000},
-                    customs_declarations=[{"number": "305123456790", "type": "B11"}])
+    again = declare(
+        vehicle={"plate": "12c12345", "country": "VN", "max_gross_weight_kg": 40000},
+        customs_declarations=[{"number": "305123456790", "type": "B11"}],
+    )
 
     assert again.status_code == 409
 
@@ -109,13 +114,29 @@ def test_amend_with_current_etag_bumps_the_version(api, declare):
 
 def test_amend_replaces_goods_and_swaps_the_driver(api, declare):
     created = declare()
-    goods = [{"hs_code": "85171300", "description": "Mobile phones", "quantity": "1000", "unit": "PCE",
-              "gross_weight_kg": "500", "value": "200000.00", "currency": "USD", "origin_country": "VN"}]
-    driver = {"full_name": "Trần Thị Bình", "nationality": "VN", "document_type": "border_pass",
-              "document_number": "BP123456", "document_expires": "2029-01-01"}
+    goods = [
+        {
+            "hs_code": "85171300",
+            "description": "Mobile phones",
+            "quantity": "1000",
+            "unit": "PCE",
+            "gross_weight_kg": "500",
+            "value": "200000.00",
+            "currency": "USD",
+            "origin_country": "VN",
+        }
+    ]
+    driver = {
+        "full_name": "Trần Thị Bình",
+        "nationality": "VN",
+        "document_type": "border_pass",
+        "document_number": "BP123456",
+        "document_expires": "2029-01-01",
+    }
 
-    response = api.patch(created["Location"], {"goods": goods, "driver": driver}, format="json",
-                         HTTP_IF_MATCH=created["ETag"])
+    response = api.patch(
+        created["Location"], {"goods": goods, "driver": driver}, format="json", HTTP_IF_MATCH=created["ETag"]
+    )
 
     body = response.json()
     assert [line["hs_code"] for line in body["goods"]] == ["85171300"]
@@ -141,8 +162,9 @@ def test_amend_after_entering_the_lane_is_409(api, declare):
     created = declare()
     Declaration.objects.filter(id=created.json()["id"]).update(stage="in_lane")
 
-    response = api.patch(created["Location"], {"expected_arrival": arrival_in(30)}, format="json",
-                         HTTP_IF_MATCH=created["ETag"])
+    response = api.patch(
+        created["Location"], {"expected_arrival": arrival_in(30)}, format="json", HTTP_IF_MATCH=created["ETag"]
+    )
 
     assert response.status_code == 409
     assert response.json()["code"] == "not_amendable"
@@ -154,18 +176,26 @@ def test_route_and_direction_cannot_be_amended(api, declare):
     response = api.patch(created["Location"], {"route": "1088/2-1089"}, format="json", HTTP_IF_MATCH=created["ETag"])
 
     assert response.status_code == 400
-    assert response.json()["errors"][0] == {"field": "route", "code": "not_amendable",
-                                            "message": response.json()["errors"][0]["message"]}
+    assert response.json()["errors"][0] == {
+        "field": "route",
+        "code": "not_amendable",
+        "message": response.json()["errors"][0]["message"],
+    }
 
 
 def test_swapping_to_a_vehicle_with_an_active_crossing_is_409(api, declare):
-    declare(vehicle={"plate": "12C-555.55", "country": "VN", "max_gross_weight_kg": 40000},
-            customs_declarations=[{"number": "305123456790", "type": "B11"}])
+    declare(
+        vehicle={"plate": "12C-555.55", "country": "VN", "max_gross_weight_kg": 40000},
+        customs_declarations=[{"number": "305123456790", "type": "B11"}],
+    )
     created = declare()
 
-    response = api.patch(created["Location"], {"vehicle": {"plate": "12C55555", "country": "VN",
-                                                           "max_gross_weight_kg": 40000}},
-                         format="json", HTTP_IF_MATCH=created["ETag"])
+    response = api.patch(
+        created["Location"],
+        {"vehicle": {"plate": "12C55555", "country": "VN", "max_gross_weight_kg": 40000}},
+        format="json",
+        HTTP_IF_MATCH=created["ETag"],
+    )
 
     assert response.status_code == 409
     assert response.json()["code"] == "vehicle_has_active_crossing"
@@ -179,7 +209,12 @@ def test_audit_trail_says_who_did_what_and_why(api, declare):
     events = api.get(f"{created['Location']}events/").json()["results"]
 
     assert [(e["event"], e["version"]) for e in events] == [
-        ("submitted", 1), ("checks_started", 1), ("amended", 2), ("checks_started", 2), ("cancelled", 2)]
+        ("submitted", 1),
+        ("checks_started", 1),
+        ("amended", 2),
+        ("checks_started", 2),
+        ("cancelled", 2),
+    ]
     assert all(e["actor"] == "0101234565:erp" and e["actor_kind"] == "api_key" for e in events)
     assert events[2]["data"] == {"changed": ["expected_arrival"]}
     assert events[4]["reason"] == "Buyer cancelled the order"
@@ -188,9 +223,11 @@ def test_audit_trail_says_who_did_what_and_why(api, declare):
 
 def test_list_filters_and_cursor_pagination(api, declare, django_assert_max_num_queries):
     for index in range(5):
-        declare(vehicle={"plate": f"12C-100.0{index}", "country": "VN", "max_gross_weight_kg": 40000},
-                customs_declarations=[{"number": f"30512345600{index}", "type": "B11"}],
-                direction="import" if index % 2 else "export")
+        declare(
+            vehicle={"plate": f"12C-100.0{index}", "country": "VN", "max_gross_weight_kg": 40000},
+            customs_declarations=[{"number": f"30512345600{index}", "type": "B11"}],
+            direction="import" if index % 2 else "export",
+        )
 
     with django_assert_max_num_queries(10):
         first_page = api.get("/api/v1/declarations/?limit=2").json()
@@ -206,8 +243,10 @@ def test_list_filters_and_cursor_pagination(api, declare, django_assert_max_num_
 
 def test_list_queries_do_not_grow_with_the_page(api, declare, django_assert_max_num_queries):
     for index in range(30):
-        declare(vehicle={"plate": f"12C-200.{index:02d}", "country": "VN", "max_gross_weight_kg": 40000},
-                customs_declarations=[{"number": f"3051234570{index:02d}", "type": "B11"}])
+        declare(
+            vehicle={"plate": f"12C-200.{index:02d}", "country": "VN", "max_gross_weight_kg": 40000},
+            customs_declarations=[{"number": f"3051234570{index:02d}", "type": "B11"}],
+        )
 
     with django_assert_max_num_queries(10):
         response = api.get("/api/v1/declarations/?limit=30")

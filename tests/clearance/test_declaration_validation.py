@@ -37,6 +37,7 @@ def field_errors(response) -> set[tuple]:
 
 # --- One rule, one field path, one code --------------------------------------------------------
 
+
 def _set(path: str, value):
     """A change to the body: ``vehicle.plate`` or ``goods.0.hs_code`` set to value."""
 
@@ -62,8 +63,16 @@ def _drop(path: str):
 
 
 def _goods(hs_code="08106000", **overrides):
-    line = {"hs_code": hs_code, "description": "Fresh durian", "quantity": "18000", "unit": "KGM",
-            "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}
+    line = {
+        "hs_code": hs_code,
+        "description": "Fresh durian",
+        "quantity": "18000",
+        "unit": "KGM",
+        "gross_weight_kg": "18000",
+        "value": "45000.00",
+        "currency": "USD",
+        "origin_country": "VN",
+    }
     return {**line, **overrides}
 
 
@@ -71,43 +80,95 @@ RULES = [
     # Plates
     ("vn-plate-malformed", _set("vehicle.plate", "1C-123.45"), "vehicle.plate", "invalid_plate"),
     ("vn-plate-letters-only", _set("vehicle.plate", "ABC-DEF"), "vehicle.plate", "invalid_plate"),
-    ("cn-plate-malformed", _set("vehicle", {"plate": "桂A1234", "country": "CN", "max_gross_weight_kg": 40000}),
-     "vehicle.plate", "invalid_plate"),
-    ("cn-plate-not-a-province", _set("vehicle", {"plate": "X A12345", "country": "CN", "max_gross_weight_kg": 40000}),
-     "vehicle.plate", "invalid_plate"),
+    (
+        "cn-plate-malformed",
+        _set("vehicle", {"plate": "桂A1234", "country": "CN", "max_gross_weight_kg": 40000}),
+        "vehicle.plate",
+        "invalid_plate",
+    ),
+    (
+        "cn-plate-not-a-province",
+        _set("vehicle", {"plate": "X A12345", "country": "CN", "max_gross_weight_kg": 40000}),
+        "vehicle.plate",
+        "invalid_plate",
+    ),
     ("vn-plate-for-cn-vehicle", _set("vehicle.country", "CN"), "vehicle.plate", "invalid_plate"),
     ("vehicle-country-not-vn-cn", _set("vehicle.country", "LA"), "vehicle.country", "invalid_choice"),
     ("vn-trailer-not-series-r", _set("trailer.plate", "12C-012.34"), "trailer.plate", "invalid_plate"),
-    ("cn-trailer-without-gua", _set("trailer", {"plate": "桂A1234", "country": "CN"}), "trailer.plate",
-     "invalid_plate"),
+    (
+        "cn-trailer-without-gua",
+        _set("trailer", {"plate": "桂A1234", "country": "CN"}),
+        "trailer.plate",
+        "invalid_plate",
+    ),
     # Containers (ISO 6346)
-    ("container-wrong-check-digit", _set("containers.0.number", "CSQU3054384"), "containers[0].number",
-     "invalid_check_digit"),
-    ("container-too-short", _set("containers.0.number", "CSQU305438"), "containers[0].number",
-     "invalid_container_number"),
-    ("container-bad-category", _set("containers.0.number", "CSQX3054383"), "containers[0].number",
-     "invalid_container_number"),
+    (
+        "container-wrong-check-digit",
+        _set("containers.0.number", "CSQU3054384"),
+        "containers[0].number",
+        "invalid_check_digit",
+    ),
+    (
+        "container-too-short",
+        _set("containers.0.number", "CSQU305438"),
+        "containers[0].number",
+        "invalid_container_number",
+    ),
+    (
+        "container-bad-category",
+        _set("containers.0.number", "CSQX3054383"),
+        "containers[0].number",
+        "invalid_container_number",
+    ),
     # The check digit of C5QU305438 is 8, but an owner code is three capital letters (ISO 6346).
-    ("container-owner-code-with-digit", _set("containers.0.number", "C5QU3054388"), "containers[0].number",
-     "invalid_container_number"),
+    (
+        "container-owner-code-with-digit",
+        _set("containers.0.number", "C5QU3054388"),
+        "containers[0].number",
+        "invalid_container_number",
+    ),
     ("container-size-30", _set("containers.0.size", "30"), "containers[0].size", "invalid_choice"),
-    ("container-seal-malformed", _set("containers.0.seals", ["VNC-1", "vnc 1"]), "containers[0].seals[1]",
-     "invalid"),
-    ("containers-duplicate", _set("containers", [{"number": "CSQU3054383", "size": "40"},
-                                                 {"number": "csqu 305438 3", "size": "20"}]),
-     "containers[1].number", "duplicate_container"),
-    ("containers-too-many", _set("containers", [{"number": "CSQU3054383", "size": "40"}] * 11), "containers",
-     "max_length"),
+    ("container-seal-malformed", _set("containers.0.seals", ["VNC-1", "vnc 1"]), "containers[0].seals[1]", "invalid"),
+    (
+        "containers-duplicate",
+        _set("containers", [{"number": "CSQU3054383", "size": "40"}, {"number": "csqu 305438 3", "size": "20"}]),
+        "containers[1].number",
+        "duplicate_container",
+    ),
+    (
+        "containers-too-many",
+        _set("containers", [{"number": "CSQU3054383", "size": "40"}] * 11),
+        "containers",
+        "max_length",
+    ),
     # VNACCS customs declarations
-    ("customs-number-11-digits", _set("customs_declarations.0.number", "30512345678"),
-     "customs_declarations[0].number", "invalid_declaration_number"),
-    ("customs-number-letters", _set("customs_declarations.0.number", "30512345678A"),
-     "customs_declarations[0].number", "invalid_declaration_number"),
-    ("customs-type-unknown", _set("customs_declarations.0.type", "X99"), "customs_declarations[0].type",
-     "unknown_declaration_type"),
-    ("customs-number-twice", _set("customs_declarations", [{"number": "305123456789", "type": "B11"},
-                                                           {"number": "305123456789", "type": "B11"}]),
-     "customs_declarations[1].number", "duplicate_declaration_number"),
+    (
+        "customs-number-11-digits",
+        _set("customs_declarations.0.number", "30512345678"),
+        "customs_declarations[0].number",
+        "invalid_declaration_number",
+    ),
+    (
+        "customs-number-letters",
+        _set("customs_declarations.0.number", "30512345678A"),
+        "customs_declarations[0].number",
+        "invalid_declaration_number",
+    ),
+    (
+        "customs-type-unknown",
+        _set("customs_declarations.0.type", "X99"),
+        "customs_declarations[0].type",
+        "unknown_declaration_type",
+    ),
+    (
+        "customs-number-twice",
+        _set(
+            "customs_declarations",
+            [{"number": "305123456789", "type": "B11"}, {"number": "305123456789", "type": "B11"}],
+        ),
+        "customs_declarations[1].number",
+        "duplicate_declaration_number",
+    ),
     # Goods
     ("hs-code-5-digits", _set("goods.0.hs_code", "08106"), "goods[0].hs_code", "invalid_hs_code"),
     ("hs-code-letters", _set("goods.0.hs_code", "0810AB00"), "goods[0].hs_code", "invalid_hs_code"),
@@ -121,8 +182,12 @@ RULES = [
     ("value-huge", _set("goods.0.value", "500000000000"), "goods[0].value", "max_value"),
     ("quantity-not-a-number", _set("goods.0.quantity", "many"), "goods[0].quantity", "invalid"),
     ("unit-malformed", _set("goods.0.unit", "kilograms"), "goods[0].unit", "invalid"),
-    ("second-line-bad", _set("goods", [_goods(), _goods(hs_code="77010000")]), "goods[1].hs_code",
-     "unknown_hs_chapter"),
+    (
+        "second-line-bad",
+        _set("goods", [_goods(), _goods(hs_code="77010000")]),
+        "goods[1].hs_code",
+        "unknown_hs_chapter",
+    ),
     # Driver
     ("driver-nationality-xx", _set("driver.nationality", "XX"), "driver.nationality", "invalid_country"),
     ("driver-document-type", _set("driver.document_type", "visa"), "driver.document_type", "invalid_choice"),
@@ -131,10 +196,18 @@ RULES = [
     ("direction-unknown", _set("direction", "sideways"), "direction", "invalid_choice"),
     ("route-unknown", _set("route", "9999-9999"), "route", "unknown_route"),
     ("arrival-not-a-date", _set("expected_arrival", "tomorrow"), "expected_arrival", "invalid"),
-    ("certificate-expires-before-issue", _set("quarantine_certificates.0.expires_on", "2026-11-19"),
-     "quarantine_certificates[0].expires_on", "expiry_before_issue"),
-    ("certificate-number-malformed", _set("quarantine_certificates.0.number", "K"),
-     "quarantine_certificates[0].number", "invalid"),
+    (
+        "certificate-expires-before-issue",
+        _set("quarantine_certificates.0.expires_on", "2026-11-19"),
+        "quarantine_certificates[0].expires_on",
+        "expiry_before_issue",
+    ),
+    (
+        "certificate-number-malformed",
+        _set("quarantine_certificates.0.number", "K"),
+        "quarantine_certificates[0].number",
+        "invalid",
+    ),
     # Empty lists
     ("goods-empty", _set("goods", []), "goods", "empty"),
     ("customs-declarations-empty", _set("customs_declarations", []), "customs_declarations", "empty"),
@@ -157,10 +230,26 @@ RULES = [
     ("server-needs-quarantine", _set("needs_quarantine", False), "needs_quarantine", "read_only_field"),
 ]
 
-REQUIRED = ["direction", "route", "expected_arrival", "customs_declarations", "vehicle", "driver", "goods",
-            "vehicle.plate", "vehicle.country", "vehicle.max_gross_weight_kg", "driver.full_name",
-            "driver.document_expires", "goods.0.hs_code", "goods.0.currency", "containers.0.size",
-            "customs_declarations.0.type", "quarantine_certificates.0.issued_on", "trailer.plate"]
+REQUIRED = [
+    "direction",
+    "route",
+    "expected_arrival",
+    "customs_declarations",
+    "vehicle",
+    "driver",
+    "goods",
+    "vehicle.plate",
+    "vehicle.country",
+    "vehicle.max_gross_weight_kg",
+    "driver.full_name",
+    "driver.document_expires",
+    "goods.0.hs_code",
+    "goods.0.currency",
+    "containers.0.size",
+    "customs_declarations.0.type",
+    "quarantine_certificates.0.issued_on",
+    "trailer.plate",
+]
 
 
 def _api_path(path: str) -> str:
@@ -211,13 +300,15 @@ def test_several_broken_rules_are_all_reported_at_once(api, declaration_body):
     response = api.post(URL, body, format="json")
 
     # then all three are listed
-    assert {("vehicle.plate", "invalid_plate"), ("containers[0].number", "invalid_check_digit"),
-            ("goods[0].currency", "invalid_currency")} <= field_errors(response)
+    assert {
+        ("vehicle.plate", "invalid_plate"),
+        ("containers[0].number", "invalid_check_digit"),
+        ("goods[0].currency", "invalid_currency"),
+    } <= field_errors(response)
 
 
 def test_error_message_says_what_is_accepted(api, declaration_body):
-    response = api.post(URL, declaration_body(customs_declarations=[{"number": "123", "type": "B11"}]),
-                        format="json")
+    response = api.post(URL, declaration_body(customs_declarations=[{"number": "123", "type": "B11"}]), format="json")
 
     [error] = assert_problem(response, 400)["errors"]
     assert "12 digits" in error["message"]
@@ -233,12 +324,16 @@ def test_unknown_route_lists_the_known_routes(api, declaration_body):
 
 # --- Rules that need the clock, the gate and the vehicle ---------------------------------------
 
-@pytest.mark.parametrize(("hours", "code"), [
-    (-1, "arrival_in_past"),
-    (1, "arrival_too_soon"),
-    (2.5, "arrival_too_soon"),
-    (60 * 24, "arrival_too_far"),
-])
+
+@pytest.mark.parametrize(
+    ("hours", "code"),
+    [
+        (-1, "arrival_in_past"),
+        (1, "arrival_too_soon"),
+        (2.5, "arrival_too_soon"),
+        (60 * 24, "arrival_too_far"),
+    ],
+)
 def test_expected_arrival_outside_the_window_is_refused(api, declaration_body, hours, code):
     # given an arrival too early, too soon (the gate requires 3 hours' notice) or too far ahead
     body = declaration_body(expected_arrival=arrival_in(hours))
@@ -263,10 +358,13 @@ def test_arrival_too_soon_names_the_notice_and_earliest_time(api, declaration_bo
     assert "3 hours" in error["message"]
 
 
-@pytest.mark.parametrize("arrival", [
-    lambda: arrival_in(24)[:19],  # 2026-11-22T21:15:00, no offset
-    lambda: arrival_in(24)[:16],  # minutes only, no offset
-])
+@pytest.mark.parametrize(
+    "arrival",
+    [
+        lambda: arrival_in(24)[:19],  # 2026-11-22T21:15:00, no offset
+        lambda: arrival_in(24)[:16],  # minutes only, no offset
+    ],
+)
 def test_arrival_without_utc_offset_is_refused(api, declaration_body, arrival):
     response = api.post(URL, declaration_body(expected_arrival=arrival()), format="json")
 
@@ -348,11 +446,14 @@ def test_document_and_permit_both_expired_are_both_reported(api, declaration_bod
 
     response = api.post(URL, body, format="json")
 
-    assert field_errors(response) == {("vehicle.permit_expires", "permit_expired"),
-                                      ("driver.document_expires", "document_expired")}
+    assert field_errors(response) == {
+        ("vehicle.permit_expires", "permit_expired"),
+        ("driver.document_expires", "document_expired"),
+    }
 
 
 # --- The body itself ---------------------------------------------------------------------------
+
 
 def test_body_that_is_not_json_is_a_parse_error(api):
     response = api.post(URL, data='{"direction": "export", ', content_type="application/json")
@@ -409,8 +510,10 @@ def test_vietnamese_and_chinese_text_is_kept_exactly(api, declaration_body):
 
 
 def test_chinese_vehicle_and_trailer_plates_are_accepted(api, declaration_body):
-    body = declaration_body(vehicle={"plate": "桂A·12345", "country": "CN", "max_gross_weight_kg": 40000},
-                            trailer={"plate": "桂A1234挂", "country": "CN"})
+    body = declaration_body(
+        vehicle={"plate": "桂A·12345", "country": "CN", "max_gross_weight_kg": 40000},
+        trailer={"plate": "桂A1234挂", "country": "CN"},
+    )
 
     response = api.post(URL, body, format="json")
 
@@ -419,13 +522,16 @@ def test_chinese_vehicle_and_trailer_plates_are_accepted(api, declaration_body):
     assert response.json()["trailer"]["plate"] == "桂A1234挂"
 
 
-@pytest.mark.parametrize(("hs_codes", "needs_quarantine"), [
-    (["08106000"], True),  # fresh durian: plants, chapter 08
-    (["85171200"], False),  # telephones: chapter 85
-    (["85171200", "08106000"], True),
-    (["24022090"], True),  # chapter 24, the last of the food chapters
-    (["25010000"], False),  # chapter 25, salt
-])
+@pytest.mark.parametrize(
+    ("hs_codes", "needs_quarantine"),
+    [
+        (["08106000"], True),  # fresh durian: plants, chapter 08
+        (["85171200"], False),  # telephones: chapter 85
+        (["85171200", "08106000"], True),
+        (["24022090"], True),  # chapter 24, the last of the food chapters
+        (["25010000"], False),  # chapter 25, salt
+    ],
+)
 def test_quarantine_follows_the_hs_chapters_of_the_goods(api, declaration_body, hs_codes, needs_quarantine):
     # given goods of these HS codes
     body = declaration_body(goods=[_goods(hs_code=code, gross_weight_kg="1000") for code in hs_codes])
@@ -439,6 +545,7 @@ def test_quarantine_follows_the_hs_chapters_of_the_goods(api, declaration_body, 
 
 
 # --- The list's filters ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("value", ["yesterday", "2026-13-01T00:00:00Z", "2026-11-21T25:00"])
 def test_malformed_created_after_filter_is_refused(api, value):
@@ -465,6 +572,7 @@ def test_well_formed_created_after_filter_is_accepted(api, declare):
 
 # --- Amending and cancelling are checked the same way ------------------------------------------
 
+
 @pytest.fixture
 def declared(declare):
     response = declare()
@@ -473,24 +581,37 @@ def declared(declare):
 
 
 def _amend(api, declared, body, version=None):
-    return api.patch(f"{URL}{declared.json()['id']}/", body, format="json",
-                     HTTP_IF_MATCH=version or declared["ETag"])
+    return api.patch(f"{URL}{declared.json()['id']}/", body, format="json", HTTP_IF_MATCH=version or declared["ETag"])
 
 
-@pytest.mark.parametrize(("body", "field", "code"), [
-    ({"route": "1088/2-1089"}, "route", "not_amendable"),
-    ({"direction": "import"}, "direction", "not_amendable"),
-    ({"colour": "red"}, "colour", "unknown_field"),
-    ({"status": "cleared"}, "status", "read_only_field"),
-    ({"containers": [{"number": "CSQU3054384", "size": "40"}]}, "containers[0].number", "invalid_check_digit"),
-    ({"goods": []}, "goods", "empty"),
-    ({"expected_arrival": "2030-01-01T08:00:00"}, "expected_arrival", "timezone_required"),
-    # A part sent replaces the one held, so it must be whole.
-    ({"vehicle": {"plate": "12C-999.99", "country": "VN"}}, "vehicle.max_gross_weight_kg", "required"),
-    ({"goods": [{"hs_code": "85171200", "description": "Phones"}]}, "goods[0].quantity", "required"),
-    ({"driver": {"full_name": "Trần Văn Bình"}}, "driver.document_number", "required"),
-], ids=["route", "direction", "unknown-field", "server-field", "container-check-digit", "goods-empty",
-        "arrival-without-offset", "vehicle-partial", "goods-line-partial", "driver-partial"])
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"route": "1088/2-1089"}, "route", "not_amendable"),
+        ({"direction": "import"}, "direction", "not_amendable"),
+        ({"colour": "red"}, "colour", "unknown_field"),
+        ({"status": "cleared"}, "status", "read_only_field"),
+        ({"containers": [{"number": "CSQU3054384", "size": "40"}]}, "containers[0].number", "invalid_check_digit"),
+        ({"goods": []}, "goods", "empty"),
+        ({"expected_arrival": "2030-01-01T08:00:00"}, "expected_arrival", "timezone_required"),
+        # A part sent replaces the one held, so it must be whole.
+        ({"vehicle": {"plate": "12C-999.99", "country": "VN"}}, "vehicle.max_gross_weight_kg", "required"),
+        ({"goods": [{"hs_code": "85171200", "description": "Phones"}]}, "goods[0].quantity", "required"),
+        ({"driver": {"full_name": "Trần Văn Bình"}}, "driver.document_number", "required"),
+    ],
+    ids=[
+        "route",
+        "direction",
+        "unknown-field",
+        "server-field",
+        "container-check-digit",
+        "goods-empty",
+        "arrival-without-offset",
+        "vehicle-partial",
+        "goods-line-partial",
+        "driver-partial",
+    ],
+)
 def test_an_amendment_breaking_a_rule_is_refused(api, declared, body, field, code):
     # given a declaration as it stands
     before = api.get(f"{URL}{declared.json()['id']}/")
@@ -541,12 +662,15 @@ def test_an_amendment_to_chapter_85_only_clears_needs_quarantine(api, declared):
     assert response["ETag"] == '"2"'
 
 
-@pytest.mark.parametrize(("body", "field", "code"), [
-    ({}, "reason", "required"),
-    ({"reason": "no"}, "reason", "min_length"),
-    ({"reason": "x" * 501}, "reason", "max_length"),
-    ({"reason": "Truck broke down", "status": "cancelled"}, "status", "read_only_field"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({}, "reason", "required"),
+        ({"reason": "no"}, "reason", "min_length"),
+        ({"reason": "x" * 501}, "reason", "max_length"),
+        ({"reason": "Truck broke down", "status": "cancelled"}, "status", "read_only_field"),
+    ],
+)
 def test_a_cancel_without_a_proper_reason_is_refused(api, declared, body, field, code):
     # given a declaration as it stands
     before = api.get(f"{URL}{declared.json()['id']}/").json()

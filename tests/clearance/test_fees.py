@@ -28,13 +28,24 @@ def payment_secret(settings):
 
 def certificate() -> dict:
     day = timezone.localdate(timezone.now() + timedelta(hours=24))
-    return {"number": "KD-2026-001234", "issued_on": str(day - timedelta(days=3)),
-            "expires_on": str(day + timedelta(days=27))}
+    return {
+        "number": "KD-2026-001234",
+        "issued_on": str(day - timedelta(days=3)),
+        "expires_on": str(day + timedelta(days=27)),
+    }
 
 
 def line(hs_code: str, description: str, kg: str, *, value: str = "20000.00", origin: str = "VN") -> dict:
-    return {"hs_code": hs_code, "description": description, "quantity": kg, "unit": "KGM", "gross_weight_kg": kg,
-            "value": value, "currency": "USD", "origin_country": origin}
+    return {
+        "hs_code": hs_code,
+        "description": description,
+        "quantity": kg,
+        "unit": "KGM",
+        "gross_weight_kg": kg,
+        "value": value,
+        "currency": "USD",
+        "origin_country": origin,
+    }
 
 
 VEGETABLES = line("07099300", "Fresh pumpkins", "1200", value="800.00")
@@ -44,8 +55,13 @@ LAPTOPS = {**line("84713020", "Laptops", "2000", value="150000.00"), "unit": "PC
 
 
 def vehicle(max_kg: int = 40000) -> dict:
-    return {"plate": "12C-123.45", "country": "VN", "max_gross_weight_kg": max_kg,
-            "permit_number": "VN-CN-2026-00123", "permit_expires": str(timezone.localdate() + timedelta(days=365))}
+    return {
+        "plate": "12C-123.45",
+        "country": "VN",
+        "max_gross_weight_kg": max_kg,
+        "permit_number": "VN-CN-2026-00123",
+        "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+    }
 
 
 def container(size: str) -> dict:
@@ -70,6 +86,7 @@ def cleared(declare, django_capture_on_commit_callbacks, api):
 
 # --- The published examples ------------------------------------------------------------------------------
 
+
 def test_small_vehicle_with_fresh_vegetables_for_export_pays_100_000(cleared):
     seen = cleared(direction="export", vehicle=vehicle(1500), goods=[VEGETABLES])
 
@@ -80,9 +97,12 @@ def test_small_vehicle_with_fresh_vegetables_for_export_pays_100_000(cleared):
 
 
 def test_40ft_container_of_agricultural_goods_temporarily_imported_for_reexport_pays_4_000_000(cleared):
-    seen = cleared(direction="import", goods=[{**DRAGON_FRUIT, "origin_country": "TH"}],
-                   containers=[container("40")],
-                   customs_declarations=[{"number": "105123456789", "type": "G12"}])
+    seen = cleared(
+        direction="import",
+        goods=[{**DRAGON_FRUIT, "origin_country": "TH"}],
+        containers=[container("40")],
+        customs_declarations=[{"number": "105123456789", "type": "G12"}],
+    )
 
     fee = seen["fee"]
     assert (fee["amount_vnd"], fee["journey"]) == (4_000_000, "temporary_import_reexport")
@@ -99,8 +119,13 @@ def test_ore_for_export_pays_five_times_the_base(cleared):
 
 
 def test_imported_goods_delivered_inland_pay_130_percent(cleared):
-    seen = cleared(direction="import", goods=[{**LAPTOPS, "origin_country": "CN"}], containers=[container("40")],
-                   customs_declarations=[{"number": "105123456789", "type": "A11"}], quarantine_certificates=[])
+    seen = cleared(
+        direction="import",
+        goods=[{**LAPTOPS, "origin_country": "CN"}],
+        containers=[container("40")],
+        customs_declarations=[{"number": "105123456789", "type": "A11"}],
+        quarantine_certificates=[],
+    )
 
     fee = seen["fee"]
     assert (fee["journey"], fee["breakdown"]["journey_coefficient"]) == ("import_inland", "1.30")
@@ -108,9 +133,11 @@ def test_imported_goods_delivered_inland_pay_130_percent(cleared):
 
 
 def test_several_goods_types_pay_the_highest_coefficient(cleared):
-    seen = cleared(direction="export", goods=[line("08109092", "Fresh dragon fruit", "5000"),
-                                              line("26011100", "Iron ore", "10000", value="1200.00")],
-                   containers=[container("20")])
+    seen = cleared(
+        direction="export",
+        goods=[line("08109092", "Fresh dragon fruit", "5000"), line("26011100", "Iron ore", "10000", value="1200.00")],
+        containers=[container("20")],
+    )
 
     fee = seen["fee"]
     assert fee["breakdown"]["goods_type"] == "ore"
@@ -118,8 +145,12 @@ def test_several_goods_types_pay_the_highest_coefficient(cleared):
 
 
 def test_the_largest_container_sets_the_base_rate(cleared):
-    seen = cleared(direction="export", goods=[LAPTOPS], quarantine_certificates=[],
-                   containers=[container("20"), {"number": "MSKU1234565", "size": "45", "seals": ["VN1"]}])
+    seen = cleared(
+        direction="export",
+        goods=[LAPTOPS],
+        quarantine_certificates=[],
+        containers=[container("20"), {"number": "MSKU1234565", "size": "45", "seals": ["VN1"]}],
+    )
 
     assert seen["fee"]["amount_vnd"] == 5_000_000
 
@@ -133,6 +164,7 @@ def test_without_a_tariff_in_force_the_clearance_comes_without_a_fee(cleared, ta
 
 
 # --- A fee keeps its tariff ------------------------------------------------------------------------------
+
 
 def test_an_issued_fee_keeps_its_tariff_when_the_rates_change(cleared, tariff):
     seen = cleared(direction="export", vehicle=vehicle(1500), goods=[VEGETABLES])
@@ -154,12 +186,21 @@ def test_a_new_tariff_applies_to_new_fees_only(cleared, tariff):
     for rate in tariff.rates.all():
         TariffRate.objects.create(tariff=new, basis=rate.basis, key=rate.key, amount_vnd=rate.amount_vnd * 2)
     for coefficient in tariff.coefficients.all():
-        TariffCoefficient.objects.create(tariff=new, kind=coefficient.kind, code=coefficient.code,
-                                         description=coefficient.description, hs_chapters=coefficient.hs_chapters,
-                                         coefficient=coefficient.coefficient)
+        TariffCoefficient.objects.create(
+            tariff=new,
+            kind=coefficient.kind,
+            code=coefficient.code,
+            description=coefficient.description,
+            hs_chapters=coefficient.hs_chapters,
+            coefficient=coefficient.coefficient,
+        )
 
-    second = cleared(direction="export", vehicle={**vehicle(1500), "plate": "12C-555.55"}, goods=[VEGETABLES],
-                     customs_declarations=[{"number": "305123456790", "type": "B11"}])
+    second = cleared(
+        direction="export",
+        vehicle={**vehicle(1500), "plate": "12C-555.55"},
+        goods=[VEGETABLES],
+        customs_declarations=[{"number": "305123456790", "type": "B11"}],
+    )
 
     assert (Fee.objects.get(declaration_id=first["id"]).tariff_id, first["fee"]["amount_vnd"]) == (tariff.id, 100_000)
     assert (Fee.objects.get(declaration_id=second["id"]).tariff_id, second["fee"]["amount_vnd"]) == (new.id, 200_000)
@@ -167,11 +208,13 @@ def test_a_new_tariff_applies_to_new_fees_only(cleared, tariff):
 
 # --- The payment provider's callback -----------------------------------------------------------------------
 
+
 def callback(body: dict, *, secret: str = SECRET, signature: str | None = None):
     raw = json.dumps(body).encode()
     signature = signature or "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
-    return APIClient().post("/api/v1/payments/callback/", raw, content_type="application/json",
-                            HTTP_X_SIGNATURE=signature)
+    return APIClient().post(
+        "/api/v1/payments/callback/", raw, content_type="application/json", HTTP_X_SIGNATURE=signature
+    )
 
 
 @pytest.fixture
@@ -181,8 +224,12 @@ def issued(cleared):
 
 
 def confirmation(seen: dict, **overrides) -> dict:
-    return {"payment_id": "VNPAY-20261121-0001", "reference": seen["reference"],
-            "amount_vnd": seen["fee"]["amount_vnd"], **overrides}
+    return {
+        "payment_id": "VNPAY-20261121-0001",
+        "reference": seen["reference"],
+        "amount_vnd": seen["fee"]["amount_vnd"],
+        **overrides,
+    }
 
 
 def test_a_signed_confirmation_pays_the_fee(issued, api):
@@ -210,8 +257,9 @@ def test_a_body_changed_after_signing_is_refused(issued):
     signature = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
     tampered = raw.replace(b"100000", b"1000")
 
-    response = APIClient().post("/api/v1/payments/callback/", tampered, content_type="application/json",
-                                HTTP_X_SIGNATURE=signature)
+    response = APIClient().post(
+        "/api/v1/payments/callback/", tampered, content_type="application/json", HTTP_X_SIGNATURE=signature
+    )
 
     assert response.status_code == 401
     assert Fee.objects.get(declaration_id=issued["id"]).status == "issued"
@@ -248,7 +296,10 @@ def test_a_wrong_amount_is_rejected_and_kept_for_the_record(issued):
     assert Fee.objects.get(declaration_id=issued["id"]).status == "issued"
     rejected = Payment.objects.get()
     assert (rejected.status, rejected.provider_payment_id, rejected.amount_vnd) == (
-        "rejected", "VNPAY-20261121-0001", 90_000)
+        "rejected",
+        "VNPAY-20261121-0001",
+        90_000,
+    )
     assert rejected.detail
 
 
@@ -259,7 +310,9 @@ def test_a_second_payment_for_a_paid_fee_is_rejected(issued):
 
     assert response.status_code == 422
     assert list(Payment.objects.order_by("id").values_list("provider_payment_id", "status")) == [
-        ("VNPAY-20261121-0001", "accepted"), ("VNPAY-20261121-0002", "rejected")]
+        ("VNPAY-20261121-0001", "accepted"),
+        ("VNPAY-20261121-0002", "rejected"),
+    ]
 
 
 def test_a_payment_for_an_unknown_reference_is_rejected_and_kept(issued):
@@ -271,6 +324,7 @@ def test_a_payment_for_an_unknown_reference_is_rejected_and_kept(issued):
 
 
 # --- The e-ticket ----------------------------------------------------------------------------------------
+
 
 def test_no_ticket_before_payment(issued, api):
     response = api.get(f"/api/v1/declarations/{issued['id']}/ticket/")
@@ -315,4 +369,3 @@ def test_a_declaration_without_a_fee_has_no_ticket(declare, api):
     assert Declaration.objects.get(id=declaration_id).status == "checking"
 
     assert api.get(f"/api/v1/declarations/{declaration_id}/ticket/").status_code == 404
-

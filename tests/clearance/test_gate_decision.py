@@ -30,6 +30,7 @@ pytestmark = pytest.mark.usefixtures("tariff")
 
 # --- Building the gate ------------------------------------------------------------------------------
 
+
 def create_device(kind: str, *, lane: str | None = None, yard: str | None = None, name: str | None = None) -> str:
     """Register a device the way an installer does and return the key printed on the last line."""
     out = io.StringIO()
@@ -77,9 +78,13 @@ def camera_read(n: int) -> str:
 def truck(n: int, **overrides) -> dict:
     number = 30000 + n
     body = {
-        "vehicle": {"plate": plate(n), "country": "VN", "max_gross_weight_kg": 40000,
-                    "permit_number": f"VN-CN-2026-{number}",
-                    "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "vehicle": {
+            "plate": plate(n),
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": f"VN-CN-2026-{number}",
+            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+        },
         "trailer": None,
         "containers": [],
         "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
@@ -119,8 +124,12 @@ def decided(declare, django_capture_on_commit_callbacks):
 
 def pay(declaration: Declaration) -> None:
     fee = Fee.objects.get(declaration=declaration)
-    payment_record(provider_payment_id=f"PAY-{declaration.id}", reference=declaration.reference,
-                   amount_vnd=Decimal(fee.amount_vnd), payload={})
+    payment_record(
+        provider_payment_id=f"PAY-{declaration.id}",
+        reference=declaration.reference,
+        amount_vnd=Decimal(fee.amount_vnd),
+        payload={},
+    )
 
 
 @pytest.fixture
@@ -131,8 +140,11 @@ def yard_camera(device):
 @pytest.fixture
 def in_yard(yard_camera):
     def arrive(n: int) -> None:
-        response = yard_camera.post("/api/v1/gate/movements/", {
-            "plate": plate(n), "kind": "yard_in", "occurred_at": timezone.now().isoformat()}, format="json")
+        response = yard_camera.post(
+            "/api/v1/gate/movements/",
+            {"plate": plate(n), "kind": "yard_in", "occurred_at": timezone.now().isoformat()},
+            format="json",
+        )
         assert response.status_code == 200, response.json()
         assert response.json()["stage"] == "in_yard"
 
@@ -157,8 +169,7 @@ def called(decided, in_yard):
 
 
 def read(client: APIClient, n: int, *, at: datetime | None = None, confidence: str = "0.970", **extra):
-    body = {"plate": camera_read(n), "read_at": (at or timezone.now()).isoformat(), "confidence": confidence,
-            **extra}
+    body = {"plate": camera_read(n), "read_at": (at or timezone.now()).isoformat(), "confidence": confidence, **extra}
     return client.post("/api/v1/gate/reads/", body, format="json")
 
 
@@ -171,6 +182,7 @@ def close(code: str) -> None:
 
 
 # --- Hold reasons, one realistic situation each -------------------------------------------------------
+
 
 def hold_not_declared(ctx):
     # A truck nobody declared drives up to the barrier.
@@ -298,6 +310,7 @@ def test_unknown_plate_is_held_without_a_declaration(gate):
 
 # --- Open -------------------------------------------------------------------------------------------
 
+
 def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
     declaration = gate.called(0)
     read_at = timezone.now()
@@ -313,7 +326,10 @@ def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
     assert declaration.in_lane_at == read_at
     movement = Movement.objects.get(kind="lane_in")
     assert (movement.lane.code, movement.normalized_plate, movement.occurred_at) == (
-        "1119-EX1", camera_read(0), read_at)
+        "1119-EX1",
+        camera_read(0),
+        read_at,
+    )
     decision = GateDecision.objects.get(id=body["decision_id"])
     assert (decision.decision, decision.lane.code, decision.declaration_id) == ("open", "1119-EX1", declaration.id)
     assert decision.plate_read == camera_read(0)
@@ -327,8 +343,11 @@ def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
 def test_plate_read_in_any_writing_matches(gate):
     gate.called(0)
 
-    response = gate.barrier().post("/api/v1/gate/reads/", {
-        "plate": "12c 300.00", "read_at": timezone.now().isoformat(), "confidence": "0.9"}, format="json")
+    response = gate.barrier().post(
+        "/api/v1/gate/reads/",
+        {"plate": "12c 300.00", "read_at": timezone.now().isoformat(), "confidence": "0.9"},
+        format="json",
+    )
 
     assert response.json()["decision"] == "open"
 
@@ -343,8 +362,11 @@ def test_every_read_is_stored_open_or_hold(gate):
 
     assert [first["decision"], second["decision"], third["decision"]] == ["hold", "hold", "open"]
     stored = list(GateDecision.objects.order_by("id").values_list("plate_read", "decision", "confidence"))
-    assert stored == [(camera_read(0), "hold", Decimal("0.400")), (camera_read(99), "hold", Decimal("0.970")),
-                      (camera_read(0), "open", Decimal("0.970"))]
+    assert stored == [
+        (camera_read(0), "hold", Decimal("0.400")),
+        (camera_read(99), "hold", Decimal("0.970")),
+        (camera_read(0), "open", Decimal("0.970")),
+    ]
 
 
 def test_a_second_read_after_opening_does_not_open_again(gate):
@@ -360,6 +382,7 @@ def test_a_second_read_after_opening_does_not_open_again(gate):
 
 
 # --- The hot path ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("others", [1, 50])
 def test_a_read_runs_a_constant_number_of_queries(gate, others, django_assert_max_num_queries):
@@ -383,6 +406,7 @@ QUERIES_PER_READ = 8
 
 
 # --- Device scoping -----------------------------------------------------------------------------------
+
 
 def test_a_yard_camera_cannot_post_plate_reads(gate, yard_camera):
     gate.called(0)

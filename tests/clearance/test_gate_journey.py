@@ -39,6 +39,7 @@ pytestmark = pytest.mark.usefixtures("tariff")
 
 # --- The gate, its devices and its officers ------------------------------------------------------------
 
+
 @pytest.fixture(autouse=True)
 def payment_secret(settings):
     settings.SMARTGATE_PAYMENT_SECRET = PAYMENT_SECRET
@@ -82,9 +83,13 @@ def plate(n: int) -> str:
 def truck(n: int, **overrides) -> dict:
     number = 30000 + n
     body = {
-        "vehicle": {"plate": plate(n), "country": "VN", "max_gross_weight_kg": 40000,
-                    "permit_number": f"VN-CN-2026-{number}",
-                    "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "vehicle": {
+            "plate": plate(n),
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": f"VN-CN-2026-{number}",
+            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+        },
         "trailer": None,
         "containers": [],
         "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
@@ -115,18 +120,21 @@ def now_iso() -> str:
 
 
 def movement(client: APIClient, plate_read: str, kind: str):
-    return client.post("/api/v1/gate/movements/", {"plate": plate_read, "kind": kind, "occurred_at": now_iso()},
-                       format="json")
+    return client.post(
+        "/api/v1/gate/movements/", {"plate": plate_read, "kind": kind, "occurred_at": now_iso()}, format="json"
+    )
 
 
 def weigh(client: APIClient, plate_read: str, kg: int):
-    return client.post("/api/v1/gate/weights/", {"plate": plate_read, "gross_weight_kg": kg,
-                                                 "measured_at": now_iso()}, format="json")
+    return client.post(
+        "/api/v1/gate/weights/", {"plate": plate_read, "gross_weight_kg": kg, "measured_at": now_iso()}, format="json"
+    )
 
 
 def result(client: APIClient, inspection_id: int, outcome: str, notes: str = ""):
-    return client.post(f"/api/v1/inspections/{inspection_id}/result/", {"result": outcome, "notes": notes},
-                       format="json")
+    return client.post(
+        f"/api/v1/inspections/{inspection_id}/result/", {"result": outcome, "notes": notes}, format="json"
+    )
 
 
 def pay_over_callback(declaration_id: int, api: APIClient, payment_id: str = "VNPAY-0001"):
@@ -134,8 +142,9 @@ def pay_over_callback(declaration_id: int, api: APIClient, payment_id: str = "VN
     reference = Declaration.objects.get(id=declaration_id).reference
     raw = json.dumps({"payment_id": payment_id, "reference": reference, "amount_vnd": fee["amount_vnd"]}).encode()
     signature = hmac.new(PAYMENT_SECRET.encode(), raw, hashlib.sha256).hexdigest()
-    return APIClient().post("/api/v1/payments/callback/", raw, content_type="application/json",
-                            HTTP_X_SIGNATURE=f"sha256={signature}")
+    return APIClient().post(
+        "/api/v1/payments/callback/", raw, content_type="application/json", HTTP_X_SIGNATURE=f"sha256={signature}"
+    )
 
 
 def event_names(api: APIClient, declaration_id: int) -> list[str]:
@@ -143,6 +152,7 @@ def event_names(api: APIClient, declaration_id: int) -> list[str]:
 
 
 # --- Yard and border cameras -----------------------------------------------------------------------------
+
 
 def test_yard_camera_puts_the_declared_truck_in_the_queue(decided, device, api):
     declaration = decided(0)
@@ -152,8 +162,13 @@ def test_yard_camera_puts_the_declared_truck_in_the_queue(decided, device, api):
 
     assert response.status_code == 200, response.json()
     body = response.json()
-    assert body == {"recorded": True, "declaration": declaration.id, "reference": declaration.reference,
-                    "stage": "in_yard", "unmatched": False}
+    assert body == {
+        "recorded": True,
+        "declaration": declaration.id,
+        "reference": declaration.reference,
+        "stage": "in_yard",
+        "unmatched": False,
+    }
     seen = api.get(f"/api/v1/declarations/{declaration.id}/").json()
     assert (seen["stage"], seen["yard"], seen["queue_position"]) == ("in_yard", "1119-export-yard", 1)
     assert seen["arrived_at"]
@@ -166,8 +181,13 @@ def test_yard_camera_keeps_an_unknown_plate_as_unmatched(device, reference):
     response = movement(camera, "29H-123.45", "yard_in")
 
     assert response.status_code == 200, response.json()
-    assert response.json() == {"recorded": True, "declaration": None, "reference": None, "stage": None,
-                               "unmatched": True}
+    assert response.json() == {
+        "recorded": True,
+        "declaration": None,
+        "reference": None,
+        "stage": None,
+        "unmatched": True,
+    }
     unmatched = UnmatchedArrival.objects.get()
     assert (unmatched.normalized_plate, unmatched.yard.code) == ("29H12345", "1119-export-yard")
     assert unmatched.movement.kind == "yard_in"
@@ -210,6 +230,7 @@ def test_a_crossing_seen_for_a_truck_not_in_a_lane_is_kept_but_completes_nothing
 
 
 # --- Weighbridge ----------------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def weighbridge(device):
@@ -271,6 +292,7 @@ def test_weighing_an_unknown_plate_is_kept(weighbridge, reference):
 
 # --- Inspection results ---------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def under_review(decided):
     """Smartphones under-declared: yellow channel, the customs officers review the documents."""
@@ -305,8 +327,12 @@ def test_a_passed_inspection_clears_and_issues_the_fee(under_review, officer, ap
     response = result(customs, inspection.id, "pass", "Documents match the invoice.")
 
     assert response.status_code == 200, response.json()
-    assert response.json() == {"inspection": inspection.id, "status": "passed", "declaration": declaration.id,
-                               "declaration_status": "cleared"}
+    assert response.json() == {
+        "inspection": inspection.id,
+        "status": "passed",
+        "declaration": declaration.id,
+        "declaration_status": "cleared",
+    }
     seen = api.get(f"/api/v1/declarations/{declaration.id}/").json()
     assert seen["status"] == "cleared"
     assert (seen["fee"]["status"], seen["fee"]["amount_vnd"]) == ("issued", 1_000_000)
@@ -405,6 +431,7 @@ def test_a_supervisor_cannot_release_a_crossing_that_is_not_held(under_review, o
 
 # --- The whole journey -----------------------------------------------------------------------------------
 
+
 def test_export_journey_from_declaration_to_crossed(decided, device, api):
     # Declared and cleared: the fee is issued with the clearance.
     declaration = decided(0)
@@ -424,8 +451,9 @@ def test_export_journey_from_declaration_to_crossed(decided, device, api):
 
     # The barrier of 1119-EX1 opens.
     gate = device("lane_gate", lane="1119-EX1")
-    decision = gate.post("/api/v1/gate/reads/", {"plate": "12C30000", "read_at": now_iso(), "confidence": "0.96"},
-                         format="json")
+    decision = gate.post(
+        "/api/v1/gate/reads/", {"plate": "12C30000", "read_at": now_iso(), "confidence": "0.96"}, format="json"
+    )
     assert (decision.json()["decision"], decision.json()["reasons"]) == ("open", [])
 
     # The border line camera sees it leave Vietnam.
@@ -436,35 +464,73 @@ def test_export_journey_from_declaration_to_crossed(decided, device, api):
     seen = api.get(f"/api/v1/declarations/{declaration.id}/").json()
     assert (seen["status"], seen["stage"]) == ("cleared", "crossed")
     assert seen["crossed_at"] and seen["in_lane_at"] and seen["called_at"] and seen["arrived_at"]
-    assert set(seen["dwell_minutes"]) == {"declared_to_arrived", "arrived_to_called", "called_to_in_lane",
-                                          "in_lane_to_crossed"}
+    assert set(seen["dwell_minutes"]) == {
+        "declared_to_arrived",
+        "arrived_to_called",
+        "called_to_in_lane",
+        "in_lane_to_crossed",
+    }
     assert all(minutes >= 0 for minutes in seen["dwell_minutes"].values())
-    journey = [name for name in event_names(api, declaration.id)
-               if name in {"submitted", "cleared", "fee_issued", "fee_paid", "arrived_in_yard", "called",
-                           "entered_lane", "crossed"}]
-    assert journey == ["submitted", "cleared", "fee_issued", "fee_paid", "arrived_in_yard", "called",
-                       "entered_lane", "crossed"]
+    journey = [
+        name
+        for name in event_names(api, declaration.id)
+        if name
+        in {"submitted", "cleared", "fee_issued", "fee_paid", "arrived_in_yard", "called", "entered_lane", "crossed"}
+    ]
+    assert journey == [
+        "submitted",
+        "cleared",
+        "fee_issued",
+        "fee_paid",
+        "arrived_in_yard",
+        "called",
+        "entered_lane",
+        "crossed",
+    ]
     # The vehicle is free for its next crossing.
     assert decided(0).status == "cleared"
 
 
 IMPORT = {
     "direction": "import",
-    "vehicle": {"plate": "桂A·12345", "country": "CN", "max_gross_weight_kg": 40000,
-                "permit_number": "CN-VN-2026-00777", "permit_expires": None},
-    "driver": {"full_name": "Lý Minh", "nationality": "CN", "document_type": "passport",
-               "document_number": "E12345678", "document_expires": "2031-01-01"},
+    "vehicle": {
+        "plate": "桂A·12345",
+        "country": "CN",
+        "max_gross_weight_kg": 40000,
+        "permit_number": "CN-VN-2026-00777",
+        "permit_expires": None,
+    },
+    "driver": {
+        "full_name": "Lý Minh",
+        "nationality": "CN",
+        "document_type": "passport",
+        "document_number": "E12345678",
+        "document_expires": "2031-01-01",
+    },
     "customs_declarations": [{"number": "105123456789", "type": "A11"}],
     "containers": [{"number": "MSKU1234565", "size": "40", "seals": ["CN778899"]}],
-    "goods": [{"hs_code": "85171300", "description": "Smartphones", "quantity": "2000", "unit": "PCE",
-               "gross_weight_kg": "1500", "value": "400000.00", "currency": "USD", "origin_country": "CN"}],
+    "goods": [
+        {
+            "hs_code": "85171300",
+            "description": "Smartphones",
+            "quantity": "2000",
+            "unit": "PCE",
+            "gross_weight_kg": "1500",
+            "value": "400000.00",
+            "currency": "USD",
+            "origin_country": "CN",
+        }
+    ],
 }
 
 
 def test_import_journey_from_declaration_to_crossed(declare, django_capture_on_commit_callbacks, device, api):
-    body = {**IMPORT, "vehicle": {**IMPORT["vehicle"],
-                                  "permit_expires": str(timezone.localdate() + timedelta(days=365))},
-            "trailer": None, "quarantine_certificates": []}
+    body = {
+        **IMPORT,
+        "vehicle": {**IMPORT["vehicle"], "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "trailer": None,
+        "quarantine_certificates": [],
+    }
     with django_capture_on_commit_callbacks(execute=True):
         created = declare(**body)
     assert created.status_code == 201, created.json()
@@ -480,8 +546,9 @@ def test_import_journey_from_declaration_to_crossed(declare, django_capture_on_c
     assert api.get(f"/api/v1/declarations/{declaration_id}/").json()["lane"] == "1119-IM1"
 
     gate = device("lane_gate", lane="1119-IM1")
-    decision = gate.post("/api/v1/gate/reads/", {"plate": "桂A12345", "read_at": now_iso(), "confidence": "0.91"},
-                         format="json").json()
+    decision = gate.post(
+        "/api/v1/gate/reads/", {"plate": "桂A12345", "read_at": now_iso(), "confidence": "0.91"}, format="json"
+    ).json()
     assert decision["decision"] == "open", decision
 
     border = device("border_line", lane="1119-IM1")
@@ -495,16 +562,20 @@ def test_import_journey_from_declaration_to_crossed(declare, django_capture_on_c
 
 
 def test_an_import_truck_seen_going_out_is_not_crossed(declare, django_capture_on_commit_callbacks, device, api):
-    body = {**IMPORT, "vehicle": {**IMPORT["vehicle"],
-                                  "permit_expires": str(timezone.localdate() + timedelta(days=365))},
-            "trailer": None, "quarantine_certificates": []}
+    body = {
+        **IMPORT,
+        "vehicle": {**IMPORT["vehicle"], "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "trailer": None,
+        "quarantine_certificates": [],
+    }
     with django_capture_on_commit_callbacks(execute=True):
         declaration_id = declare(**body).json()["id"]
     assert pay_over_callback(declaration_id, api).status_code == 200
     movement(device("yard_gate", yard="1119-import-yard"), "桂A12345", "yard_in")
     dispatch_run()
-    device("lane_gate", lane="1119-IM1").post("/api/v1/gate/reads/", {
-        "plate": "桂A12345", "read_at": now_iso(), "confidence": "0.91"}, format="json")
+    device("lane_gate", lane="1119-IM1").post(
+        "/api/v1/gate/reads/", {"plate": "桂A12345", "read_at": now_iso(), "confidence": "0.91"}, format="json"
+    )
 
     response = movement(device("border_line", lane="1119-IM1"), "桂A12345", "border_out")
 
@@ -514,14 +585,19 @@ def test_an_import_truck_seen_going_out_is_not_crossed(declare, django_capture_o
 
 # --- Autonomous vehicles: the handover at the transfer yard ---------------------------------------------
 
+
 @pytest.fixture
 def autonomous(decided):
     """An autonomous vehicle declared to carry container CSQU3054383 across on 1119-1120."""
-    vehicle = {"plate": "12C-777.77", "country": "VN", "max_gross_weight_kg": 40000, "is_autonomous": True,
-               "permit_number": "VN-CN-2026-77777",
-               "permit_expires": str(timezone.localdate() + timedelta(days=365))}
-    return decided(77, vehicle=vehicle,
-                   containers=[{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}])
+    vehicle = {
+        "plate": "12C-777.77",
+        "country": "VN",
+        "max_gross_weight_kg": 40000,
+        "is_autonomous": True,
+        "permit_number": "VN-CN-2026-77777",
+        "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+    }
+    return decided(77, vehicle=vehicle, containers=[{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}])
 
 
 @pytest.fixture
@@ -530,9 +606,11 @@ def transfer_yard(device):
 
 
 def handover(client: APIClient, containers: list[str]):
-    return client.post("/api/v1/gate/handovers/", {"plate": "12C77777", "from_plate": "12C-123.45",
-                                                   "containers": containers, "occurred_at": now_iso()},
-                       format="json")
+    return client.post(
+        "/api/v1/gate/handovers/",
+        {"plate": "12C77777", "from_plate": "12C-123.45", "containers": containers, "occurred_at": now_iso()},
+        format="json",
+    )
 
 
 def test_handover_with_the_declared_containers_matches(autonomous, transfer_yard):
@@ -541,8 +619,11 @@ def test_handover_with_the_declared_containers_matches(autonomous, transfer_yard
     assert response.status_code == 200, response.json()
     assert response.json() == {"declaration": autonomous.id, "matched": True, "missing": [], "unexpected": []}
     stored = Handover.objects.get()
-    assert (stored.yard.code, stored.from_plate, stored.containers) == ("1119-transfer-yard", "12C12345",
-                                                                        ["CSQU3054383"])
+    assert (stored.yard.code, stored.from_plate, stored.containers) == (
+        "1119-transfer-yard",
+        "12C12345",
+        ["CSQU3054383"],
+    )
     event = DeclarationEvent.objects.get(declaration=autonomous, event="handover")
     assert event.data["matched"] is True
 
@@ -551,8 +632,12 @@ def test_handover_with_a_wrong_container_lists_missing_and_unexpected(autonomous
     response = handover(transfer_yard, ["MSKU1234565"])
 
     assert response.status_code == 200, response.json()
-    assert response.json() == {"declaration": autonomous.id, "matched": False, "missing": ["CSQU3054383"],
-                               "unexpected": ["MSKU1234565"]}
+    assert response.json() == {
+        "declaration": autonomous.id,
+        "matched": False,
+        "missing": ["CSQU3054383"],
+        "unexpected": ["MSKU1234565"],
+    }
 
 
 def test_handover_for_an_undeclared_vehicle_is_refused(transfer_yard, reference):

@@ -20,17 +20,29 @@ from vehicles.models import LOCAL_TZ, Lane, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
 OPERATOR = Actor.system("gate-operator")
-FIELDS = {"route", "direction", "waiting", "called", "in_lane", "crossed_today", "calls_per_hour",
-          "estimated_wait_minutes"}
+FIELDS = {
+    "route",
+    "direction",
+    "waiting",
+    "called",
+    "in_lane",
+    "crossed_today",
+    "calls_per_hour",
+    "estimated_wait_minutes",
+}
 
 
 def truck(n: int, **overrides) -> dict:
     """A body for the n-th truck: its own plate and customs number, non-perishable goods."""
     number = 30000 + n
     body = {
-        "vehicle": {"plate": f"12C-{number // 100:03d}.{number % 100:02d}", "country": "VN",
-                    "max_gross_weight_kg": 40000, "permit_number": f"VN-CN-2026-{number}",
-                    "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "vehicle": {
+            "plate": f"12C-{number // 100:03d}.{number % 100:02d}",
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": f"VN-CN-2026-{number}",
+            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+        },
         "trailer": None,
         "containers": [],
         "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
@@ -84,8 +96,13 @@ def declared(declare, django_capture_on_commit_callbacks):
 
 
 def arrive(n: int, yard: str = "1119-export-yard"):
-    return yard_arrival_record(plate_read=written(n), yard=Yard.objects.get(code=yard),
-                               occurred_at=timezone.now() - timedelta(minutes=30 - n), source="camera-1", actor=CAMERA)
+    return yard_arrival_record(
+        plate_read=written(n),
+        yard=Yard.objects.get(code=yard),
+        occurred_at=timezone.now() - timedelta(minutes=30 - n),
+        source="camera-1",
+        actor=CAMERA,
+    )
 
 
 def load(client=None) -> dict[tuple[str, str], dict]:
@@ -100,7 +117,11 @@ def test_load_is_public_with_a_row_per_smart_route_and_direction(reference, at_t
     assert response.status_code == 200
     rows = response.json()
     assert [(row["route"], row["direction"]) for row in rows] == [
-        ("1088/2-1089", "export"), ("1088/2-1089", "import"), ("1119-1120", "export"), ("1119-1120", "import")]
+        ("1088/2-1089", "export"),
+        ("1088/2-1089", "import"),
+        ("1119-1120", "export"),
+        ("1119-1120", "import"),
+    ]
     assert all(set(row) == FIELDS for row in rows)
     assert all((row["waiting"], row["called"], row["in_lane"], row["crossed_today"]) == (0, 0, 0, 0) for row in rows)
     assert all(row["estimated_wait_minutes"] == 0 for row in rows)
@@ -123,8 +144,9 @@ def test_load_counts_vehicles_in_each_stage_and_today_crossings(declared, day, a
 
     rows = load()
 
-    assert {key: (row["waiting"], row["called"], row["in_lane"], row["crossed_today"])
-            for key, row in rows.items()} == {
+    assert {
+        key: (row["waiting"], row["called"], row["in_lane"], row["crossed_today"]) for key, row in rows.items()
+    } == {
         ("1119-1120", "export"): (3, 3, 1, 2),  # the crossing before local midnight was yesterday's
         ("1119-1120", "import"): (1, 0, 0, 0),
         ("1088/2-1089", "export"): (0, 0, 0, 0),
@@ -144,8 +166,10 @@ def test_load_gives_the_calls_per_hour_of_the_open_lanes_and_the_wait(declared, 
     rows = load()
 
     # 1119 export: EX1 30 + EX2 20 + REV1 25 (the autonomous lane is closed).
-    assert (rows[("1119-1120", "export")]["calls_per_hour"], rows[("1119-1120", "export")]["estimated_wait_minutes"]) \
-        == (75, 4)  # 5 waiting at 75 an hour
+    assert (
+        rows[("1119-1120", "export")]["calls_per_hour"],
+        rows[("1119-1120", "export")]["estimated_wait_minutes"],
+    ) == (75, 4)  # 5 waiting at 75 an hour
     # 1119 import: IM1 30 + IM2 20; the empty-return lane takes no loaded trucks.
     assert rows[("1119-1120", "import")]["calls_per_hour"] == 50
     assert rows[("1088/2-1089", "export")]["calls_per_hour"] == 25
@@ -161,8 +185,9 @@ def test_load_gives_the_calls_per_hour_of_the_open_lanes_and_the_wait(declared, 
 def test_a_switched_reversible_lane_counts_for_its_new_direction(reference, at_ten):
     from clearance.services.lanes import lane_switch_direction
 
-    lane_switch_direction(lane_id=Lane.objects.get(code="1119-REV1").id, direction="import", actor=OPERATOR,
-                          reason="Import peak")
+    lane_switch_direction(
+        lane_id=Lane.objects.get(code="1119-REV1").id, direction="import", actor=OPERATOR, reason="Import peak"
+    )
 
     rows = load()
 

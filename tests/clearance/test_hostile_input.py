@@ -45,12 +45,16 @@ def test_device_plate_that_normalizes_to_nothing_or_too_long_is_refused(api, ref
     device = APIClient()
     device.credentials(HTTP_AUTHORIZATION=f"Api-Key {out.getvalue().strip().splitlines()[-1]}")
 
-    response = device.post("/api/v1/gate/reads/", {"plate": plate, "read_at": arrival_in(0), "confidence": "0.9"},
-                           format="json")
+    response = device.post(
+        "/api/v1/gate/reads/", {"plate": plate, "read_at": arrival_in(0), "confidence": "0.9"}, format="json"
+    )
 
     assert response.status_code == 400
-    assert response.json()["errors"][0] == {"field": "plate", "code": "invalid_plate",
-                                            "message": response.json()["errors"][0]["message"]}
+    assert response.json()["errors"][0] == {
+        "field": "plate",
+        "code": "invalid_plate",
+        "message": response.json()["errors"][0]["message"],
+    }
 
 
 def test_fullwidth_plate_matches_the_declared_vehicle():
@@ -103,8 +107,7 @@ def test_forged_cursor_is_not_found(api, cursor):
 def test_if_match_that_is_not_a_version_is_412(api, declare, etag):
     created = declare()
 
-    response = api.patch(created["Location"], {"expected_arrival": arrival_in(30)}, format="json",
-                         HTTP_IF_MATCH=etag)
+    response = api.patch(created["Location"], {"expected_arrival": arrival_in(30)}, format="json", HTTP_IF_MATCH=etag)
 
     assert response.status_code == 412
 
@@ -112,20 +115,23 @@ def test_if_match_that_is_not_a_version_is_412(api, declare, etag):
 def test_payment_callback_with_a_non_ascii_signature_is_401(client, settings):
     settings.SMARTGATE_PAYMENT_SECRET = "secret"
 
-    response = client.post("/api/v1/payments/callback/", {"payment_id": "p"}, content_type="application/json",
-                           HTTP_X_SIGNATURE="sha256=ß")
+    response = client.post(
+        "/api/v1/payments/callback/", {"payment_id": "p"}, content_type="application/json", HTTP_X_SIGNATURE="sha256=ß"
+    )
 
     assert response.status_code == 401
 
 
 def test_payment_callback_with_a_null_character_is_400(client, settings, db):
     settings.SMARTGATE_PAYMENT_SECRET = "secret"
-    body = json.dumps({"payment_id": "p-1", "reference": "SG-2026-000001", "amount_vnd": 100000,
-                       "extra": {"a": "\u0000"}}).encode()
+    body = json.dumps(
+        {"payment_id": "p-1", "reference": "SG-2026-000001", "amount_vnd": 100000, "extra": {"a": "\u0000"}}
+    ).encode()
     signature = hmac.new(b"secret", body, hashlib.sha256).hexdigest()
 
-    response = client.post("/api/v1/payments/callback/", body, content_type="application/json",
-                           HTTP_X_SIGNATURE=f"sha256={signature}")
+    response = client.post(
+        "/api/v1/payments/callback/", body, content_type="application/json", HTTP_X_SIGNATURE=f"sha256={signature}"
+    )
 
     assert response.status_code in (400, 422)
 

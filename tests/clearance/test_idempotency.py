@@ -52,10 +52,14 @@ def test_key_still_being_processed_is_409(api, declaration_body):
 
 def test_keys_are_per_company(api, other_api, declaration_body):
     first = post(api, declaration_body(), "shared-key")
-    theirs = post(other_api, declaration_body(vehicle={"plate": "桂A12345", "country": "CN",
-                                                         "max_gross_weight_kg": 40000},
-                                                customs_declarations=[{"number": "305123456790", "type": "B11"}]),
-                  "shared-key")
+    theirs = post(
+        other_api,
+        declaration_body(
+            vehicle={"plate": "桂A12345", "country": "CN", "max_gross_weight_kg": 40000},
+            customs_declarations=[{"number": "305123456790", "type": "B11"}],
+        ),
+        "shared-key",
+    )
 
     assert (first.status_code, theirs.status_code) == (201, 201)
     assert first.json()["id"] != theirs.json()["id"]

@@ -50,15 +50,45 @@ ROLE_NAMES = {
 
 
 def laptops(lines: int = 1) -> list[dict]:
-    return [{"hs_code": "84713020", "description": f"Laptops {i}", "quantity": Decimal(500), "unit": "PCE",
-             "gross_weight_kg": Decimal(200), "value": Decimal("15000.00"), "currency": "USD",
-             "origin_country": "VN"} for i in range(lines)]
+    return [
+        {
+            "hs_code": "84713020",
+            "description": f"Laptops {i}",
+            "quantity": Decimal(500),
+            "unit": "PCE",
+            "gross_weight_kg": Decimal(200),
+            "value": Decimal("15000.00"),
+            "currency": "USD",
+            "origin_country": "VN",
+        }
+        for i in range(lines)
+    ]
 
 
-PHONES = [{"hs_code": "85171300", "description": "Smartphones", "quantity": Decimal(2000), "unit": "PCE",
-           "gross_weight_kg": Decimal(1500), "value": Decimal("400000.00"), "currency": "USD", "origin_country": "VN"}]
-DURIAN = [{"hs_code": "08106000", "description": "Fresh durian", "quantity": Decimal(18000), "unit": "KGM",
-           "gross_weight_kg": Decimal(18000), "value": Decimal("45000.00"), "currency": "USD", "origin_country": "VN"}]
+PHONES = [
+    {
+        "hs_code": "85171300",
+        "description": "Smartphones",
+        "quantity": Decimal(2000),
+        "unit": "PCE",
+        "gross_weight_kg": Decimal(1500),
+        "value": Decimal("400000.00"),
+        "currency": "USD",
+        "origin_country": "VN",
+    }
+]
+DURIAN = [
+    {
+        "hs_code": "08106000",
+        "description": "Fresh durian",
+        "quantity": Decimal(18000),
+        "unit": "KGM",
+        "gross_weight_kg": Decimal(18000),
+        "value": Decimal("45000.00"),
+        "currency": "USD",
+        "origin_country": "VN",
+    }
+]
 
 
 def plate_of(n: int) -> str:
@@ -71,13 +101,23 @@ def declaration_data(n: int, *, goods=None, certificates=(), containers=(), cust
     number = 40000 + n
     arrival = timezone.now() + timedelta(hours=24)
     return {
-        "direction": "export", "route": Route.objects.select_related("gate").get(code=ROUTE),
+        "direction": "export",
+        "route": Route.objects.select_related("gate").get(code=ROUTE),
         "expected_arrival": arrival,
         "customs_declarations": [{"number": f"309{number:06d}{k:03d}", "type": "B11"} for k in range(customs_numbers)],
-        "vehicle": {"plate": parse_plate(plate_of(n), country="VN"), "max_gross_weight_kg": 40000,
-                    "permit_number": f"VN-CN-2026-{number}", "permit_expires": arrival.date() + timedelta(days=200)},
-        "driver": {"full_name": "Nguyễn Văn An", "nationality": "VN", "document_type": "passport",
-                   "document_number": f"C{number:07d}", "document_expires": arrival.date() + timedelta(days=900)},
+        "vehicle": {
+            "plate": parse_plate(plate_of(n), country="VN"),
+            "max_gross_weight_kg": 40000,
+            "permit_number": f"VN-CN-2026-{number}",
+            "permit_expires": arrival.date() + timedelta(days=200),
+        },
+        "driver": {
+            "full_name": "Nguyễn Văn An",
+            "nationality": "VN",
+            "document_type": "passport",
+            "document_number": f"C{number:07d}",
+            "document_expires": arrival.date() + timedelta(days=900),
+        },
         "containers": list(containers),
         "goods": goods if goods is not None else laptops(),
         "quarantine_certificates": list(certificates),
@@ -117,9 +157,13 @@ def submit(company, django_capture_on_commit_callbacks):
 
 def arrive(declaration: Declaration, *, minutes_ago: int) -> Declaration:
     """The truck enters the export yard (the dispatcher asked for after commit never runs in a test)."""
-    result = yard_arrival_record(plate_read=declaration.vehicle.plate, yard=Yard.objects.get(code=EXPORT_YARD),
-                                 occurred_at=timezone.now() - timedelta(minutes=minutes_ago), source="camera-1",
-                                 actor=CAMERA)
+    result = yard_arrival_record(
+        plate_read=declaration.vehicle.plate,
+        yard=Yard.objects.get(code=EXPORT_YARD),
+        occurred_at=timezone.now() - timedelta(minutes=minutes_ago),
+        source="camera-1",
+        actor=CAMERA,
+    )
     assert isinstance(result, Declaration)
     result.refresh_from_db()
     assert result.stage == Declaration.Stage.IN_YARD
@@ -169,8 +213,12 @@ def held(quarantine_only, officer):
 
     def make(n: int) -> Declaration:
         declaration = quarantine_only(n)
-        inspection_record_result(inspection_id=declaration.inspections.get().id, user=officer("quarantine"),
-                                 passed=False, notes="Live pests found")
+        inspection_record_result(
+            inspection_id=declaration.inspections.get().id,
+            user=officer("quarantine"),
+            passed=False,
+            notes="Live pests found",
+        )
         declaration.refresh_from_db()
         assert declaration.status == Declaration.Status.HELD
         return declaration
@@ -200,9 +248,12 @@ def confirm_action(client, model: str, action: str, ids: list[int], reason: str)
 
 # --- Roles -------------------------------------------------------------------------------------
 
+
 def group_permissions() -> dict[str, set[str]]:
-    return {group.name: {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
-            for group in Group.objects.prefetch_related("permissions__content_type")}
+    return {
+        group.name: {f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()}
+        for group in Group.objects.prefetch_related("permissions__content_type")
+    }
 
 
 def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
@@ -223,31 +274,34 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
     assert group_permissions() == second
 
 
-@pytest.mark.parametrize("role, url, expected", [
-    ("quarantine", "admin:clearance_revokedcertificate_changelist", 200),
-    ("quarantine", "admin:clearance_revokedcertificate_add", 200),
-    ("quarantine", "admin:clearance_watchlistentry_changelist", 403),
-    ("quarantine", "admin:clearance_hsriskrule_changelist", 403),
-    ("customs", "admin:clearance_hsriskrule_changelist", 200),
-    ("customs", "admin:clearance_hsriskrule_add", 200),
-    ("customs", "admin:clearance_referenceprice_changelist", 200),
-    ("customs", "admin:clearance_watchlistentry_changelist", 403),
-    ("customs", "admin:clearance_revokedcertificate_changelist", 403),
-    ("border_guard", "admin:clearance_watchlistentry_changelist", 200),
-    ("border_guard", "admin:clearance_watchlistentry_add", 200),
-    ("border_guard", "admin:clearance_hsriskrule_changelist", 403),
-    ("border_guard", "admin:vehicles_lane_changelist", 403),
-    ("gate", "admin:vehicles_lane_changelist", 200),
-    ("gate", "admin:clearance_arrivalslot_changelist", 200),
-    ("gate", "admin:clearance_laneevent_changelist", 200),
-    ("gate", "admin:clearance_watchlistentry_changelist", 403),
-    ("gate", "admin:clearance_hsriskrule_changelist", 403),
-    ("supervisor", "admin:clearance_watchlistentry_changelist", 200),
-    ("supervisor", "admin:clearance_watchlistentry_add", 403),
-    ("supervisor", "admin:clearance_hsriskrule_changelist", 200),
-    ("supervisor", "admin:clearance_hsriskrule_add", 403),
-    ("supervisor", "admin:vehicles_lane_changelist", 200),
-])
+@pytest.mark.parametrize(
+    "role, url, expected",
+    [
+        ("quarantine", "admin:clearance_revokedcertificate_changelist", 200),
+        ("quarantine", "admin:clearance_revokedcertificate_add", 200),
+        ("quarantine", "admin:clearance_watchlistentry_changelist", 403),
+        ("quarantine", "admin:clearance_hsriskrule_changelist", 403),
+        ("customs", "admin:clearance_hsriskrule_changelist", 200),
+        ("customs", "admin:clearance_hsriskrule_add", 200),
+        ("customs", "admin:clearance_referenceprice_changelist", 200),
+        ("customs", "admin:clearance_watchlistentry_changelist", 403),
+        ("customs", "admin:clearance_revokedcertificate_changelist", 403),
+        ("border_guard", "admin:clearance_watchlistentry_changelist", 200),
+        ("border_guard", "admin:clearance_watchlistentry_add", 200),
+        ("border_guard", "admin:clearance_hsriskrule_changelist", 403),
+        ("border_guard", "admin:vehicles_lane_changelist", 403),
+        ("gate", "admin:vehicles_lane_changelist", 200),
+        ("gate", "admin:clearance_arrivalslot_changelist", 200),
+        ("gate", "admin:clearance_laneevent_changelist", 200),
+        ("gate", "admin:clearance_watchlistentry_changelist", 403),
+        ("gate", "admin:clearance_hsriskrule_changelist", 403),
+        ("supervisor", "admin:clearance_watchlistentry_changelist", 200),
+        ("supervisor", "admin:clearance_watchlistentry_add", 403),
+        ("supervisor", "admin:clearance_hsriskrule_changelist", 200),
+        ("supervisor", "admin:clearance_hsriskrule_add", 403),
+        ("supervisor", "admin:vehicles_lane_changelist", 200),
+    ],
+)
 def test_each_role_opens_only_its_screens(client, login, role, url, expected):
     login(role)
 
@@ -278,8 +332,10 @@ def test_customs_officer_edits_an_hs_risk_rule(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
     login("customs")
 
-    response = client.post(reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
-                           {"hs_prefix": "8517", "weight": 50, "description": "Phones: value fraud", "is_active": "on"})
+    response = client.post(
+        reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
+        {"hs_prefix": "8517", "weight": 50, "description": "Phones: value fraud", "is_active": "on"},
+    )
 
     assert response.status_code == 302
     rule.refresh_from_db()
@@ -287,8 +343,16 @@ def test_customs_officer_edits_an_hs_risk_rule(client, login):
 
 
 def test_border_guard_adds_a_watchlist_entry_and_customs_cannot(client, login):
-    body = {"kind": "person", "full_name": "Nguyễn Văn Bình", "action": "deny", "reason": "Court order 12/2026",
-            "document_number": "", "plate": "", "expires_at_0": "", "expires_at_1": ""}
+    body = {
+        "kind": "person",
+        "full_name": "Nguyễn Văn Bình",
+        "action": "deny",
+        "reason": "Court order 12/2026",
+        "document_number": "",
+        "plate": "",
+        "expires_at_0": "",
+        "expires_at_1": "",
+    }
     login("customs")
     assert client.post(reverse("admin:clearance_watchlistentry_add"), body).status_code == 403
     assert not WatchlistEntry.objects.exists()
@@ -304,14 +368,16 @@ def test_border_guard_adds_a_watchlist_entry_and_customs_cannot(client, login):
 def test_quarantine_officer_adds_a_revoked_certificate(client, login):
     officer = login("quarantine")
 
-    response = client.post(reverse("admin:clearance_revokedcertificate_add"),
-                           {"number": "KD-2026-009999", "reason": "Forged lab results"})
+    response = client.post(
+        reverse("admin:clearance_revokedcertificate_add"), {"number": "KD-2026-009999", "reason": "Forged lab results"}
+    )
 
     assert response.status_code == 302
     assert RevokedCertificate.objects.get().added_by == officer
 
 
 # --- Declarations: no raw editing --------------------------------------------------------------
+
 
 def test_declaration_detail_has_no_editable_status_or_stage(client, login, submit):
     declaration = submit(0)
@@ -346,27 +412,35 @@ def test_posting_a_change_to_a_declaration_changes_nothing(client, login, submit
     declaration = submit(0)
     login(role)
 
-    response = client.post(reverse("admin:clearance_declaration_change", args=[declaration.id]),
-                           {"status": "rejected", "stage": "crossed", "channel": "red", "_save": "Save"})
+    response = client.post(
+        reverse("admin:clearance_declaration_change", args=[declaration.id]),
+        {"status": "rejected", "stage": "crossed", "channel": "red", "_save": "Save"},
+    )
 
     assert response.status_code == 403
     declaration.refresh_from_db()
     assert (declaration.status, declaration.stage, declaration.channel) == ("cleared", "expected", "green")
     assert client.get(reverse("admin:clearance_declaration_add")).status_code == 403
-    assert client.post(reverse("admin:clearance_declaration_delete", args=[declaration.id]),
-                       {"post": "yes"}).status_code == 403
+    assert (
+        client.post(reverse("admin:clearance_declaration_delete", args=[declaration.id]), {"post": "yes"}).status_code
+        == 403
+    )
     assert Declaration.objects.filter(id=declaration.id).exists()
 
 
 # --- Declaration actions -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("role, offered, not_offered", [
-    ("gate", {"call_forward", "turn_back"}, {"release_held", "reject_held", "delete_selected"}),
-    ("supervisor", {"release_held", "reject_held"}, {"delete_selected"}),
-    ("customs", set(), {"call_forward", "turn_back", "release_held", "reject_held", "delete_selected"}),
-    ("border_guard", set(), {"call_forward", "turn_back", "release_held", "reject_held"}),
-    ("quarantine", set(), {"call_forward", "turn_back", "release_held", "reject_held"}),
-])
+
+@pytest.mark.parametrize(
+    "role, offered, not_offered",
+    [
+        ("gate", {"call_forward", "turn_back"}, {"release_held", "reject_held", "delete_selected"}),
+        ("supervisor", {"release_held", "reject_held"}, {"delete_selected"}),
+        ("customs", set(), {"call_forward", "turn_back", "release_held", "reject_held", "delete_selected"}),
+        ("border_guard", set(), {"call_forward", "turn_back", "release_held", "reject_held"}),
+        ("quarantine", set(), {"call_forward", "turn_back", "release_held", "reject_held"}),
+    ],
+)
 def test_actions_are_offered_only_to_the_roles_allowed(client, login, submit, role, offered, not_offered):
     submit(0)
     login(role)
@@ -427,8 +501,9 @@ def test_supervisor_releases_a_held_declaration(client, login, held):
     confirmation = run_action(client, "declaration", "release_held", [declaration.id])
     assert confirmation.status_code == 200 and 'name="reason"' in confirmation.content.decode()
 
-    response = confirm_action(client, "declaration", "release_held", [declaration.id],
-                              reason="Pests treated on site, re-inspected")
+    response = confirm_action(
+        client, "declaration", "release_held", [declaration.id], reason="Pests treated on site, re-inspected"
+    )
 
     assert response.status_code == 302
     declaration.refresh_from_db()
@@ -476,6 +551,7 @@ def test_customs_officer_cannot_turn_back_by_posting_the_action(client, login, s
 
 # --- Inspections -------------------------------------------------------------------------------
 
+
 def test_each_force_sees_its_own_inspections_and_the_supervisor_all(client, login, quarantine_only, submit):
     quarantine_only(0)
     HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="Durian declared as other fruit")
@@ -511,7 +587,10 @@ def test_quarantine_officer_records_a_pass_and_the_declaration_is_cleared(client
     inspection.refresh_from_db()
     declaration.refresh_from_db()
     assert (inspection.status, inspection.resolved_by, inspection.notes) == (
-        "passed", officer, "Fruit inspected, clean")
+        "passed",
+        officer,
+        "Fruit inspected, clean",
+    )
     assert declaration.status == Declaration.Status.CLEARED
     event = DeclarationEvent.objects.get(declaration=declaration, event="inspection_passed")
     assert (event.actor, event.reason) == (officer.username, "Fruit inspected, clean")
@@ -550,13 +629,15 @@ def test_inspection_detail_is_read_only(client, login, quarantine_only):
     assert response.status_code == 200
     assert 'name="status"' not in response.content.decode()
 
-    client.post(reverse("admin:clearance_inspection_change", args=[inspection.id]),
-                {"status": "passed", "_save": "Save"})
+    client.post(
+        reverse("admin:clearance_inspection_change", args=[inspection.id]), {"status": "passed", "_save": "Save"}
+    )
     inspection.refresh_from_db()
     assert inspection.status == "open"
 
 
 # --- Lane board --------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def yard_queue(submit):
@@ -599,8 +680,7 @@ def test_lane_board_data_has_lane_flags_and_the_queue(client, login, yard_queue)
     lanes = {lane["code"]: lane for lane in data["lanes"]}
     assert set(lanes) == set(Lane.objects.filter(route=route).values_list("code", flat=True))
     assert lanes["1119-EX1"]["open"] is False
-    assert all(lane["open"] for code, lane in lanes.items()
-               if Lane.objects.get(code=code).is_open)
+    assert all(lane["open"] for code, lane in lanes.items() if Lane.objects.get(code=code).is_open)
     assert [row["reference"] for row in data["queue"]] == [d.reference for d in yard_queue]
     assert data["queue"][0]["perishable"] is True and data["queue"][1]["perishable"] is False
     assert data["queue"][1]["waiting_minutes"] >= 49
@@ -630,8 +710,12 @@ def test_gate_operator_closes_a_lane_from_the_board(client, login):
     lane.refresh_from_db()
     assert lane.is_open is False
     event = LaneEvent.objects.get(lane=lane)
-    assert (event.event, event.actor, event.user, event.reason) == ("closed", operator.username, operator,
-                                                                    "Barrier fault")
+    assert (event.event, event.actor, event.user, event.reason) == (
+        "closed",
+        operator.username,
+        operator,
+        "Barrier fault",
+    )
 
     client.post(reverse("admin:lane-action", args=[lane.id, "open"]), {"reason": "Repaired"})
     lane.refresh_from_db()
@@ -674,6 +758,7 @@ def test_lane_board_needs_a_staff_login(client, db):
 
 # --- Dashboard ---------------------------------------------------------------------------------
 
+
 def test_dashboard_shows_waiting_vehicles_and_channels(client, login, submit):
     HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Smartphones under-declared")
     arrive(submit(0), minutes_ago=20)
@@ -690,12 +775,16 @@ def test_dashboard_shows_waiting_vehicles_and_channels(client, login, submit):
     assert figures["waiting"] == 2
     assert figures["channels"] == {"green": 3, "yellow": 1, "red": 0}
     assert 'id="waiting">2<' in html
-    assert {bar["name"]: bar["count"] for bar in response.context["channel_bars"]} == {"green": 3, "yellow": 1,
-                                                                                       "red": 0}
+    assert {bar["name"]: bar["count"] for bar in response.context["channel_bars"]} == {
+        "green": 3,
+        "yellow": 1,
+        "red": 0,
+    }
     assert f"{ROUTE} export" in html
 
 
 # --- No N+1 ------------------------------------------------------------------------------------
+
 
 def count_queries(client, url: str) -> int:
     with CaptureQueriesContext(connection) as context:
@@ -715,8 +804,12 @@ def test_screens_run_a_bounded_number_of_queries(client, login, submit):
 
     traffic(0, 10)
     login("supervisor")
-    pages = [changelist("declaration"), reverse("admin:lane-board", args=[route.id]),
-             reverse("admin:lane-board-data", args=[route.id]), f"{changelist('declaration')}?q=12C"]
+    pages = [
+        changelist("declaration"),
+        reverse("admin:lane-board", args=[route.id]),
+        reverse("admin:lane-board-data", args=[route.id]),
+        f"{changelist('declaration')}?q=12C",
+    ]
     for url in pages:
         client.get(url)  # warm the per-process caches (content types, sessions)
     small = {url: count_queries(client, url) for url in pages}
@@ -753,6 +846,7 @@ def test_declaration_detail_runs_a_bounded_number_of_queries(client, login, subm
 
 # --- Vietnamese --------------------------------------------------------------------------------
 
+
 def test_admin_speaks_vietnamese_from_the_language_cookie(client, login):
     login("gate")
     client.cookies["django_language"] = "vi"
@@ -776,6 +870,7 @@ def test_officer_switches_to_vietnamese(client, login):
 
 # --- Demo --------------------------------------------------------------------------------------
 
+
 @pytest.mark.django_db(transaction=True)
 def test_demo_creates_the_logins_and_traffic_once(settings):
     """Committed for real, as on a developer's machine: the checks and the dispatcher run after each commit."""
@@ -788,9 +883,13 @@ def test_demo_creates_the_logins_and_traffic_once(settings):
     users = {user.username: user for user in User.objects.prefetch_related("groups")}
     assert {"officer", "customs", "borderguard", "quarantine", "operator", "supervisor"} <= set(users)
     assert users["officer"].is_superuser and users["officer"].is_staff
-    for username, role in [("customs", roles.CUSTOMS_OFFICER), ("borderguard", roles.BORDER_GUARD_OFFICER),
-                           ("quarantine", roles.QUARANTINE_OFFICER), ("operator", roles.GATE_OPERATOR),
-                           ("supervisor", roles.SUPERVISOR)]:
+    for username, role in [
+        ("customs", roles.CUSTOMS_OFFICER),
+        ("borderguard", roles.BORDER_GUARD_OFFICER),
+        ("quarantine", roles.QUARANTINE_OFFICER),
+        ("operator", roles.GATE_OPERATOR),
+        ("supervisor", roles.SUPERVISOR),
+    ]:
         user = users[username]
         assert user.is_staff and not user.is_superuser
         assert [g.name for g in user.groups.all()] == [role]
@@ -816,5 +915,3 @@ def test_demo_refuses_without_debug(settings):
     with pytest.raises(CommandError):
         call_command("demo", stdout=io.StringIO())
     assert not get_user_model().objects.filter(username="officer").exists()
-
-

@@ -27,8 +27,18 @@ from vehicles.models import LOCAL_TZ, Lane, Movement, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
 OPERATOR = Actor.system("gate-operator")
-DURIAN = [{"hs_code": "08106000", "description": "Fresh durian", "quantity": "18000", "unit": "KGM",
-           "gross_weight_kg": "18000", "value": "45000.00", "currency": "USD", "origin_country": "VN"}]
+DURIAN = [
+    {
+        "hs_code": "08106000",
+        "description": "Fresh durian",
+        "quantity": "18000",
+        "unit": "KGM",
+        "gross_weight_kg": "18000",
+        "value": "45000.00",
+        "currency": "USD",
+        "origin_country": "VN",
+    }
+]
 EXPORT_YARD = "1119-export-yard"
 
 
@@ -39,9 +49,13 @@ def plate_number(n: int) -> int:
 def truck(n: int, *, autonomous: bool = False, **overrides) -> dict:
     """A body for the n-th truck: its own plate and customs number, non-perishable goods (laptops)."""
     number = plate_number(n)
-    vehicle = {"plate": f"12C-{number // 100:03d}.{number % 100:02d}", "country": "VN",
-               "max_gross_weight_kg": 40000, "permit_number": f"VN-CN-2026-{number}",
-               "permit_expires": str(timezone.localdate() + timedelta(days=365))}
+    vehicle = {
+        "plate": f"12C-{number // 100:03d}.{number % 100:02d}",
+        "country": "VN",
+        "max_gross_weight_kg": 40000,
+        "permit_number": f"VN-CN-2026-{number}",
+        "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+    }
     if autonomous:
         vehicle["is_autonomous"] = True
     body = {
@@ -83,8 +97,11 @@ def morning():
 @pytest.fixture
 def certificate():
     day = timezone.localdate(timezone.now() + timedelta(hours=24))
-    return {"number": "KD-2026-001234", "issued_on": str(day - timedelta(days=3)),
-            "expires_on": str(day + timedelta(days=27))}
+    return {
+        "number": "KD-2026-001234",
+        "issued_on": str(day - timedelta(days=3)),
+        "expires_on": str(day + timedelta(days=27)),
+    }
 
 
 @pytest.fixture
@@ -113,8 +130,9 @@ def inspected(declared):
 
 
 def arrive(n: int, at: datetime, yard: str = EXPORT_YARD):
-    return yard_arrival_record(plate_read=written(n), yard=Yard.objects.get(code=yard), occurred_at=at,
-                               source="camera-1", actor=CAMERA)
+    return yard_arrival_record(
+        plate_read=written(n), yard=Yard.objects.get(code=yard), occurred_at=at, source="camera-1", actor=CAMERA
+    )
 
 
 def only_open(*codes: str) -> None:
@@ -137,11 +155,17 @@ def where(declaration_id: int) -> tuple[str, str | None]:
 
 # --- Arriving in a yard -------------------------------------------------------------------------
 
+
 def test_declared_plate_written_differently_joins_the_queue(api, declare, certificate, morning):
     created = declare(quarantine_certificates=[certificate]).json()  # plate 12C-123.45
 
-    result = yard_arrival_record(plate_read="12c 123.45", yard=Yard.objects.get(code=EXPORT_YARD),
-                                 occurred_at=morning, source="camera-1", actor=CAMERA)
+    result = yard_arrival_record(
+        plate_read="12c 123.45",
+        yard=Yard.objects.get(code=EXPORT_YARD),
+        occurred_at=morning,
+        source="camera-1",
+        actor=CAMERA,
+    )
 
     assert isinstance(result, Declaration) and result.id == created["id"]
     body = api.get(f"/api/v1/declarations/{created['id']}/").json()
@@ -159,16 +183,26 @@ def test_declared_plate_written_differently_joins_the_queue(api, declare, certif
 def test_trailer_plate_read_at_the_yard_gate_matches_too(api, declare, certificate, morning):
     created = declare(quarantine_certificates=[certificate]).json()  # trailer 12R-012.34
 
-    result = yard_arrival_record(plate_read="12R01234", yard=Yard.objects.get(code=EXPORT_YARD),
-                                 occurred_at=morning, source="camera-1", actor=CAMERA)
+    result = yard_arrival_record(
+        plate_read="12R01234",
+        yard=Yard.objects.get(code=EXPORT_YARD),
+        occurred_at=morning,
+        source="camera-1",
+        actor=CAMERA,
+    )
 
     assert isinstance(result, Declaration) and result.id == created["id"]
     assert Declaration.objects.get(id=created["id"]).stage == "in_yard"
 
 
 def test_undeclared_plate_is_kept_as_unmatched_arrival(reference, morning):
-    result = yard_arrival_record(plate_read="29H-999.99", yard=Yard.objects.get(code=EXPORT_YARD),
-                                 occurred_at=morning, source="camera-1", actor=CAMERA)
+    result = yard_arrival_record(
+        plate_read="29H-999.99",
+        yard=Yard.objects.get(code=EXPORT_YARD),
+        occurred_at=morning,
+        source="camera-1",
+        actor=CAMERA,
+    )
 
     assert isinstance(result, UnmatchedArrival)
     unmatched = UnmatchedArrival.objects.get()
@@ -191,8 +225,10 @@ def test_plate_of_a_cancelled_crossing_is_unmatched(api, declared, morning):
 
 # --- Queue order --------------------------------------------------------------------------------
 
-def test_queue_order_perishable_then_priority_then_on_time_then_arrival(api, other_api, other_company, declared,
-                                                                        certificate):
+
+def test_queue_order_perishable_then_priority_then_on_time_then_arrival(
+    api, other_api, other_company, declared, certificate
+):
     slots_generate(days=2)
     Company.objects.filter(id=other_company.id).update(compliance_rating="priority")
     start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=5)
@@ -202,8 +238,9 @@ def test_queue_order_perishable_then_priority_then_on_time_then_arrival(api, oth
     priority = declared(3, client=other_api)
     perishable = declared(4, goods=DURIAN, quarantine_certificates=[certificate])
     for declaration_id in (late_slot, on_time):
-        booked = api.post(f"/api/v1/declarations/{declaration_id}/slot/", {"starts_at": start.isoformat()},
-                          format="json")
+        booked = api.post(
+            f"/api/v1/declarations/{declaration_id}/slot/", {"starts_at": start.isoformat()}, format="json"
+        )
         assert booked.status_code == 200, booked.json()
 
     # They arrive in the reverse order of who goes first.
@@ -224,17 +261,25 @@ def test_queue_order_perishable_then_priority_then_on_time_then_arrival(api, oth
     assert Declaration.objects.get(id=perishable).queue_class < Declaration.objects.get(id=priority).queue_class
 
 
-@pytest.mark.parametrize(("streak", "expected"), [
-    (1, ["priority 1", "regular 1", "priority 2", "regular 2"]),
-    (0, ["priority 1", "priority 2", "regular 1", "regular 2"]),
-])
-def test_priority_and_regular_trucks_are_interleaved(settings, other_api, other_company, declared, morning, streak,
-                                                     expected):
+@pytest.mark.parametrize(
+    ("streak", "expected"),
+    [
+        (1, ["priority 1", "regular 1", "priority 2", "regular 2"]),
+        (0, ["priority 1", "priority 2", "regular 1", "regular 2"]),
+    ],
+)
+def test_priority_and_regular_trucks_are_interleaved(
+    settings, other_api, other_company, declared, morning, streak, expected
+):
     settings.SMARTGATE_QUEUE_PRIORITY_STREAK = streak
     Company.objects.filter(id=other_company.id).update(compliance_rating="priority")
     only_open("1119-EX1")
-    names = {declared(0): "regular 1", declared(1): "regular 2",
-             declared(2, client=other_api): "priority 1", declared(3, client=other_api): "priority 2"}
+    names = {
+        declared(0): "regular 1",
+        declared(1): "regular 2",
+        declared(2, client=other_api): "priority 1",
+        declared(3, client=other_api): "priority 2",
+    }
     for n in range(4):  # the regular trucks were there first
         arrive(n, morning - timedelta(minutes=40 - n))
 
@@ -243,8 +288,9 @@ def test_priority_and_regular_trucks_are_interleaved(settings, other_api, other_
     assert [names[declaration_id] for declaration_id in called_ids(called)] == expected
 
 
-def test_interleaving_calls_priority_trucks_in_a_row_when_no_regular_waits(settings, other_api, other_company,
-                                                                          declared, morning):
+def test_interleaving_calls_priority_trucks_in_a_row_when_no_regular_waits(
+    settings, other_api, other_company, declared, morning
+):
     settings.SMARTGATE_QUEUE_PRIORITY_STREAK = 1
     Company.objects.filter(id=other_company.id).update(compliance_rating="priority")
     only_open("1119-EX1")
@@ -306,6 +352,7 @@ def test_positions_count_only_the_same_route_and_direction(api, declared, mornin
 
 
 # --- The dispatcher -------------------------------------------------------------------------------
+
 
 def test_only_cleared_vehicles_are_called_and_inspections_only_to_a_bay(api, declared, inspected, morning):
     only_open("1119-EX1")  # no inspection bay
@@ -416,15 +463,18 @@ def test_a_closed_lane_gets_no_calls(declared, morning):
     assert called_ids(dispatch_run(now=morning + timedelta(minutes=5))) == [declaration_id]
 
 
-@pytest.mark.parametrize(("days_later", "hour", "minute", "served"), [
-    (0, 21, 59, False),
-    (0, 22, 0, True),
-    (0, 23, 30, True),
-    (1, 0, 30, True),  # after midnight, still the same night shift
-    (1, 5, 59, True),
-    (1, 6, 0, False),
-    (1, 12, 0, False),
-])
+@pytest.mark.parametrize(
+    ("days_later", "hour", "minute", "served"),
+    [
+        (0, 21, 59, False),
+        (0, 22, 0, True),
+        (0, 23, 30, True),
+        (1, 0, 30, True),  # after midnight, still the same night shift
+        (1, 5, 59, True),
+        (1, 6, 0, False),
+        (1, 12, 0, False),
+    ],
+)
 def test_a_night_lane_is_called_only_within_its_hours(declared, days_later, hour, minute, served):
     only_open("1119-EX1")
     Lane.objects.filter(code="1119-EX1").update(opens_at=time(22, 0), closes_at=time(6, 0))
@@ -448,8 +498,9 @@ def test_reversible_lane_serves_its_current_direction_then_the_other(declared, m
     assert called_ids(dispatch_run(now=morning)) == [export]
     assert where(imported) == ("in_yard", None)
 
-    lane_switch_direction(lane_id=lane("1119-REV1").id, direction="import", actor=OPERATOR,
-                          reason="Morning import peak")
+    lane_switch_direction(
+        lane_id=lane("1119-REV1").id, direction="import", actor=OPERATOR, reason="Morning import peak"
+    )
 
     assert called_ids(dispatch_run(now=morning + timedelta(minutes=1))) == [imported]
     assert where(imported) == ("called", "1119-REV1")
@@ -543,8 +594,9 @@ def test_a_called_vehicle_that_does_not_come_goes_back_to_its_place(settings, ap
 
     # Called again first, since it kept its place.
     assert called_ids(dispatch_run(now=morning + timedelta(minutes=16))) == [first]
-    assert list(LaneCall.objects.filter(declaration_id=first).order_by("called_at")
-                .values_list("missed", flat=True)) == [True, False]
+    assert list(
+        LaneCall.objects.filter(declaration_id=first).order_by("called_at").values_list("missed", flat=True)
+    ) == [True, False]
 
 
 def test_every_lane_change_is_audited(django_user_model, reference):
@@ -568,6 +620,7 @@ def test_every_lane_change_is_audited(django_user_model, reference):
 
 
 # --- Two dispatchers at once ------------------------------------------------------------------------
+
 
 @pytest.mark.django_db(transaction=True)
 def test_two_dispatchers_at_once_call_each_vehicle_once_and_never_overfill(company, reference, declaration_body):

@@ -22,9 +22,13 @@ def truck(n: int, **overrides) -> dict:
     """A body for the n-th truck: its own plate and customs number, non-perishable goods."""
     number = 30000 + n
     body = {
-        "vehicle": {"plate": f"12C-{number // 100:03d}.{number % 100:02d}", "country": "VN",
-                    "max_gross_weight_kg": 40000, "permit_number": f"VN-CN-2026-{number}",
-                    "permit_expires": str(timezone.localdate() + timedelta(days=365))},
+        "vehicle": {
+            "plate": f"12C-{number // 100:03d}.{number % 100:02d}",
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": f"VN-CN-2026-{number}",
+            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
+        },
         "trailer": None,
         "containers": [],
         "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
@@ -73,6 +77,7 @@ def book(api, declaration_id: int, starts_at):
 
 # --- Generation ---------------------------------------------------------------------------------
 
+
 def test_slots_are_generated_hourly_for_both_routes_and_directions(reference):
     now = timezone.now()
 
@@ -82,8 +87,11 @@ def test_slots_are_generated_hourly_for_both_routes_and_directions(reference):
     first = now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     for code in ("1119-1120", "1088/2-1089"):
         for direction in ("export", "import"):
-            starts = list(ArrivalSlot.objects.filter(route__code=code, direction=direction)
-                          .order_by("starts_at").values_list("starts_at", flat=True))
+            starts = list(
+                ArrivalSlot.objects.filter(route__code=code, direction=direction)
+                .order_by("starts_at")
+                .values_list("starts_at", flat=True)
+            )
             assert starts == [first + timedelta(hours=offset) for offset in range(24)]
     assert all(slot.booked == 0 for slot in ArrivalSlot.objects.all())
 
@@ -92,20 +100,30 @@ def test_slot_capacity_is_what_the_cargo_lanes_take_in_an_hour(reference):
     slots_generate(days=1)
 
     def capacities_at(hour: int) -> set:
-        return {(slot.route.code, slot.direction, slot.capacity)
-                for slot in ArrivalSlot.objects.select_related("route")
-                if slot.starts_at.astimezone(LOCAL_TZ).hour == hour}
+        return {
+            (slot.route.code, slot.direction, slot.capacity)
+            for slot in ArrivalSlot.objects.select_related("route")
+            if slot.starts_at.astimezone(LOCAL_TZ).hour == hour
+        }
 
     capacities = capacities_at(10)
 
     # 1119 export: EX1 30 + EX2 20 + REV1 (reversible, now export) 25; the autonomous lane is not cargo.
     # 1119 import: IM1 30 + IM2 20; the empty-return lane takes no loaded trucks.
     # 1088 export: EX1 25; 1088 import: IM1 25 + REV1 (now import) 20.
-    assert capacities == {("1119-1120", "export", 75), ("1119-1120", "import", 50),
-                          ("1088/2-1089", "export", 25), ("1088/2-1089", "import", 45)}
+    assert capacities == {
+        ("1119-1120", "export", 75),
+        ("1119-1120", "import", 50),
+        ("1088/2-1089", "export", 25),
+        ("1088/2-1089", "import", 45),
+    }
     # At 23:00 the day lanes (07:00–22:00) take nobody: the reversible lane and all of 1088/2-1089 rest.
-    assert capacities_at(23) == {("1119-1120", "export", 50), ("1119-1120", "import", 50),
-                                 ("1088/2-1089", "export", 0), ("1088/2-1089", "import", 0)}
+    assert capacities_at(23) == {
+        ("1119-1120", "export", 50),
+        ("1119-1120", "import", 50),
+        ("1088/2-1089", "export", 0),
+        ("1088/2-1089", "import", 0),
+    }
 
 
 def test_generating_again_creates_nothing_and_keeps_changed_capacities(reference):
@@ -116,11 +134,13 @@ def test_generating_again_creates_nothing_and_keeps_changed_capacities(reference
     assert slots_generate(days=1, now=now) == 0
 
     assert ArrivalSlot.objects.count() == 96
-    assert set(ArrivalSlot.objects.filter(route__code="1119-1120", direction="export")
-               .values_list("capacity", flat=True)) == {10}
+    assert set(
+        ArrivalSlot.objects.filter(route__code="1119-1120", direction="export").values_list("capacity", flat=True)
+    ) == {10}
 
 
 # --- Listing ------------------------------------------------------------------------------------
+
 
 def test_slots_of_a_day_are_listed_with_their_free_places(api, slots, declared):
     tomorrow = local_date(timezone.now() + timedelta(days=1))
@@ -151,11 +171,14 @@ def test_listing_another_direction_shows_that_directions_capacity(api, slots):
     assert {slot["capacity"] for slot in body} == {50}
 
 
-@pytest.mark.parametrize(("query", "field", "code"), [
-    ({"route": "9999-0000", "direction": "export"}, "route", "unknown_route"),
-    ({"route": "1119-1120", "direction": "sideways"}, "direction", "invalid_choice"),
-    ({"route": "1119-1120"}, "direction", "required"),
-])
+@pytest.mark.parametrize(
+    ("query", "field", "code"),
+    [
+        ({"route": "9999-0000", "direction": "export"}, "route", "unknown_route"),
+        ({"route": "1119-1120", "direction": "sideways"}, "direction", "invalid_choice"),
+        ({"route": "1119-1120"}, "direction", "required"),
+    ],
+)
 def test_listing_with_a_bad_route_or_direction_is_400_with_field_errors(api, slots, query, field, code):
     response = api.get("/api/v1/slots/", query)
 
@@ -172,6 +195,7 @@ def test_listing_slots_needs_an_api_key(slots):
 
 
 # --- Booking, moving, releasing -----------------------------------------------------------------
+
 
 def test_booking_a_slot_shows_on_the_declaration_and_takes_a_place(api, slots, declared):
     declaration_id = declared()
@@ -278,11 +302,14 @@ def test_moving_to_a_full_slot_keeps_the_current_booking(api, slots, declared):
     assert (slot_at(full).booked, slot_at(current).booked) == (1, 1)
 
 
-@pytest.mark.parametrize("when", [
-    lambda: hour_from_now(5) + timedelta(minutes=30),  # not the start of an hour
-    lambda: hour_from_now(24 * 10),  # beyond the generated days
-    lambda: hour_from_now(-2),  # in the past
-])
+@pytest.mark.parametrize(
+    "when",
+    [
+        lambda: hour_from_now(5) + timedelta(minutes=30),  # not the start of an hour
+        lambda: hour_from_now(24 * 10),  # beyond the generated days
+        lambda: hour_from_now(-2),  # in the past
+    ],
+)
 def test_booking_a_time_that_is_no_slot_is_400_unknown_slot(api, slots, declared, when):
     declaration_id = declared()
 
@@ -337,8 +364,13 @@ def test_another_companys_declaration_is_not_found(api, other_api, slots, declar
 
 def test_a_vehicle_already_in_the_yard_cannot_book(api, slots, declared):
     declaration_id = declared()
-    yard_arrival_record(plate_read=plate_of(0), yard=Yard.objects.get(code="1119-export-yard"),
-                        occurred_at=timezone.now(), source="camera", actor=CAMERA)
+    yard_arrival_record(
+        plate_read=plate_of(0),
+        yard=Yard.objects.get(code="1119-export-yard"),
+        occurred_at=timezone.now(),
+        source="camera",
+        actor=CAMERA,
+    )
 
     response = book(api, declaration_id, hour_from_now(5))
 
@@ -352,8 +384,7 @@ def test_cancelling_a_declaration_gives_its_place_back(api, slots, declared):
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
 
-    cancelled = api.post(f"/api/v1/declarations/{declaration_id}/cancel/", {"reason": "Trip postponed"},
-                         format="json")
+    cancelled = api.post(f"/api/v1/declarations/{declaration_id}/cancel/", {"reason": "Trip postponed"}, format="json")
 
     assert cancelled.status_code == 200
     assert slot_at(hour).booked == 0
@@ -371,6 +402,7 @@ def test_a_cancelled_crossing_is_no_no_show(api, company, slots, declared):
 
 
 # --- The last place, taken twice at once ----------------------------------------------------------
+
 
 @pytest.mark.django_db(transaction=True)
 def test_two_bookings_of_the_last_place_at_once_give_one(company, reference, declaration_body):
@@ -410,25 +442,34 @@ def test_two_bookings_of_the_last_place_at_once_give_one(company, reference, dec
 
 # --- On time, and no-shows ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("minutes_after_start", "on_time"), [
-    (-30, True),  # the tolerance before the hour
-    (0, True),
-    (59, True),
-    (90, True),  # the end of the hour plus the tolerance
-    (-31, False),
-    (91, False),
-    (240, False),
-])
-def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(api, slots, declared, minutes_after_start,
-                                                                     on_time):
+
+@pytest.mark.parametrize(
+    ("minutes_after_start", "on_time"),
+    [
+        (-30, True),  # the tolerance before the hour
+        (0, True),
+        (59, True),
+        (90, True),  # the end of the hour plus the tolerance
+        (-31, False),
+        (91, False),
+        (240, False),
+    ],
+)
+def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(
+    api, slots, declared, minutes_after_start, on_time
+):
     assert django_settings.SMARTGATE_SLOT_TOLERANCE_MINUTES == 30
     declaration_id = declared()
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
 
-    declaration = yard_arrival_record(plate_read=plate_of(0), yard=Yard.objects.get(code="1119-export-yard"),
-                                      occurred_at=hour + timedelta(minutes=minutes_after_start), source="camera",
-                                      actor=CAMERA)
+    declaration = yard_arrival_record(
+        plate_read=plate_of(0),
+        yard=Yard.objects.get(code="1119-export-yard"),
+        occurred_at=hour + timedelta(minutes=minutes_after_start),
+        source="camera",
+        actor=CAMERA,
+    )
 
     # Non-perishable goods of a normal company: class 6 on time, 7 otherwise (the lowest bit is lateness).
     assert declaration.queue_class & 1 == (0 if on_time else 1)
@@ -438,8 +479,13 @@ def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(api, slots,
 def test_arriving_without_a_slot_is_never_on_time(api, slots, declared):
     declared()
 
-    declaration = yard_arrival_record(plate_read=plate_of(0), yard=Yard.objects.get(code="1119-export-yard"),
-                                      occurred_at=timezone.now(), source="camera", actor=CAMERA)
+    declaration = yard_arrival_record(
+        plate_read=plate_of(0),
+        yard=Yard.objects.get(code="1119-export-yard"),
+        occurred_at=timezone.now(),
+        source="camera",
+        actor=CAMERA,
+    )
 
     assert declaration.queue_class == 7
 
@@ -449,8 +495,13 @@ def test_no_show_sweep_releases_the_slot_and_counts_against_the_company(api, com
     hour = hour_from_now(5)
     book(api, no_show, hour)
     book(api, arrived, hour)
-    yard_arrival_record(plate_read=plate_of(1), yard=Yard.objects.get(code="1119-export-yard"),
-                        occurred_at=hour + timedelta(minutes=10), source="camera", actor=CAMERA)
+    yard_arrival_record(
+        plate_read=plate_of(1),
+        yard=Yard.objects.get(code="1119-export-yard"),
+        occurred_at=hour + timedelta(minutes=10),
+        source="camera",
+        actor=CAMERA,
+    )
     tolerance = timedelta(minutes=django_settings.SMARTGATE_SLOT_TOLERANCE_MINUTES)
 
     # Until the end of the hour plus the tolerance the slot is still honoured.

@@ -33,9 +33,17 @@ def browser():
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run", "--disable-quic"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-quic",
+            ],
         )
         yield browser
         browser.close()
@@ -48,8 +56,9 @@ def gate(transactional_db, reference):
 
 
 def officer(username: str, role: str | None):
-    user = get_user_model().objects.create_user(username=username, password=PASSWORD, is_staff=True,
-                                                is_superuser=role is None)
+    user = get_user_model().objects.create_user(
+        username=username, password=PASSWORD, is_staff=True, is_superuser=role is None
+    )
     if role:
         user.groups.add(Group.objects.get(name=role))
     return user
@@ -94,8 +103,7 @@ def test_each_role_sees_only_its_screens(gate, page, username, role, sees, does_
     page.screenshot(path=str(SCREENSHOTS / f"index-{username}.png"), full_page=True)
 
 
-def test_quarantine_officer_records_an_inspection_and_the_declaration_moves_on(gate, page, company,
-                                                                            declaration_body):
+def test_quarantine_officer_records_an_inspection_and_the_declaration_moves_on(gate, page, company, declaration_body):
     from clearance.models import Declaration, Inspection, RiskSettings
     from tests.clearance.conftest import client_for
 
@@ -148,7 +156,8 @@ def test_gate_operator_closes_a_lane_and_the_board_shows_it(gate, page):
     lane_set_open(lane_id=Lane.objects.get(code="1119-IM1").id, is_open=False, actor=Actor.system("other desk"))
     page.wait_for_function(
         "document.querySelector(\"[data-lane='1119-IM1'] [data-role=state]\").textContent.includes('Closed')",
-        timeout=15000)
+        timeout=15000,
+    )
     page.screenshot(path=str(SCREENSHOTS / "lane-board.png"), full_page=True)
 
 
@@ -174,5 +183,3 @@ def test_dashboard_renders_with_figures(gate, page):
 
     assert page.locator("#waiting").inner_text() == "0"
     page.screenshot(path=str(SCREENSHOTS / "dashboard.png"), full_page=True)
-
-

@@ -18,7 +18,8 @@ FINAL = {"cleared", "inspection", "rejected"}
 def decided(declaration_id: int, timeout: float = 45) -> Declaration:
     return wait_until(
         lambda: Declaration.objects.filter(id=declaration_id, status__in=FINAL).first(),
-        timeout=timeout, what=f"declaration {declaration_id} to be decided",
+        timeout=timeout,
+        what=f"declaration {declaration_id} to be decided",
     )
 
 
@@ -32,7 +33,10 @@ def test_submit_is_cleared_by_real_workers(worker, api, declare):
     assert declaration.channel == "green"
     body = api.get(f"/api/v1/declarations/{created['id']}/").json()
     assert {c["kind"]: c["outcome"] for c in body["checks"]} == {
-        "customs": "green", "border_guard": "pass", "quarantine": "pass"}
+        "customs": "green",
+        "border_guard": "pass",
+        "quarantine": "pass",
+    }
     assert body["channel"] == "green"
     events = [e["event"] for e in api.get(f"/api/v1/declarations/{created['id']}/events/").json()["results"]]
     assert events.count("check_started") == 3 and events.count("check_finished") == 3
@@ -42,12 +46,18 @@ def test_submit_is_cleared_by_real_workers(worker, api, declare):
 @pytest.mark.parametrize(
     ("setup", "forces"),
     [
-        (lambda: HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="fruit fraud"),
-         {"customs": "document_review"}),
-        (lambda: HsRiskRule.objects.create(hs_prefix="08", weight=80, description="smuggling route"),
-         {"customs": "physical"}),
-        (lambda: WatchlistEntry.objects.create(kind="vehicle", plate="12C 123.45", action="flag", reason="tip-off"),
-         {"border_guard": "manual_check"}),
+        (
+            lambda: HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="fruit fraud"),
+            {"customs": "document_review"},
+        ),
+        (
+            lambda: HsRiskRule.objects.create(hs_prefix="08", weight=80, description="smuggling route"),
+            {"customs": "physical"},
+        ),
+        (
+            lambda: WatchlistEntry.objects.create(kind="vehicle", plate="12C 123.45", action="flag", reason="tip-off"),
+            {"border_guard": "manual_check"},
+        ),
         ("no_certificate", {"quarantine": "quarantine"}),
     ],
     ids=["yellow", "red", "border-flag", "missing-certificate"],
@@ -80,22 +90,30 @@ def test_submit_is_rejected_when_a_force_denies(worker, declare):
 def test_amend_during_checking_old_results_are_ignored(worker, api, declare):
     WatchlistEntry.objects.create(kind="person", full_name="Nguyễn Văn An", action="deny", reason="wanted")
     created = declare()  # no worker yet: version 1's checks wait in Redis
-    new_driver = {"full_name": "Trần Thị Bình", "nationality": "VN", "document_type": "passport",
-                  "document_number": "C7654321", "document_expires": "2030-01-01"}
+    new_driver = {
+        "full_name": "Trần Thị Bình",
+        "nationality": "VN",
+        "document_type": "passport",
+        "document_number": "C7654321",
+        "document_expires": "2030-01-01",
+    }
     api.patch(created["Location"], {"driver": new_driver}, format="json", HTTP_IF_MATCH=created["ETag"])
 
     worker()
 
     declaration_id = created.json()["id"]
-    wait_until(lambda: Check.objects.filter(declaration_id=declaration_id, status="done").count() == 6,
-               what="both versions' checks")
+    wait_until(
+        lambda: Check.objects.filter(declaration_id=declaration_id, status="done").count() == 6,
+        what="both versions' checks",
+    )
     declaration = decided(declaration_id)
     assert (declaration.status, declaration.version) == ("cleared", 2)
     old = DeclarationEvent.objects.filter(declaration_id=declaration_id, event="check_finished", version=1)
     assert old.count() == 3 and all(event.data["ignored"] for event in old)
     # Version 1's checks had not run when the amendment came: they record that, not a verdict on new data.
     assert set(Check.objects.filter(declaration_id=declaration_id, version=1).values_list("outcome", flat=True)) == {
-        "superseded"}
+        "superseded"
+    }
 
 
 def test_same_task_delivered_twice_records_one_outcome(worker, declare):
@@ -106,23 +124,35 @@ def test_same_task_delivered_twice_records_one_outcome(worker, declare):
     worker()
 
     decided(created["id"])
-    wait_until(lambda: not Check.objects.filter(declaration_id=created["id"], status__in=["pending", "running"]),
-               what="all checks finished")
+    wait_until(
+        lambda: not Check.objects.filter(declaration_id=created["id"], status__in=["pending", "running"]),
+        what="all checks finished",
+    )
     customs.refresh_from_db()
     assert customs.attempts == 1
-    assert DeclarationEvent.objects.filter(declaration_id=created["id"], event="check_finished",
-                                           data__check="customs").count() == 1
+    assert (
+        DeclarationEvent.objects.filter(
+            declaration_id=created["id"], event="check_finished", data__check="customs"
+        ).count()
+        == 1
+    )
 
 
 def test_worker_killed_mid_check_the_check_completes_once(worker, declare, settings):
-    fault_env = {"SMARTGATE_CUSTOMS_GATEWAY": "tests.e2e.gateways.SlowCustomsGateway", "SLOW_GATEWAY_SECONDS": "4",
-                 "CELERY_TASK_SOFT_TIME_LIMIT": "6", "CELERY_TASK_TIME_LIMIT": "8",
-                 "SMARTGATE_CHECK_STALE_SECONDS": "10"}
+    fault_env = {
+        "SMARTGATE_CUSTOMS_GATEWAY": "tests.e2e.gateways.SlowCustomsGateway",
+        "SLOW_GATEWAY_SECONDS": "4",
+        "CELERY_TASK_SOFT_TIME_LIMIT": "6",
+        "CELERY_TASK_TIME_LIMIT": "8",
+        "SMARTGATE_CHECK_STALE_SECONDS": "10",
+    }
     settings.SMARTGATE_CHECK_STALE_SECONDS = 10
     doomed = worker(**fault_env)
     created = declare().json()
-    customs = wait_until(lambda: Check.objects.filter(declaration_id=created["id"], kind="customs",
-                                                      status="running").first(), what="customs check running")
+    customs = wait_until(
+        lambda: Check.objects.filter(declaration_id=created["id"], kind="customs", status="running").first(),
+        what="customs check running",
+    )
 
     os.killpg(doomed.process.pid, signal.SIGKILL)  # the whole worker, mid-check: nothing acknowledges
     doomed.process.wait()
@@ -136,8 +166,12 @@ def test_worker_killed_mid_check_the_check_completes_once(worker, declare, setti
     assert (customs.status, customs.outcome) == ("done", "green")
     assert customs.attempts == 2
     assert declaration.status == "cleared"
-    assert DeclarationEvent.objects.filter(declaration_id=created["id"], event="check_finished",
-                                           data__check="customs").count() == 1
+    assert (
+        DeclarationEvent.objects.filter(
+            declaration_id=created["id"], event="check_finished", data__check="customs"
+        ).count()
+        == 1
+    )
 
 
 def test_broker_down_at_commit_reconciliation_sends_the_checks_later(worker, broker, declare):

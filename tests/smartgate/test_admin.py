@@ -38,8 +38,20 @@ def test_health_endpoint(client, db):
 
 
 def test_admin_pages_of_clearance_render(admin_client, reference):
-    for page in ["company", "companyapikey", "declaration", "declarationevent", "risksettings", "hsriskrule",
-                 "referenceprice", "companyviolation", "watchlistentry", "revokedcertificate", "check", "inspection"]:
+    for page in [
+        "company",
+        "companyapikey",
+        "declaration",
+        "declarationevent",
+        "risksettings",
+        "hsriskrule",
+        "referenceprice",
+        "companyviolation",
+        "watchlistentry",
+        "revokedcertificate",
+        "check",
+        "inspection",
+    ]:
         assert admin_client.get(f"/admin/clearance/{page}/?q=12C-123.45").status_code == 200, page
         assert admin_client.get(f"/admin/clearance/{page}/").status_code == 200, page
 
@@ -47,10 +59,19 @@ def test_admin_pages_of_clearance_render(admin_client, reference):
 def test_watchlist_entry_records_who_added_it(admin_client, admin_user, db):
     from clearance.models import WatchlistEntry
 
-    response = admin_client.post("/admin/clearance/watchlistentry/add/", {
-        "kind": "person", "full_name": "Nguyễn Văn Bình", "action": "deny", "reason": "Court order 12/2026",
-        "document_number": "", "plate": "", "expires_at_0": "", "expires_at_1": "",
-    })
+    response = admin_client.post(
+        "/admin/clearance/watchlistentry/add/",
+        {
+            "kind": "person",
+            "full_name": "Nguyễn Văn Bình",
+            "action": "deny",
+            "reason": "Court order 12/2026",
+            "document_number": "",
+            "plate": "",
+            "expires_at_0": "",
+            "expires_at_1": "",
+        },
+    )
 
     assert response.status_code == 302
     entry = WatchlistEntry.objects.get()

@@ -17,8 +17,13 @@ def local(hour: int, minute: int = 0) -> datetime:
 
 def lane(**overrides) -> Lane:
     fields = {
-        "code": "T-1", "direction": "export", "current_direction": "export", "capacity_per_hour": 20,
-        "max_vehicles_in_lane": 3, "opens_at": time(7, 0), "closes_at": time(22, 0),
+        "code": "T-1",
+        "direction": "export",
+        "current_direction": "export",
+        "capacity_per_hour": 20,
+        "max_vehicles_in_lane": 3,
+        "opens_at": time(7, 0),
+        "closes_at": time(22, 0),
     }
     return Lane(**{**fields, **overrides})
 
@@ -33,8 +38,15 @@ def test_day_lane_hours(at, within):
 
 @pytest.mark.parametrize(
     ("at", "within"),
-    [(local(21, 59), False), (local(22, 0), True), (local(23, 30), True), (local(0, 0), True), (local(5, 59), True),
-     (local(6, 0), False), (local(12), False)],
+    [
+        (local(21, 59), False),
+        (local(22, 0), True),
+        (local(23, 30), True),
+        (local(0, 0), True),
+        (local(5, 59), True),
+        (local(6, 0), False),
+        (local(12), False),
+    ],
 )
 def test_night_lane_hours_cross_midnight(at, within):
     night = lane(opens_at=time(22, 0), closes_at=time(6, 0))

@@ -23,8 +23,12 @@ def test_driver_keeps_name_as_written_and_matching_form(db):
     from vehicles.models import Driver
 
     driver = Driver.objects.create(
-        full_name="Đỗ Thị Hằng", nationality="VN", document_type="passport", document_number="C7654321",
-        document_country="VN", document_expires=date(2030, 1, 1),
+        full_name="Đỗ Thị Hằng",
+        nationality="VN",
+        document_type="passport",
+        document_number="C7654321",
+        document_country="VN",
+        document_expires=date(2030, 1, 1),
     )
     driver.refresh_from_db()
 

@@ -27,6 +27,8 @@ class Command(BaseCommand):
         if not company.is_active:
             raise CommandError(f"{company} is inactive; activate it before issuing keys.")
         api_key, key = api_key_create(company=company, name=options["name"])
-        self.stdout.write(f"API key {api_key.prefix}… issued to {company} as {api_key.name!r}. "
-                          "It is shown only now; send it as 'Authorization: Api-Key <key>':")
+        self.stdout.write(
+            f"API key {api_key.prefix}… issued to {company} as {api_key.name!r}. "
+            "It is shown only now; send it as 'Authorization: Api-Key <key>':"
+        )
         self.stdout.write(key)

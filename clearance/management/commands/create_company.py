@@ -16,8 +16,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            company = company_create(tax_code_text=options["tax_code"], name=options["name"],
-                                     country=options["country"], compliance_rating=options["rating"])
+            company = company_create(
+                tax_code_text=options["tax_code"],
+                name=options["name"],
+                country=options["country"],
+                compliance_rating=options["rating"],
+            )
         except ValidationError as error:
             raise CommandError("; ".join(error.messages)) from None
         self.stdout.write(f"Company created: {company}")

@@ -12,11 +12,19 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         tariff, created = Tariff.objects.get_or_create(code=tariff_data.TARIFF["code"], defaults=tariff_data.TARIFF)
         if created:
-            TariffRate.objects.bulk_create(TariffRate(tariff=tariff, basis=basis, key=key, amount_vnd=amount)
-                                           for basis, key, amount in tariff_data.RATES)
+            TariffRate.objects.bulk_create(
+                TariffRate(tariff=tariff, basis=basis, key=key, amount_vnd=amount)
+                for basis, key, amount in tariff_data.RATES
+            )
             TariffCoefficient.objects.bulk_create(
-                TariffCoefficient(tariff=tariff, kind=kind, code=code, description=description, hs_chapters=chapters,
-                                  coefficient=coefficient)
+                TariffCoefficient(
+                    tariff=tariff,
+                    kind=kind,
+                    code=code,
+                    description=description,
+                    hs_chapters=chapters,
+                    coefficient=coefficient,
+                )
                 for kind, code, description, chapters, coefficient in tariff_data.COEFFICIENTS
             )
         self.stdout.write(f"Tariff {tariff.code}: {'created' if created else 'already there, left unchanged'}.")

@@ -21,8 +21,9 @@ class Command(BaseCommand):
         if options["lane"]:
             lane = Lane.objects.filter(code=options["lane"]).first()
             if lane is None:
-                raise CommandError(f"No lane {options['lane']!r}; lanes: "
-                                   f"{', '.join(Lane.objects.values_list('code', flat=True))}.")
+                raise CommandError(
+                    f"No lane {options['lane']!r}; lanes: {', '.join(Lane.objects.values_list('code', flat=True))}."
+                )
         else:
             key = options["yard"]
             yard = Yard.objects.filter(id=int(key)).first() if key.isdigit() else Yard.objects.filter(code=key).first()
@@ -34,6 +35,7 @@ class Command(BaseCommand):
             raise CommandError("A yard_gate device stands at a yard: give --yard.")
         device = GateDevice.objects.create(kind=kind, name=options["name"], lane=lane, yard=yard)
         _api_key, key = DeviceAPIKey.objects.create_key(device=device, name=options["name"])
-        self.stdout.write(f"Device {device} registered. Its key is shown only now; send it as "
-                          "'Authorization: Api-Key <key>':")
+        self.stdout.write(
+            f"Device {device} registered. Its key is shown only now; send it as 'Authorization: Api-Key <key>':"
+        )
         self.stdout.write(key)

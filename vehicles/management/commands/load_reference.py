@@ -32,7 +32,10 @@ class Command(BaseCommand):
             routes[code], was_created = Route.objects.get_or_create(
                 code=code,
                 defaults={
-                    "name": name, "gate": gates[gate], "counterpart_gate": gates[counterpart], "is_smart_gate": smart,
+                    "name": name,
+                    "gate": gates[gate],
+                    "counterpart_gate": gates[counterpart],
+                    "is_smart_gate": smart,
                 },
             )
             created["routes"] += was_created
@@ -41,16 +44,23 @@ class Command(BaseCommand):
             _lane, was_created = Lane.objects.get_or_create(
                 code=code,
                 defaults={
-                    "route": routes[route], "direction": direction, "current_direction": current,
-                    "purpose": purpose, "capacity_per_hour": per_hour, "max_vehicles_in_lane": in_lane,
-                    "opens_at": hours[0], "closes_at": hours[1], "has_inspection_bay": bay,
+                    "route": routes[route],
+                    "direction": direction,
+                    "current_direction": current,
+                    "purpose": purpose,
+                    "capacity_per_hour": per_hour,
+                    "max_vehicles_in_lane": in_lane,
+                    "opens_at": hours[0],
+                    "closes_at": hours[1],
+                    "has_inspection_bay": bay,
                 },
             )
             created["lanes"] += was_created
 
         for code, gate, route, name, capacity in reference_data.YARDS:
             _yard, was_created = Yard.objects.get_or_create(
-                code=code, defaults={"gate": gates[gate], "route": routes[route], "name": name, "capacity": capacity},
+                code=code,
+                defaults={"gate": gates[gate], "route": routes[route], "name": name, "capacity": capacity},
             )
             created["yards"] += was_created
 
