@@ -1,10 +1,10 @@
-"""Who acted, and the audit row every state change writes in its own transaction."""
+"""Who acted: the actor every audit event names (the events themselves are written by the lifecycle)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clearance.models import Declaration, DeclarationEvent
+from clearance.models import DeclarationEvent
 
 
 @dataclass(frozen=True)
@@ -22,24 +22,6 @@ class Actor:
     def for_user(cls, user) -> Actor:
         return cls(kind=DeclarationEvent.ActorKind.USER, name=user.get_username(), user_id=user.pk)
 
-
-def audit_record(
-    *,
-    declaration: Declaration,
-    actor: Actor,
-    event: str,
-    reason: str = "",
-    data: dict | None = None,
-    version: int | None = None,
-) -> DeclarationEvent:
-    """Write one row of the audit trail; ``version`` defaults to the declaration's current one."""
-    return DeclarationEvent.objects.create(
-        declaration=declaration,
-        actor_kind=actor.kind,
-        actor=actor.name,
-        user_id=actor.user_id,
-        event=event,
-        reason=reason,
-        version=version or declaration.version,
-        data=data or {},
-    )
+    @classmethod
+    def for_device(cls, device) -> Actor:
+        return cls(kind=DeclarationEvent.ActorKind.DEVICE, name=device.source)

@@ -1,45 +1,52 @@
-"""Celery entry points: load by id, call a service, nothing else."""
+"""Celery entry points: load by id, call a service, nothing else. Services send these by name
+(clearance.services.enqueue), so they never import this module."""
 
 from celery import shared_task
 
 from clearance.engines.customs import CustomsGatewayUnavailable
-from clearance.services.checks import check_fail, check_run, checks_reconcile
-from clearance.services.queue import calls_expire, dispatch_run, slots_generate, slots_sweep_no_shows
+from clearance.services import enqueue
+from clearance.services.checks import CHECK_RETRY, check_fail, check_run, checks_reconcile
+from clearance.services.dispatch import calls_expire, dispatch_run
+from clearance.services.slots import slots_generate, slots_sweep_no_shows
 
-CHECK_MAX_RETRIES = 8
 
-
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=CHECK_MAX_RETRIES)
+@shared_task(
+    name=enqueue.CHECK_RUN_TASK,
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    max_retries=CHECK_RETRY.max_attempts - 1,
+)
 def check_run_task(self, check_id: int) -> None:
     try:
         check_run(check_id=check_id, task_id=self.request.id)
     except CustomsGatewayUnavailable as error:
-        if self.request.retries >= CHECK_MAX_RETRIES:
+        if self.request.retries >= self.max_retries:
             check_fail(check_id=check_id, error=f"Customs system unavailable: {error}")
             return
-        raise self.retry(exc=error, countdown=min(2**self.request.retries, 300)) from error
+        raise self.retry(exc=error, countdown=CHECK_RETRY.countdown(self.request.retries)) from error
 
 
-@shared_task(acks_late=True)
+@shared_task(name=enqueue.CHECKS_RECONCILE_TASK, acks_late=True)
 def checks_reconcile_task() -> None:
     checks_reconcile()
 
 
-@shared_task(acks_late=True)
+@shared_task(name=enqueue.DISPATCH_TASK, acks_late=True)
 def dispatch_task() -> None:
     dispatch_run()
 
 
-@shared_task(acks_late=True)
+@shared_task(name=enqueue.CALLS_EXPIRE_TASK, acks_late=True)
 def calls_expire_task() -> None:
     calls_expire()
 
 
-@shared_task(acks_late=True)
+@shared_task(name=enqueue.SLOTS_SWEEP_NO_SHOWS_TASK, acks_late=True)
 def slots_sweep_no_shows_task() -> None:
     slots_sweep_no_shows()
 
 
-@shared_task(acks_late=True)
+@shared_task(name=enqueue.SLOTS_GENERATE_TASK, acks_late=True)
 def slots_generate_task() -> None:
     slots_generate()

@@ -24,6 +24,11 @@ def local_date(moment: datetime) -> date:
     return moment.astimezone(LOCAL_TZ).date()
 
 
+def hour_start(moment: datetime) -> datetime:
+    """The start of the hour ``moment`` is in: slots, lane capacity and calls are counted per hour."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 class Direction(models.TextChoices):
     EXPORT = "export", _("Export (Vietnam → China)")
     IMPORT = "import", _("Import (China → Vietnam)")

@@ -32,8 +32,9 @@ from clearance.models import (
     WatchlistEntry,
 )
 from clearance.roles import FORCE_ROLES, can_act_for_force, is_gate_operator, is_supervisor
+from clearance.services.dispatch import declaration_call_forward
 from clearance.services.inspections import declaration_reject_held, declaration_release, inspection_record_result
-from clearance.services.queue import declaration_call_forward, declaration_turn_back
+from clearance.services.yard import declaration_turn_back
 from vehicles.models import LOCAL_TZ, Lane, Movement
 from vehicles.plates import normalize_plate
 

@@ -4,7 +4,7 @@ from rest_framework import serializers
 
 from clearance import identifiers
 from clearance.api.serializers import StrictSerializer, identifier
-from clearance.services.gate import HOLD_REASONS
+from clearance.models import GateDecision
 from vehicles.plates import normalize_plate
 
 
@@ -34,7 +34,7 @@ class PlateReadInput(StrictSerializer):
 
 class GateDecisionOutput(serializers.Serializer):
     decision = serializers.ChoiceField(choices=["open", "hold"])
-    reasons = serializers.ListField(child=serializers.ChoiceField(choices=HOLD_REASONS))
+    reasons = serializers.ListField(child=serializers.ChoiceField(choices=GateDecision.HoldReason.choices))
     declaration = serializers.IntegerField(source="declaration_id", allow_null=True)
     reference = serializers.CharField(source="declaration.reference", allow_null=True, default=None)
     decision_id = serializers.IntegerField(source="id")

@@ -17,7 +17,7 @@ from clearance.api.authentication import DeviceAPIKeyAuthentication
 from clearance.api.parsers import BoundedJSONParser
 from clearance.api.views import CompanyApi, problems
 from clearance.errors import DomainError
-from clearance.models import Declaration, Fee, UnmatchedArrival
+from clearance.models import Declaration, Fee
 from clearance.services.fees import payment_record, signature_valid, ticket_for
 from clearance.services.gate import gate_decide, gate_movement_record, handover_record, weighbridge_record
 from clearance.services.inspections import inspection_record_result
@@ -90,7 +90,7 @@ class GateMovementApi(DeviceApi):
         result = gate_movement_record(
             device=self.device, plate=data["plate"], kind=data["kind"], occurred_at=data["occurred_at"]
         )
-        declaration = result if isinstance(result, Declaration) else None
+        declaration = result.declaration
         return Response(
             g.MovementOutput(
                 {
@@ -98,7 +98,7 @@ class GateMovementApi(DeviceApi):
                     "declaration": declaration.id if declaration else None,
                     "reference": declaration.reference if declaration else None,
                     "stage": declaration.stage if declaration else None,
-                    "unmatched": isinstance(result, UnmatchedArrival),
+                    "unmatched": result.unmatched is not None,
                 }
             ).data
         )
@@ -121,13 +121,13 @@ class GateWeightApi(DeviceApi):
             gross_weight_kg=data["gross_weight_kg"],
             measured_at=data["measured_at"],
         )
-        declaration = result["declaration"]
+        declaration = result.declaration
         return Response(
             g.WeightOutput(
                 {
                     "declaration": declaration.id if declaration else None,
-                    "within_tolerance": result["within_tolerance"],
-                    "declared_kg": result["declared_kg"],
+                    "within_tolerance": result.within_tolerance,
+                    "declared_kg": result.declared_kg,
                     "status": declaration.status if declaration else None,
                 }
             ).data

@@ -28,7 +28,7 @@ from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.throttling import ApiClientRateThrottle
 from clearance.errors import PreconditionFailed, PreconditionRequired
 from clearance.services.declarations import declaration_amend, declaration_cancel, declaration_submit
-from clearance.services.queue import slot_book, slot_release
+from clearance.services.slots import slot_book, slot_release
 from vehicles.models import local_date
 
 PROBLEMS = {

@@ -1,6 +1,10 @@
-from clearance.models.checks import Check, Inspection
+from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
+    QUEUE_NOT_ON_TIME,
+    QUEUE_NOT_PERISHABLE,
+    QUEUE_NOT_PRIORITY,
+    QUEUE_REGULAR,
     Company,
     CompanyAPIKey,
     Container,
@@ -11,6 +15,7 @@ from clearance.models.declarations import (
     IdempotencyRecord,
     QuarantineCertificate,
     TransitionNotAllowed,
+    queue_class_of,
 )
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
@@ -24,6 +29,7 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "CHECK_FAILED_REASON",
     "Fee",
     "GateDecision",
     "Handover",
@@ -37,6 +43,11 @@ __all__ = [
     "QueueTurn",
     "UnmatchedArrival",
     "ACTIVE_DECLARATION",
+    "QUEUE_NOT_ON_TIME",
+    "QUEUE_NOT_PERISHABLE",
+    "QUEUE_NOT_PRIORITY",
+    "QUEUE_REGULAR",
+    "queue_class_of",
     "Check",
     "Company",
     "CompanyAPIKey",

@@ -7,6 +7,16 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+# The reason code of a check that kept failing (the customs system did not answer, say).
+CHECK_FAILED_REASON = "check_failed"
+
+
+class CheckStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")
+    FAILED = "failed", _("Failed")
+
 
 class Check(models.Model):
     """One force's check of one version of a declaration.
@@ -20,11 +30,7 @@ class Check(models.Model):
         BORDER_GUARD = "border_guard", _("Border guard")
         QUARANTINE = "quarantine", _("Quarantine")
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        RUNNING = "running", _("Running")
-        DONE = "done", _("Done")
-        FAILED = "failed", _("Failed")
+    Status = CheckStatus
 
     class Outcome(models.TextChoices):
         GREEN = "green", _("Green channel")
@@ -57,14 +63,16 @@ class Check(models.Model):
         constraints = [
             # One check per force and version: a second delivery can never add a second outcome.
             models.UniqueConstraint(fields=["declaration", "version", "kind"], name="check_once_per_version_kind"),
-            models.CheckConstraint(name="check_done_has_outcome", condition=~Q(status="done") | ~Q(outcome="")),
+            models.CheckConstraint(
+                name="check_done_has_outcome", condition=~Q(status=CheckStatus.DONE) | ~Q(outcome="")
+            ),
         ]
         indexes = [
             # Reconciliation scans only unfinished checks.
             models.Index(
                 fields=["status", "enqueued_at"],
                 name="check_unfinished_idx",
-                condition=Q(status__in=["pending", "running"]),
+                condition=Q(status__in=[CheckStatus.PENDING, CheckStatus.RUNNING]),
             ),
         ]
 
@@ -91,6 +99,12 @@ class Inspection(models.Model):
         PASSED = "passed", _("Passed")
         FAILED = "failed", _("Failed")
         WITHDRAWN = "withdrawn", _("Withdrawn (declaration amended)")
+
+    class Result(models.TextChoices):
+        """What an officer records."""
+
+        PASS = "pass", _("Pass")
+        FAIL = "fail", _("Fail")
 
     declaration = models.ForeignKey("clearance.Declaration", on_delete=models.CASCADE, related_name="inspections")
     version = models.PositiveIntegerField(_("declaration version"))

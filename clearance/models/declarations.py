@@ -10,9 +10,45 @@ from rest_framework_api_key.models import AbstractAPIKey
 
 from vehicles.models import Direction, Driver, Lane, Route, Trailer, Vehicle, Yard
 
+
+class DeclarationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("Submitted")
+    CHECKING = "checking", _("Checking")
+    INSPECTION = "inspection", _("Inspection")
+    CLEARED = "cleared", _("Cleared")
+    HELD = "held", _("Held")
+    REJECTED = "rejected", _("Rejected")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class DeclarationStage(models.TextChoices):
+    EXPECTED = "expected", _("Expected")
+    IN_YARD = "in_yard", _("In yard")
+    CALLED = "called", _("Called to a lane")
+    IN_LANE = "in_lane", _("In lane")
+    CROSSED = "crossed", _("Crossed")
+    TURNED_BACK = "turned_back", _("Turned back")
+
+
 # A declaration is active (holds its vehicle and its customs numbers) until it has crossed, turned back
 # or been cancelled.
-ACTIVE_DECLARATION = ~Q(status="cancelled") & ~Q(stage__in=["crossed", "turned_back"])
+ACTIVE_DECLARATION = ~Q(status=DeclarationStatus.CANCELLED) & ~Q(
+    stage__in=[DeclarationStage.CROSSED, DeclarationStage.TURNED_BACK]
+)
+
+# The queue class orders a yard's queue: 0 is served first. Each bit set is a reason to wait longer.
+QUEUE_NOT_PERISHABLE = 4
+QUEUE_NOT_PRIORITY = 2
+QUEUE_NOT_ON_TIME = 1
+QUEUE_REGULAR = QUEUE_NOT_PERISHABLE | QUEUE_NOT_PRIORITY | QUEUE_NOT_ON_TIME
+
+
+def queue_class_of(*, perishable: bool, priority: bool, on_time: bool) -> int:
+    return (
+        (0 if perishable else QUEUE_NOT_PERISHABLE)
+        + (0 if priority else QUEUE_NOT_PRIORITY)
+        + (0 if on_time else QUEUE_NOT_ON_TIME)
+    )
 
 
 class TransitionNotAllowed(Exception):
@@ -59,22 +95,15 @@ class CompanyAPIKey(AbstractAPIKey):
 class Declaration(models.Model):
     """One vehicle crossing once, in one direction, on one route."""
 
-    class Status(models.TextChoices):
-        SUBMITTED = "submitted", _("Submitted")
-        CHECKING = "checking", _("Checking")
-        INSPECTION = "inspection", _("Inspection")
-        CLEARED = "cleared", _("Cleared")
-        HELD = "held", _("Held")
-        REJECTED = "rejected", _("Rejected")
-        CANCELLED = "cancelled", _("Cancelled")
+    Status = DeclarationStatus
+    Stage = DeclarationStage
 
-    class Stage(models.TextChoices):
-        EXPECTED = "expected", _("Expected")
-        IN_YARD = "in_yard", _("In yard")
-        CALLED = "called", _("Called to a lane")
-        IN_LANE = "in_lane", _("In lane")
-        CROSSED = "crossed", _("Crossed")
-        TURNED_BACK = "turned_back", _("Turned back")
+    class Channel(models.TextChoices):
+        """The customs channel the risk check answered: the customs check's outcome of the same name."""
+
+        GREEN = "green", _("Green")
+        YELLOW = "yellow", _("Yellow")
+        RED = "red", _("Red")
 
     # The clearance state machine (DESIGN.md). An amendment sends a declaration back to SUBMITTED.
     TRANSITIONS = {
@@ -97,6 +126,19 @@ class Declaration(models.Model):
     }
     # Until the vehicle enters a lane the forwarder may still amend or cancel.
     BEFORE_LANE = {Stage.EXPECTED, Stage.IN_YARD, Stage.CALLED}
+    # What a forwarder may amend (before the lane): every status but a cancelled or held crossing, which
+    # only an officer moves on.
+    AMENDABLE_STATUSES = {Status.SUBMITTED, Status.CHECKING, Status.INSPECTION, Status.CLEARED, Status.REJECTED}
+    AMENDABLE_FIELDS = (
+        "expected_arrival",
+        "vehicle",
+        "trailer",
+        "driver",
+        "containers",
+        "goods",
+        "customs_declarations",
+        "quarantine_certificates",
+    )
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, editable=False)
     company = models.ForeignKey(
@@ -120,7 +162,7 @@ class Declaration(models.Model):
         _("customs channel"),
         max_length=6,
         blank=True,
-        choices=[("green", _("Green")), ("yellow", _("Yellow")), ("red", _("Red"))],
+        choices=Channel.choices,
     )
     lane = models.ForeignKey(
         Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
@@ -140,7 +182,7 @@ class Declaration(models.Model):
     )
     queue_class = models.PositiveSmallIntegerField(
         _("queue class"),
-        default=7,
+        default=QUEUE_REGULAR,
         help_text=_("0 is served first: +4 if not perishable, +2 if not a priority company, +1 if not on time."),
     )
     arrived_at = models.DateTimeField(_("arrived in yard at"), null=True, blank=True)
@@ -170,7 +212,7 @@ class Declaration(models.Model):
             models.Index(
                 fields=["route", "direction", "queue_class", "arrived_at", "id"],
                 name="declaration_queue_idx",
-                condition=Q(stage="in_yard"),
+                condition=Q(stage=DeclarationStage.IN_YARD),
             ),
             models.Index(fields=["lane", "stage"], name="declaration_lane_stage_idx"),
         ]
@@ -195,6 +237,22 @@ class Declaration(models.Model):
     @property
     def is_before_lane(self) -> bool:
         return self.stage in self.BEFORE_LANE
+
+    @property
+    def is_amendable(self) -> bool:
+        return self.is_before_lane and self.status in self.AMENDABLE_STATUSES
+
+    @property
+    def is_perishable_in_queue(self) -> bool:
+        return not self.queue_class & QUEUE_NOT_PERISHABLE
+
+    @property
+    def is_priority_in_queue(self) -> bool:
+        return not self.queue_class & QUEUE_NOT_PRIORITY
+
+    @property
+    def is_on_time_in_queue(self) -> bool:
+        return not self.queue_class & QUEUE_NOT_ON_TIME
 
     def dwell_times(self) -> dict:
         """Minutes spent between the stages so far (declared → arrived → called → in lane → crossed)."""
@@ -307,12 +365,43 @@ class DeclarationEvent(models.Model):
         DEVICE = "device", _("Device")
         SYSTEM = "system", _("System")
 
+    class Kind(models.TextChoices):
+        """Every event of a declaration's audit trail; written only by clearance.services.lifecycle."""
+
+        SUBMITTED = "submitted", _("Submitted")
+        CHECKS_STARTED = "checks_started", _("Checks started")
+        CHECK_STARTED = "check_started", _("Check started")
+        CHECK_FINISHED = "check_finished", _("Check finished")
+        CHECK_FAILED = "check_failed", _("Check failed")
+        CLEARED = "cleared", _("Cleared")
+        INSPECTION_REQUIRED = "inspection_required", _("Inspection required")
+        INSPECTION_PASSED = "inspection_passed", _("Inspection passed")
+        INSPECTION_FAILED = "inspection_failed", _("Inspection failed")
+        HELD = "held", _("Held")
+        REJECTED = "rejected", _("Rejected")
+        AMENDED = "amended", _("Amended")
+        CANCELLED = "cancelled", _("Cancelled")
+        SLOT_BOOKED = "slot_booked", _("Slot booked")
+        SLOT_MOVED = "slot_moved", _("Slot moved")
+        SLOT_RELEASED = "slot_released", _("Slot released")
+        SLOT_NO_SHOW = "slot_no_show", _("Slot missed (no-show)")
+        ARRIVED_IN_YARD = "arrived_in_yard", _("Arrived in yard")
+        CALLED = "called", _("Called to a lane")
+        CALL_MISSED = "call_missed", _("Call missed")
+        TURNED_BACK = "turned_back", _("Turned back")
+        ENTERED_LANE = "entered_lane", _("Entered lane")
+        CROSSED = "crossed", _("Crossed")
+        WEIGHED = "weighed", _("Weighed")
+        HANDOVER = "handover", _("Containers handed over")
+        FEE_ISSUED = "fee_issued", _("Fee issued")
+        FEE_PAID = "fee_paid", _("Fee paid")
+
     declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
     actor = models.CharField(_("actor"), max_length=150)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    event = models.CharField(_("event"), max_length=40)
+    event = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     reason = models.TextField(_("reason"), blank=True)
     version = models.PositiveIntegerField(_("version"))
     data = models.JSONField(_("data"), default=dict, blank=True)

@@ -18,6 +18,21 @@ class GateDecision(models.Model):
         OPEN = "open", _("Open")
         HOLD = "hold", _("Hold")
 
+    class HoldReason(models.TextChoices):
+        """Why the barrier stays down: stable codes, documented in the README and the OpenAPI schema."""
+
+        LOW_CONFIDENCE = "low_confidence", _("Plate read with low confidence")
+        LANE_CLOSED = "lane_closed", _("Lane closed")
+        OUTSIDE_HOURS = "outside_hours", _("Outside the lane's hours")
+        NOT_DECLARED = "not_declared", _("No active declaration")
+        WRONG_ROUTE = "wrong_route", _("Declared for another route")
+        WRONG_DIRECTION = "wrong_direction", _("Declared for the other direction")
+        NOT_CLEARED = "not_cleared", _("Not cleared")
+        INSPECTION_PENDING = "inspection_pending", _("Inspection pending")
+        FEE_UNPAID = "fee_unpaid", _("Fee unpaid")
+        NOT_CALLED = "not_called", _("Not called to a lane")
+        CALLED_TO_OTHER_LANE = "called_to_other_lane", _("Called to another lane")
+
     device = models.ForeignKey(GateDevice, on_delete=models.PROTECT)
     lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="decisions")
     plate_read = models.CharField(_("plate as read"), max_length=20)
@@ -135,6 +150,13 @@ class TariffCoefficient(models.Model):
 
 class Fee(models.Model):
     """The fee of one crossing, keeping the tariff it was issued under."""
+
+    class Journey(models.TextChoices):
+        """The journey a tariff's journey coefficient is chosen by (its coefficient's code)."""
+
+        EXPORT = "export", _("Export")
+        IMPORT_INLAND = "import_inland", _("Import for inland use")
+        TEMPORARY_IMPORT_REEXPORT = "temporary_import_reexport", _("Temporary import for re-export")
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -17,19 +18,34 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from clearance.audit import Actor, audit_record
+from clearance.audit import Actor
 from clearance.engines import Reason, Verdict
 from clearance.engines.border_guard import border_guard_assess
 from clearance.engines.customs import customs_gateway
 from clearance.engines.quarantine import quarantine_assess
-from clearance.models import Check, Declaration, Inspection
-from clearance.services.inspections import fee_issue_when_cleared
-from clearance.services.queue import dispatch_soon
+from clearance.models import CHECK_FAILED_REASON, Check, Declaration, Inspection
+from clearance.services import lifecycle
+from clearance.services.enqueue import checks_enqueue
 
 logger = logging.getLogger(__name__)
 
 WORKER = Actor.system("check-worker")
-MAX_ATTEMPTS = 10
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a check is tried before an officer of its force checks by hand, and how long a worker
+    waits between tries when the customs system does not answer. One policy for the task's retries and
+    for reconciliation."""
+
+    max_attempts: int = 10
+    max_backoff_seconds: int = 300
+
+    def countdown(self, retries: int) -> int:
+        return min(2**retries, self.max_backoff_seconds)
+
+
+CHECK_RETRY = RetryPolicy()
 ENGINES = {
     Check.Kind.CUSTOMS: lambda declaration: customs_gateway().assess(declaration),
     Check.Kind.BORDER_GUARD: border_guard_assess,
@@ -39,7 +55,7 @@ ENGINES = {
 
 def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
     """Create this version's checks and move the declaration to CHECKING; call inside the submit's or
-    amendment's transaction. The tasks are sent after commit."""
+    amendment's transaction, with the declaration locked. The tasks are sent after commit."""
     now = timezone.now()
     # Inspections of an earlier version no longer apply: they leave the forces' lists.
     Inspection.objects.filter(declaration=declaration, status=Inspection.Status.OPEN).update(
@@ -48,27 +64,8 @@ def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
     checks = Check.objects.bulk_create(
         Check(declaration=declaration, version=declaration.version, kind=kind, enqueued_at=now) for kind in Check.Kind
     )
-    declaration.transition(to=Declaration.Status.CHECKING)
-    declaration.channel = ""
-    declaration.save(update_fields=["status", "channel", "updated_at"])
-    audit_record(
-        declaration=declaration, actor=actor, event="checks_started", data={"checks": [check.kind for check in checks]}
-    )
-    ids = [(check.id, check.kind) for check in checks]
-    transaction.on_commit(lambda: checks_enqueue(ids))
+    lifecycle.checks_started(declaration=declaration, actor=actor, checks=checks)
     return checks
-
-
-def checks_enqueue(checks: list[tuple[int, str]]) -> None:
-    """Send one task per check to its force's queue. A broker that is down is logged, not raised: the
-    check rows are already committed and reconciliation sends them later."""
-    from clearance.tasks import check_run_task
-
-    for check_id, kind in checks:
-        try:
-            check_run_task.apply_async(args=[check_id], queue=kind, retry=False)
-        except Exception:  # kombu raises several types for an unreachable broker
-            logger.warning("check.enqueue_failed", extra={"check": check_id}, exc_info=True)
 
 
 def _claim(*, check_id: int, task_id: str | None) -> str | None:
@@ -99,13 +96,7 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
     if token is None:
         return None
     check = Check.objects.select_related("declaration").get(id=check_id)
-    audit_record(
-        declaration=check.declaration,
-        actor=WORKER,
-        event="check_started",
-        version=check.version,
-        data={"check": check.kind, "attempt": check.attempts},
-    )
+    lifecycle.check_started(declaration=check.declaration, check=check, actor=WORKER)
     declaration = (
         Declaration.objects.select_related("company", "vehicle", "trailer", "driver", "route")
         .prefetch_related("goods", "containers", "quarantine_certificates")
@@ -117,7 +108,8 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
             Check.Outcome.SUPERSEDED,
             [
                 Reason(
-                    "superseded", f"The declaration was amended to version {declaration.version} before this check ran."
+                    Check.Outcome.SUPERSEDED,
+                    f"The declaration was amended to version {declaration.version} before this check ran.",
                 )
             ],
         )
@@ -141,22 +133,7 @@ def check_finish(*, check_id: int, token: str, verdict: Verdict) -> Check | None
     )
     if recorded != 1:
         return None  # another run retook the check; its outcome is the one recorded
-    check = Check.objects.get(id=check_id)
-    declaration = Declaration.objects.select_for_update().get(id=check.declaration_id)
-    current = check.version == declaration.version
-    audit_record(
-        declaration=declaration,
-        actor=WORKER,
-        event="check_finished",
-        version=check.version,
-        data={"check": check.kind, "outcome": check.outcome, "reasons": check.reasons, "ignored": not current},
-    )
-    if current and check.kind == Check.Kind.CUSTOMS:
-        declaration.channel = check.outcome
-        declaration.save(update_fields=["channel", "updated_at"])
-    if current:
-        declaration_decide(declaration=declaration)
-    return check
+    return _decided(check_id)
 
 
 @transaction.atomic
@@ -164,33 +141,31 @@ def check_fail(*, check_id: int, error: str) -> None:
     """A check that kept failing for transient reasons: an officer of that force checks by hand."""
     failed = Check.objects.filter(id=check_id, status__in=[Check.Status.PENDING, Check.Status.RUNNING]).update(
         status=Check.Status.FAILED,
-        reasons=[{"code": "check_failed", "message": error}],
+        reasons=[Reason(CHECK_FAILED_REASON, error).as_dict()],
         finished_at=timezone.now(),
     )
-    if failed != 1:
-        return
+    if failed == 1:
+        _decided(check_id)
+
+
+def _decided(check_id: int) -> Check:
     check = Check.objects.get(id=check_id)
     declaration = Declaration.objects.select_for_update().get(id=check.declaration_id)
-    audit_record(
-        declaration=declaration,
-        actor=WORKER,
-        event="check_failed",
-        version=check.version,
-        data={"check": check.kind, "error": error},
-    )
+    lifecycle.check_decided(declaration=declaration, check=check, actor=WORKER)
     if check.version == declaration.version:
         declaration_decide(declaration=declaration)
+    return check
 
 
-# Which inspection each force needs, by its check's outcome.
+# Which inspection each force needs, by its check's outcome (a failed check counts as FAILED).
 _INSPECTIONS = {
-    (Check.Kind.CUSTOMS, "yellow"): Inspection.Kind.DOCUMENT_REVIEW,
-    (Check.Kind.CUSTOMS, "red"): Inspection.Kind.PHYSICAL,
-    (Check.Kind.CUSTOMS, "failed"): Inspection.Kind.DOCUMENT_REVIEW,
-    (Check.Kind.BORDER_GUARD, "flag"): Inspection.Kind.MANUAL_CHECK,
-    (Check.Kind.BORDER_GUARD, "failed"): Inspection.Kind.MANUAL_CHECK,
-    (Check.Kind.QUARANTINE, "inspection"): Inspection.Kind.QUARANTINE,
-    (Check.Kind.QUARANTINE, "failed"): Inspection.Kind.QUARANTINE,
+    (Check.Kind.CUSTOMS, Check.Outcome.YELLOW): Inspection.Kind.DOCUMENT_REVIEW,
+    (Check.Kind.CUSTOMS, Check.Outcome.RED): Inspection.Kind.PHYSICAL,
+    (Check.Kind.CUSTOMS, Check.Status.FAILED): Inspection.Kind.DOCUMENT_REVIEW,
+    (Check.Kind.BORDER_GUARD, Check.Outcome.FLAG): Inspection.Kind.MANUAL_CHECK,
+    (Check.Kind.BORDER_GUARD, Check.Status.FAILED): Inspection.Kind.MANUAL_CHECK,
+    (Check.Kind.QUARANTINE, Check.Outcome.INSPECTION): Inspection.Kind.QUARANTINE,
+    (Check.Kind.QUARANTINE, Check.Status.FAILED): Inspection.Kind.QUARANTINE,
 }
 
 
@@ -203,41 +178,44 @@ def declaration_decide(*, declaration: Declaration) -> None:
     checks = list(Check.objects.filter(declaration=declaration, version=declaration.version))
     if len(checks) < len(Check.Kind) or any(c.status not in (Check.Status.DONE, Check.Status.FAILED) for c in checks):
         return
-    results = {check.kind: ("failed" if check.status == Check.Status.FAILED else check.outcome) for check in checks}
+    results = {
+        check.kind: (Check.Status.FAILED if check.status == Check.Status.FAILED else check.outcome) for check in checks
+    }
     reasons = {check.kind: check.reasons for check in checks}
+    data = {"checks": results}
 
-    if "deny" in results.values():
-        declaration.transition(to=Declaration.Status.REJECTED)
-        why = [reason["message"] for kind, outcome in results.items() if outcome == "deny" for reason in reasons[kind]]
-        event, reason_text = "rejected", " ".join(why)
-    else:
-        needed = [
-            (kind, _INSPECTIONS[(kind, outcome)])
+    needed = [
+        (kind, _INSPECTIONS[(kind, outcome)]) for kind, outcome in results.items() if (kind, outcome) in _INSPECTIONS
+    ]
+    if Check.Outcome.DENY in results.values():
+        why = [
+            reason["message"]
             for kind, outcome in results.items()
-            if (kind, outcome) in _INSPECTIONS
+            if outcome == Check.Outcome.DENY
+            for reason in reasons[kind]
         ]
-        if needed:
-            declaration.transition(to=Declaration.Status.INSPECTION)
-            Inspection.objects.bulk_create(
-                Inspection(
-                    declaration=declaration,
-                    version=declaration.version,
-                    force=kind,
-                    kind=inspection_kind,
-                    reasons=reasons[kind],
-                )
-                for kind, inspection_kind in needed
+        lifecycle.declaration_rejected(declaration=declaration, actor=WORKER, reason=" ".join(why), data=data)
+    elif needed:
+        Inspection.objects.bulk_create(
+            Inspection(
+                declaration=declaration,
+                version=declaration.version,
+                force=kind,
+                kind=inspection_kind,
+                reasons=reasons[kind],
             )
-            event, reason_text = "inspection_required", ", ".join(f"{kind}: {kind_}" for kind, kind_ in needed)
-        else:
-            declaration.transition(to=Declaration.Status.CLEARED)
-            event, reason_text = "cleared", "All checks passed on the green channel."
-    declaration.save(update_fields=["status", "updated_at"])
-    audit_record(declaration=declaration, actor=WORKER, event=event, reason=reason_text, data={"checks": results})
-    if declaration.status == Declaration.Status.CLEARED:
-        fee_issue_when_cleared(declaration, actor=WORKER)
-    if declaration.is_waiting:
-        dispatch_soon()  # a vehicle already in the yard may now be called
+            for kind, inspection_kind in needed
+        )
+        lifecycle.declaration_inspection_required(
+            declaration=declaration,
+            actor=WORKER,
+            reason=", ".join(f"{kind}: {inspection_kind}" for kind, inspection_kind in needed),
+            data=data,
+        )
+    else:
+        lifecycle.declaration_cleared(
+            declaration=declaration, actor=WORKER, reason="All checks passed on the green channel.", data=data
+        )
     logger.info("declaration.decided", extra={"declaration": declaration.id, "status": declaration.status})
 
 
@@ -250,9 +228,9 @@ def checks_reconcile() -> int:
     stale_before = timezone.now() - timedelta(seconds=settings.SMARTGATE_CHECK_STALE_SECONDS)
     # A check that kept failing for a reason that is not transient goes to an officer instead.
     for check_id in Check.objects.filter(
-        status__in=[Check.Status.PENDING, Check.Status.RUNNING], attempts__gte=MAX_ATTEMPTS
+        status__in=[Check.Status.PENDING, Check.Status.RUNNING], attempts__gte=CHECK_RETRY.max_attempts
     ).values_list("id", flat=True):
-        check_fail(check_id=check_id, error=f"Gave up after {MAX_ATTEMPTS} attempts.")
+        check_fail(check_id=check_id, error=f"Gave up after {CHECK_RETRY.max_attempts} attempts.")
     with transaction.atomic():
         stale = list(
             Check.objects.select_for_update(skip_locked=True)

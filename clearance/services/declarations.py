@@ -1,7 +1,8 @@
-"""Declarations: submit, amend, cancel. Each is one transaction that writes an audit row."""
+"""Declarations: submit, amend, cancel. Each is one transaction; the change itself is the lifecycle's."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -9,7 +10,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from clearance.audit import Actor, audit_record
+from clearance.audit import Actor
 from clearance.errors import Conflict, FieldError, PreconditionFailed, RuleViolations
 from clearance.models import (
     ACTIVE_DECLARATION,
@@ -22,25 +23,15 @@ from clearance.models import (
     QuarantineCertificate,
     TransitionNotAllowed,
 )
+from clearance.services import lifecycle
 from clearance.services.checks import checks_start
-from clearance.services.fees import fee_calculate, journey_of
-from clearance.services.queue import queue_class, slot_give_back
+from clearance.services.tariffs import fee_calculate, journey_of
+from clearance.services.yard import queue_class
 from vehicles.models import Route, local_date
 from vehicles.services import driver_register, trailer_register, vehicle_register
 
 # Goods of HS chapters 01–24 (live animals, plants, food) pass plant, animal and food-safety control.
 QUARANTINE_CHAPTERS = range(1, 25)
-
-AMENDABLE_FIELDS = (
-    "expected_arrival",
-    "vehicle",
-    "trailer",
-    "driver",
-    "containers",
-    "goods",
-    "customs_declarations",
-    "quarantine_certificates",
-)
 
 
 def goods_need_quarantine(goods: list[dict]) -> bool:
@@ -189,11 +180,13 @@ def _replace_lines(declaration: Declaration, data: dict) -> None:
         )
 
 
-def _save_guarding_uniqueness(declaration: Declaration, **save_kwargs) -> None:
-    """Save; the partial unique constraints catch what two concurrent requests both checked as free."""
+@contextmanager
+def _guarding_uniqueness(declaration: Declaration):
+    """Write inside a savepoint: the partial unique constraints catch what two concurrent requests both
+    checked as free, and the clash is answered as the check would have answered it."""
     try:
         with transaction.atomic():
-            declaration.save(**save_kwargs)
+            yield
     except IntegrityError:
         _ensure_vehicle_free(vehicle_id=declaration.vehicle_id, declaration_id=declaration.pk)
         raise
@@ -241,14 +234,15 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         trailer=parties.get("trailer"),
         driver=parties["driver"],
     )
-    _save_guarding_uniqueness(declaration)
+    with _guarding_uniqueness(declaration):
+        declaration.save()
     declaration.reference = f"SG-{local_date(declaration.created_at).year}-{declaration.id:06d}"
     _replace_lines(
         declaration,
         {key: data.get(key, []) for key in ("customs_declarations", "containers", "goods", "quarantine_certificates")},
     )
     declaration.save(update_fields=["reference", "needs_quarantine"])
-    audit_record(declaration=declaration, actor=actor, event="submitted")
+    lifecycle.declaration_submitted(declaration=declaration, actor=actor)
     checks_start(declaration=declaration, actor=actor)
     return declaration
 
@@ -267,24 +261,51 @@ def declaration_amend(
         .select_related("route__gate", "vehicle", "driver")
         .get(id=declaration_id, company=company)
     )
+    _ensure_amendable(declaration, expected_version=expected_version, changes=changes)
+    _raise_if(_amendment_errors(declaration, changes))
+    amended_fields = _apply_amendment(declaration, changes)
+    # An unpaid fee was computed from what is being amended: it is issued again at the next clearance.
+    fee_withdrawn = Fee.objects.filter(declaration=declaration, status=Fee.Status.ISSUED).delete()[0] > 0
+    _ensure_paid_fee_still_covers(declaration)
+    if declaration.is_waiting and "goods" in changes:
+        # Perishable priority follows the goods now declared, not those declared at arrival.
+        declaration.queue_class = queue_class(declaration, arrived_at=declaration.arrived_at)
+        amended_fields.append("queue_class")
+    with _guarding_uniqueness(declaration):
+        lifecycle.declaration_amended(
+            declaration=declaration,
+            actor=actor,
+            changed=changes,
+            fields=amended_fields,
+            fee_withdrawn=fee_withdrawn,
+        )
+    # The amended version is checked afresh; results still coming for the old one are recorded and ignored.
+    checks_start(declaration=declaration, actor=actor)
+    return declaration
+
+
+def _ensure_amendable(declaration: Declaration, *, expected_version: int, changes: dict) -> None:
     if declaration.version != expected_version:
         raise PreconditionFailed(
             f"The declaration is at version {declaration.version}, not {expected_version}; read it again and "
             f"reapply the change.",
             extra={"current_version": declaration.version},
         )
-    if not declaration.is_before_lane or declaration.status in (Declaration.Status.CANCELLED, Declaration.Status.HELD):
+    if not declaration.is_amendable:
         raise Conflict(
             f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
             f"{declaration.get_stage_display().lower()} can no longer be amended.",
             code="not_amendable",
         )
-
     if "vehicle" in changes and declaration.stage != Declaration.Stage.EXPECTED:
         raise Conflict(
             "The vehicle cannot be swapped once it has arrived at the gate; cancel and declare again.",
             code="not_amendable",
         )
+
+
+def _amendment_errors(declaration: Declaration, changes: dict) -> list[FieldError]:
+    """The rules of a submission, applied to the declaration as it would be once amended."""
     arrival = changes.get("expected_arrival", declaration.expected_arrival)
     vehicle = changes.get("vehicle") or _vehicle_data(declaration)
     driver = changes.get("driver") or _driver_data(declaration)
@@ -294,8 +315,13 @@ def declaration_amend(
         errors += _arrival_errors(route=declaration.route, expected_arrival=arrival, now=timezone.now())
     errors += _document_errors(expected_arrival=arrival, vehicle=vehicle, driver=driver)
     errors += _weight_errors(vehicle=vehicle, goods=goods)
-    _raise_if(errors)
+    return errors
 
+
+def _apply_amendment(declaration: Declaration, changes: dict) -> list[str]:
+    """Register the parties sent, check the vehicle and customs numbers are free, and replace what was
+    sent: the lists at once, the declaration's own fields on the instance. Returns those fields, for the
+    lifecycle to save with the new version."""
     parties = _register_parties(
         vehicle=changes.get("vehicle"),
         trailer=changes.get("trailer"),
@@ -307,32 +333,13 @@ def declaration_amend(
         _ensure_customs_numbers_free(
             numbers=[line["number"] for line in changes["customs_declarations"]], declaration_id=declaration.id
         )
-
     for name, party in parties.items():
         setattr(declaration, name, party)
     if "trailer" in changes and changes["trailer"] is None:
         declaration.trailer = None
-    declaration.expected_arrival = arrival
+    declaration.expected_arrival = changes.get("expected_arrival", declaration.expected_arrival)
     _replace_lines(declaration, changes)
-    # An unpaid fee was computed from what is being amended: it is issued again at the next clearance.
-    withdrawn = Fee.objects.filter(declaration=declaration, status=Fee.Status.ISSUED).delete()[0]
-    _ensure_paid_fee_still_covers(declaration)
-    if declaration.status != Declaration.Status.SUBMITTED:
-        declaration.transition(to=Declaration.Status.SUBMITTED)
-    if declaration.is_waiting and "goods" in changes:
-        # Perishable priority follows the goods now declared, not those declared at arrival.
-        declaration.queue_class = queue_class(declaration, arrived_at=declaration.arrived_at)
-    declaration.version += 1
-    _save_guarding_uniqueness(declaration)
-    audit_record(
-        declaration=declaration,
-        actor=actor,
-        event="amended",
-        data={"changed": sorted(changes), **({"fee_withdrawn": True} if withdrawn else {})},
-    )
-    # The amended version is checked afresh; results still coming for the old one are recorded and ignored.
-    checks_start(declaration=declaration, actor=actor)
-    return declaration
+    return ["vehicle", "trailer", "driver", "expected_arrival", "needs_quarantine"]
 
 
 @transaction.atomic
@@ -343,22 +350,11 @@ def declaration_cancel(*, declaration_id: int, company: Company, actor: Actor, r
     """
     declaration = Declaration.objects.select_for_update().get(id=declaration_id, company=company)
     try:
-        if not declaration.is_before_lane:
-            raise TransitionNotAllowed(field="stage", current=declaration.stage, target="cancelled")
-        declaration.transition(to=Declaration.Status.CANCELLED)
+        lifecycle.declaration_cancelled(declaration=declaration, actor=actor, reason=reason)
     except TransitionNotAllowed:
         raise Conflict(
             f"A declaration that is {declaration.get_status_display().lower()} with its vehicle "
             f"{declaration.get_stage_display().lower()} cannot be cancelled.",
             code="not_cancellable",
         ) from None
-    if declaration.slot_id is not None:
-        slot_give_back(declaration)  # the place goes back to other forwarders
-    if declaration.stage in (Declaration.Stage.IN_YARD, Declaration.Stage.CALLED):
-        # The vehicle leaves the queue (and its call): it no longer counts as waiting or takes lane room.
-        declaration.move_to_stage(to=Declaration.Stage.TURNED_BACK)
-        declaration.lane = None
-    declaration.save(update_fields=["status", "stage", "lane", "slot", "updated_at"])
-    declaration.customs_declarations.update(is_active=False)
-    audit_record(declaration=declaration, actor=actor, event="cancelled", reason=reason)
     return declaration

@@ -3,41 +3,51 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
-from clearance.audit import Actor, audit_record
+from clearance.audit import Actor
 from clearance.errors import Conflict
-from clearance.models import ACTIVE_DECLARATION, Declaration, GateDecision, Handover, Inspection
-from clearance.services.queue import dispatch_soon, yard_arrival_record
-from vehicles.models import GateDevice, Movement
+from clearance.models import ACTIVE_DECLARATION, Declaration, GateDecision, Handover, Inspection, UnmatchedArrival
+from clearance.services import lifecycle
+from clearance.services.yard import yard_arrival_record
+from vehicles.models import Direction, GateDevice, Movement
 from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
 
 logger = logging.getLogger(__name__)
 
-# Stable reason codes of a barrier hold (documented in the README and the OpenAPI schema).
-HOLD_REASONS = [
-    "low_confidence",
-    "lane_closed",
-    "outside_hours",
-    "not_declared",
-    "wrong_route",
-    "wrong_direction",
-    "not_cleared",
-    "inspection_pending",
-    "fee_unpaid",
-    "not_called",
-    "called_to_other_lane",
-]
+Hold = GateDecision.HoldReason
+WEIGHBRIDGE = Actor.system("weighbridge")
+# The movements each kind of device reports.
+DEVICE_MOVEMENTS = {
+    GateDevice.Kind.YARD_GATE: {Movement.Kind.YARD_IN, Movement.Kind.YARD_OUT},
+    GateDevice.Kind.BORDER_LINE: {Movement.Kind.BORDER_OUT, Movement.Kind.BORDER_IN},
+}
+# The border-line movement that completes a crossing in each direction.
+CROSSING_MOVEMENT = {Direction.EXPORT: Movement.Kind.BORDER_OUT, Direction.IMPORT: Movement.Kind.BORDER_IN}
 
 
-def device_actor(device: GateDevice) -> Actor:
-    return Actor(kind="device", name=device.source)
+@dataclass(frozen=True)
+class MovementResult:
+    """What a reported movement came to: the declaration it moved on (if any), or an unmatched arrival
+    kept for officers."""
+
+    declaration: Declaration | None = None
+    unmatched: UnmatchedArrival | None = None
+
+
+@dataclass(frozen=True)
+class Weighing:
+    """A weighbridge reading against the declaration it matched (if any)."""
+
+    declaration: Declaration | None = None
+    within_tolerance: bool | None = None
+    declared_kg: Decimal | None = None
 
 
 def _active_declaration(normalized_plate: str):
@@ -53,31 +63,31 @@ def _active_declaration(normalized_plate: str):
     )
 
 
-def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, confidence: Decimal) -> list[str]:
+def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, confidence: Decimal) -> list[Hold]:
     reasons = []
     if confidence < settings.SMARTGATE_MIN_PLATE_CONFIDENCE:
-        reasons.append("low_confidence")
+        reasons.append(Hold.LOW_CONFIDENCE)
     if not lane.is_open:
-        reasons.append("lane_closed")
+        reasons.append(Hold.LANE_CLOSED)
     if not lane.is_within_hours(read_at):
-        reasons.append("outside_hours")
+        reasons.append(Hold.OUTSIDE_HOURS)
     if declaration is None:
-        return [*reasons, "not_declared"]
+        return [*reasons, Hold.NOT_DECLARED]
     if declaration.route_id != lane.route_id:
-        reasons.append("wrong_route")
+        reasons.append(Hold.WRONG_ROUTE)
     if declaration.direction != lane.current_direction:
-        reasons.append("wrong_direction")
+        reasons.append(Hold.WRONG_DIRECTION)
     if declaration.status == Declaration.Status.INSPECTION:
-        reasons.append("inspection_pending")
+        reasons.append(Hold.INSPECTION_PENDING)
     elif declaration.status != Declaration.Status.CLEARED:
-        reasons.append("not_cleared")
+        reasons.append(Hold.NOT_CLEARED)
     fee = getattr(declaration, "fee", None)
     if fee is None or not fee.is_paid:
-        reasons.append("fee_unpaid")
+        reasons.append(Hold.FEE_UNPAID)
     if declaration.stage == Declaration.Stage.CALLED and declaration.lane_id != lane.id:
-        reasons.append("called_to_other_lane")
+        reasons.append(Hold.CALLED_TO_OTHER_LANE)
     elif declaration.stage != Declaration.Stage.CALLED:
-        reasons.append("not_called")
+        reasons.append(Hold.NOT_CALLED)
     return reasons
 
 
@@ -101,8 +111,8 @@ def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence
         declaration=declaration,
     )
     if not reasons:
-        Declaration.objects.filter(id=declaration.id).update(
-            stage=Declaration.Stage.IN_LANE, in_lane_at=read_at, updated_at=timezone.now()
+        lifecycle.declaration_entered_lane(
+            declaration=declaration, actor=Actor.for_device(device), lane=lane, at=read_at, decision=decision
         )
         Movement.objects.create(
             plate_read=plate,
@@ -111,12 +121,6 @@ def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence
             lane=lane,
             occurred_at=read_at,
             source=device.source,
-        )
-        audit_record(
-            declaration=declaration,
-            actor=device_actor(device),
-            event="entered_lane",
-            data={"lane": lane.code, "decision": decision.id},
         )
     return decision
 
@@ -136,49 +140,37 @@ def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: d
         )
         .first()
     )
-    expected = "border_out" if declaration and declaration.direction == "export" else "border_in"
-    if declaration is None or kind != expected:
+    if declaration is None or kind != CROSSING_MOVEMENT[declaration.direction]:
         logger.warning("crossing.unmatched", extra={"plate": plate, "kind": kind})
         return None
-    declaration.move_to_stage(to=Declaration.Stage.CROSSED)
-    declaration.crossed_at = occurred_at
-    declaration.save(update_fields=["stage", "crossed_at", "updated_at"])
-    declaration.customs_declarations.update(is_active=False)
-    audit_record(
-        declaration=declaration,
-        actor=device_actor(device),
-        event="crossed",
-        data={"lane": device.lane.code, "dwell": declaration.dwell_times()},
+    lifecycle.declaration_crossed(
+        declaration=declaration, actor=Actor.for_device(device), lane=device.lane, at=occurred_at
     )
-    dispatch_soon()  # the lane has room again
     return declaration
 
 
-def gate_movement_record(*, device: GateDevice, plate: str, kind: str, occurred_at: datetime):
+def gate_movement_record(*, device: GateDevice, plate: str, kind: str, occurred_at: datetime) -> MovementResult:
     """A yard gate or border line reports a movement. Raises Conflict for a kind the device cannot see."""
-    allowed = {
-        GateDevice.Kind.YARD_GATE: {"yard_in", "yard_out"},
-        GateDevice.Kind.BORDER_LINE: {"border_out", "border_in"},
-    }.get(device.kind, set())
+    allowed = DEVICE_MOVEMENTS.get(device.kind, set())
     if kind not in allowed:
         raise Conflict(
             f"A {device.get_kind_display().lower()} reports {', '.join(sorted(allowed)) or 'no movements'}"
             f", not {kind}.",
             code="movement_not_for_device",
         )
-    if kind == "yard_in":
-        return yard_arrival_record(
+    if kind == Movement.Kind.YARD_IN:
+        arrival = yard_arrival_record(
             plate_read=plate,
             yard=device.yard,
             occurred_at=occurred_at,
             source=device.source,
-            actor=device_actor(device),
+            actor=Actor.for_device(device),
         )
-    if kind == "yard_out":
-        return movement_record(
-            plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, yard=device.yard
-        )
-    return crossing_record(device=device, plate=plate, kind=kind, occurred_at=occurred_at)
+        return MovementResult(declaration=arrival.declaration, unmatched=arrival.unmatched)
+    if kind == Movement.Kind.YARD_OUT:
+        movement_record(plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, yard=device.yard)
+        return MovementResult()
+    return MovementResult(declaration=crossing_record(device=device, plate=plate, kind=kind, occurred_at=occurred_at))
 
 
 def declared_weight_kg(declaration: Declaration) -> Decimal | None:
@@ -190,12 +182,12 @@ def declared_weight_kg(declaration: Declaration) -> Decimal | None:
 
 
 @transaction.atomic
-def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, measured_at: datetime) -> dict:
+def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, measured_at: datetime) -> Weighing:
     """A weighing. Outside the tolerance of the declared gross weight (or above the vehicle's maximum
     when its tare is unknown) the vehicle is held: a customs physical inspection is opened."""
     movement_record(
         plate_read=plate,
-        kind="weighbridge",
+        kind=Movement.Kind.WEIGHBRIDGE,
         occurred_at=measured_at,
         source=device.source,
         lane=device.lane,
@@ -209,26 +201,23 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
         .first()
     )
     if declaration is None:
-        return {"declaration": None, "within_tolerance": None, "declared_kg": None}
+        return Weighing()
     tolerance = Decimal(settings.SMARTGATE_WEIGHT_TOLERANCE_PERCENT) / 100
     declared = declared_weight_kg(declaration)
     if declared is not None:
         within = abs(gross_weight_kg - declared) <= declared * tolerance
     else:
         within = gross_weight_kg <= declaration.vehicle.max_gross_weight_kg * (1 + tolerance)
-    audit_record(
+    lifecycle.declaration_weighed(
         declaration=declaration,
-        actor=device_actor(device),
-        event="weighed",
-        data={
-            "measured_kg": gross_weight_kg,
-            "declared_kg": str(declared) if declared else None,
-            "within_tolerance": within,
-        },
+        actor=Actor.for_device(device),
+        measured_kg=gross_weight_kg,
+        declared_kg=declared,
+        within_tolerance=within,
     )
     if not within and declaration.status in (Declaration.Status.CLEARED, Declaration.Status.INSPECTION):
         _hold_for_weight(declaration, measured=gross_weight_kg, declared=declared)
-    return {"declaration": declaration, "within_tolerance": within, "declared_kg": declared}
+    return Weighing(declaration=declaration, within_tolerance=within, declared_kg=declared)
 
 
 def _hold_for_weight(declaration: Declaration, *, measured: int, declared: Decimal | None) -> None:
@@ -246,15 +235,11 @@ def _hold_for_weight(declaration: Declaration, *, measured: int, declared: Decim
         inspection.kind, inspection.status = Inspection.Kind.PHYSICAL, Inspection.Status.OPEN
         inspection.reasons = [*inspection.reasons, reason]
         inspection.save(update_fields=["kind", "status", "reasons"])
-    if declaration.status == Declaration.Status.CLEARED:
-        declaration.transition(to=Declaration.Status.INSPECTION)
-        declaration.save(update_fields=["status", "updated_at"])
-    audit_record(
+    lifecycle.declaration_inspection_required(
         declaration=declaration,
-        actor=Actor.system("weighbridge"),
-        event="inspection_required",
+        actor=WEIGHBRIDGE,
         reason=reason["message"],
-        data={"customs": "physical"},
+        data={Inspection.Force.CUSTOMS: Inspection.Kind.PHYSICAL},
     )
 
 
@@ -281,10 +266,5 @@ def handover_record(
         unexpected=sorted(set(containers) - declared),
         occurred_at=occurred_at,
     )
-    audit_record(
-        declaration=declaration,
-        actor=device_actor(device),
-        event="handover",
-        data={"from": handover.from_plate, "containers": containers, "matched": handover.matched},
-    )
+    lifecycle.handover_recorded(declaration=declaration, actor=Actor.for_device(device), handover=handover)
     return handover

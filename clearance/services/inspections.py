@@ -7,12 +7,11 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
-from clearance.audit import Actor, audit_record
+from clearance.audit import Actor
 from clearance.errors import Conflict, DomainError
 from clearance.models import Declaration, Inspection
 from clearance.roles import can_act_for_force, is_supervisor
-from clearance.services.fees import TariffMissing, fee_issue
-from clearance.services.queue import dispatch_soon
+from clearance.services import lifecycle
 
 logger = logging.getLogger(__name__)
 
@@ -21,19 +20,6 @@ class NotYourForce(DomainError):
     status = 403
     code = "permission_denied"
     title = "Permission denied"
-
-
-def fee_issue_when_cleared(declaration: Declaration, *, actor: Actor) -> None:
-    """Issue the fee with the clearance. Without a usable tariff (none in force, or one missing a rate
-    or coefficient) the clearance stands and the fee waits for an officer: a tariff slip must not stop
-    the gate."""
-    try:
-        with transaction.atomic():
-            fee_issue(declaration_id=declaration.id, actor=actor)
-    except TariffMissing:
-        logger.warning("fee.no_tariff", extra={"declaration": declaration.id})
-    except (KeyError, StopIteration):
-        logger.exception("fee.tariff_incomplete", extra={"declaration": declaration.id})
 
 
 @transaction.atomic
@@ -58,40 +44,21 @@ def inspection_record_result(*, inspection_id: int, user, passed: bool, notes: s
     inspection.notes, inspection.resolved_by, inspection.resolved_at = notes, user, timezone.now()
     inspection.save(update_fields=["status", "notes", "resolved_by", "resolved_at"])
     actor = Actor.for_user(user)
-    audit_record(
-        declaration=declaration,
-        actor=actor,
-        event="inspection_passed" if passed else "inspection_failed",
-        reason=notes,
-        data={"inspection": inspection.id, "force": inspection.force},
-    )
+    lifecycle.inspection_recorded(declaration=declaration, inspection=inspection, actor=actor)
     if not passed:
-        declaration.transition(to=Declaration.Status.HELD)
-        declaration.save(update_fields=["status", "updated_at"])
-        audit_record(declaration=declaration, actor=actor, event="held", reason=notes)
-    elif (
-        not declaration.inspections.filter(version=declaration.version)
-        .exclude(status=Inspection.Status.PASSED)
-        .exists()
+        lifecycle.declaration_held(declaration=declaration, actor=actor, reason=notes)
+    elif not (
+        declaration.inspections.filter(version=declaration.version).exclude(status=Inspection.Status.PASSED).exists()
     ):
-        _clear(declaration, actor=actor, reason="All required inspections passed.")
+        lifecycle.declaration_cleared(declaration=declaration, actor=actor, reason="All required inspections passed.")
     return inspection
-
-
-def _clear(declaration: Declaration, *, actor: Actor, reason: str) -> None:
-    declaration.transition(to=Declaration.Status.CLEARED)
-    declaration.save(update_fields=["status", "updated_at"])
-    audit_record(declaration=declaration, actor=actor, event="cleared", reason=reason)
-    fee_issue_when_cleared(declaration, actor=actor)
-    if declaration.is_waiting:
-        dispatch_soon()
 
 
 @transaction.atomic
 def declaration_release(*, declaration_id: int, user, reason: str) -> Declaration:
     """A supervisor releases a held crossing (→ cleared), with a reason."""
     declaration = _held_for_supervisor(declaration_id, user)
-    _clear(declaration, actor=Actor.for_user(user), reason=reason)
+    lifecycle.declaration_released(declaration=declaration, actor=Actor.for_user(user), reason=reason)
     return declaration
 
 
@@ -99,9 +66,7 @@ def declaration_release(*, declaration_id: int, user, reason: str) -> Declaratio
 def declaration_reject_held(*, declaration_id: int, user, reason: str) -> Declaration:
     """A supervisor rejects a held crossing (→ rejected), with a reason."""
     declaration = _held_for_supervisor(declaration_id, user)
-    declaration.transition(to=Declaration.Status.REJECTED)
-    declaration.save(update_fields=["status", "updated_at"])
-    audit_record(declaration=declaration, actor=Actor.for_user(user), event="rejected", reason=reason)
+    lifecycle.declaration_rejected(declaration=declaration, actor=Actor.for_user(user), reason=reason)
     return declaration
 
 

@@ -7,7 +7,7 @@ from django.db import transaction
 from clearance.audit import Actor
 from clearance.errors import Conflict
 from clearance.models import LaneEvent
-from clearance.services.queue import dispatch_soon
+from clearance.services.enqueue import dispatch_soon
 from vehicles.models import Direction, Lane
 
 

@@ -16,10 +16,9 @@ from rest_framework.test import APIClient
 
 from clearance.audit import Actor
 from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule
+from clearance.services.dispatch import dispatch_run
 from clearance.services.fees import payment_record
-from clearance.services.gate import HOLD_REASONS
 from clearance.services.lanes import lane_set_open
-from clearance.services.queue import dispatch_run
 from tests.clearance.conftest import LAPTOPS, PHONES, client_for
 from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, local_date
 
@@ -275,7 +274,7 @@ def gate(barrier, submitted, decided, called, in_yard):
 
 
 def test_every_documented_reason_has_a_situation():
-    assert set(SITUATIONS) == set(HOLD_REASONS)
+    assert set(SITUATIONS) == set(GateDecision.HoldReason.values)
 
 
 @pytest.mark.parametrize("code", list(SITUATIONS))

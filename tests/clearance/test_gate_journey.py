@@ -27,8 +27,8 @@ from clearance.models import (
     Inspection,
     UnmatchedArrival,
 )
+from clearance.services.dispatch import dispatch_run
 from clearance.services.inspections import NotYourForce, declaration_reject_held, declaration_release
-from clearance.services.queue import dispatch_run
 from tests.clearance.conftest import LAPTOPS, PHONES
 from vehicles.models import Movement
 

@@ -13,8 +13,9 @@ from rest_framework.test import APIClient
 
 from clearance.audit import Actor
 from clearance.models import Declaration
+from clearance.services.dispatch import dispatch_run
 from clearance.services.lanes import lane_set_open
-from clearance.services.queue import dispatch_run, yard_arrival_record
+from clearance.services.yard import yard_arrival_record
 from tests.clearance.conftest import LAPTOPS
 from vehicles.models import LOCAL_TZ, Lane, Yard, local_date
 

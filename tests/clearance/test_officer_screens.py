@@ -31,7 +31,7 @@ from clearance.models import (
 from clearance.services.companies import company_create
 from clearance.services.declarations import declaration_submit
 from clearance.services.inspections import inspection_record_result
-from clearance.services.queue import declaration_turn_back, yard_arrival_record
+from clearance.services.yard import declaration_turn_back, yard_arrival_record
 from vehicles.models import Lane, Route, Yard
 from vehicles.plates import parse_plate
 
@@ -163,7 +163,7 @@ def arrive(declaration: Declaration, *, minutes_ago: int) -> Declaration:
         occurred_at=timezone.now() - timedelta(minutes=minutes_ago),
         source="camera-1",
         actor=CAMERA,
-    )
+    ).declaration
     assert isinstance(result, Declaration)
     result.refresh_from_db()
     assert result.stage == Declaration.Stage.IN_YARD

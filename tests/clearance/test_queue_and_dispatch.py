@@ -20,8 +20,10 @@ from clearance.models import (
     RiskSettings,
     UnmatchedArrival,
 )
+from clearance.services.dispatch import calls_expire, dispatch_run, lane_room
 from clearance.services.lanes import lane_set_open, lane_switch_direction
-from clearance.services.queue import calls_expire, dispatch_run, lane_room, slots_generate, yard_arrival_record
+from clearance.services.slots import slots_generate
+from clearance.services.yard import yard_arrival_record
 from tests.clearance.conftest import LAPTOPS, PHONES, client_for
 from vehicles.models import LOCAL_TZ, Lane, Movement, Yard, local_date
 
@@ -167,7 +169,7 @@ def test_declared_plate_written_differently_joins_the_queue(api, declare, certif
         actor=CAMERA,
     )
 
-    assert isinstance(result, Declaration) and result.id == created["id"]
+    assert result.unmatched is None and result.declaration.id == created["id"]
     body = api.get(f"/api/v1/declarations/{created['id']}/").json()
     assert (body["stage"], body["yard"]) == ("in_yard", EXPORT_YARD)
     assert datetime.fromisoformat(body["arrived_at"]) == morning
@@ -191,7 +193,7 @@ def test_trailer_plate_read_at_the_yard_gate_matches_too(api, declare, certifica
         actor=CAMERA,
     )
 
-    assert isinstance(result, Declaration) and result.id == created["id"]
+    assert result.unmatched is None and result.declaration.id == created["id"]
     assert Declaration.objects.get(id=created["id"]).stage == "in_yard"
 
 
@@ -204,7 +206,7 @@ def test_undeclared_plate_is_kept_as_unmatched_arrival(reference, morning):
         actor=CAMERA,
     )
 
-    assert isinstance(result, UnmatchedArrival)
+    assert result.declaration is None and isinstance(result.unmatched, UnmatchedArrival)
     unmatched = UnmatchedArrival.objects.get()
     assert (unmatched.plate_read, unmatched.normalized_plate) == ("29H-999.99", "29H99999")
     assert unmatched.yard.code == EXPORT_YARD and unmatched.seen_at == morning and not unmatched.resolved
@@ -219,7 +221,7 @@ def test_plate_of_a_cancelled_crossing_is_unmatched(api, declared, morning):
 
     result = arrive(0, morning)
 
-    assert isinstance(result, UnmatchedArrival)
+    assert result.declaration is None and isinstance(result.unmatched, UnmatchedArrival)
     assert Declaration.objects.get(id=declaration_id).stage == "expected"
 
 

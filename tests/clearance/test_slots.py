@@ -11,7 +11,8 @@ from django.utils import timezone
 
 from clearance.audit import Actor
 from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent
-from clearance.services.queue import slots_generate, slots_sweep_no_shows, yard_arrival_record
+from clearance.services.slots import slots_generate, slots_sweep_no_shows
+from clearance.services.yard import yard_arrival_record
 from tests.clearance.conftest import LAPTOPS, client_for
 from vehicles.models import LOCAL_TZ, Yard, local_date
 
@@ -469,7 +470,7 @@ def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(
         occurred_at=hour + timedelta(minutes=minutes_after_start),
         source="camera",
         actor=CAMERA,
-    )
+    ).declaration
 
     # Non-perishable goods of a normal company: class 6 on time, 7 otherwise (the lowest bit is lateness).
     assert declaration.queue_class & 1 == (0 if on_time else 1)
@@ -485,7 +486,7 @@ def test_arriving_without_a_slot_is_never_on_time(api, slots, declared):
         occurred_at=timezone.now(),
         source="camera",
         actor=CAMERA,
-    )
+    ).declaration
 
     assert declaration.queue_class == 7
 

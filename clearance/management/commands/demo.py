@@ -15,9 +15,10 @@ from clearance.audit import Actor
 from clearance.models import Company, Declaration, Fee, HsRiskRule, RiskSettings, WatchlistEntry
 from clearance.services.companies import company_create
 from clearance.services.declarations import declaration_submit
+from clearance.services.dispatch import dispatch_run
 from clearance.services.fees import payment_record
 from clearance.services.gate import gate_decide
-from clearance.services.queue import dispatch_run, yard_arrival_record
+from clearance.services.yard import yard_arrival_record
 from vehicles.models import GateDevice, Route, Yard
 from vehicles.plates import parse_plate
 

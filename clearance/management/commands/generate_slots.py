@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from clearance.services.queue import slots_generate
+from clearance.services.slots import slots_generate
 
 
 class Command(BaseCommand):

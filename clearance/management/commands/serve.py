@@ -1,45 +1,40 @@
 """The embedded default's web server that also keeps the gate alive.
 
-With a broker, Celery beat runs the periodic work (dispatch, call timeouts, no-show sweep, slots,
-reconciliation). Without one, this command runs the same services on a background thread beside
-runserver, so a newcomer's gate calls vehicles forward and sweeps on its own.
+With a broker, Celery beat runs the periodic work. Without one, this command runs the same schedule
+(``CELERY_BEAT_SCHEDULE``, defined once in settings) on a background thread beside runserver, calling
+each task in-process, so a newcomer's gate calls vehicles forward and sweeps on its own.
 """
 
 import logging
 import threading
 import time
 
+from celery import current_app
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from clearance.services.checks import checks_reconcile
-from clearance.services.queue import calls_expire, dispatch_run, slots_generate, slots_sweep_no_shows
-
 logger = logging.getLogger(__name__)
 
-# (every how many seconds, what)
-PERIODIC = [
-    (settings.SMARTGATE_DISPATCH_EVERY_SECONDS, dispatch_run),
-    (60, calls_expire),
-    (settings.SMARTGATE_RECONCILE_EVERY_SECONDS, checks_reconcile),
-    (300, slots_sweep_no_shows),
-    (3600, slots_generate),
-]
+
+def periodic_jobs() -> list[tuple[float, str]]:
+    """(every how many seconds, task name) of each periodic job beat would run."""
+    return [(float(entry["schedule"]), entry["task"]) for entry in settings.CELERY_BEAT_SCHEDULE.values()]
 
 
 def run_periodic(stop: threading.Event) -> None:
-    last_run = {job: 0.0 for _every, job in PERIODIC}
+    jobs = periodic_jobs()
+    last_run = {task: 0.0 for _every, task in jobs}
     while not stop.is_set():
         now = time.monotonic()
-        for every, job in PERIODIC:
-            if now - last_run[job] >= every:
-                last_run[job] = now
+        for every, task in jobs:
+            if now - last_run[task] >= every:
+                last_run[task] = now
                 try:
-                    job()
+                    current_app.tasks[task]()
                 except Exception:
-                    logger.exception("periodic.failed", extra={"job": job.__name__})
+                    logger.exception("periodic.failed", extra={"task": task})
                 finally:
                     close_old_connections()
         stop.wait(1)

@@ -1,0 +1,151 @@
+"""The dispatcher: calls vehicles waiting in the yards forward to lanes with room, in queue order, and
+puts back those that missed their call. Gate operators call forward by hand under the same rules.
+
+Concurrency: the dispatcher locks each lane and takes the next vehicle with SKIP LOCKED, so two
+dispatchers never call one vehicle twice or overfill a lane.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from clearance.audit import Actor
+from clearance.errors import Conflict
+from clearance.models import QUEUE_REGULAR, Declaration, LaneCall, QueueTurn
+from clearance.services import lifecycle
+from vehicles.models import Lane, hour_start
+
+logger = logging.getLogger(__name__)
+DISPATCHER = Actor.system("dispatcher")
+
+
+def lane_room(lane: Lane, *, now: datetime) -> int:
+    """How many more vehicles the lane may be called now: below its maximum in lane and its calls this
+    hour below capacity, scaled down when the route's inspection bays are filling up."""
+    if not lane.accepts_traffic(now):
+        return 0
+    occupied = Declaration.objects.filter(
+        lane=lane, stage__in=[Declaration.Stage.CALLED, Declaration.Stage.IN_LANE]
+    ).count()
+    calls_this_hour = LaneCall.objects.filter(lane=lane, called_at__gte=hour_start(now)).count()
+    capacity = lane.capacity_per_hour
+    if not lane.has_inspection_bay and _inspection_share(lane) > settings.SMARTGATE_INSPECTION_SHARE_PERCENT:
+        capacity = capacity * settings.SMARTGATE_INSPECTION_THROTTLE_PERCENT // 100
+    return max(0, min(lane.max_vehicles_in_lane - occupied, capacity - calls_this_hour))
+
+
+def _inspection_share(lane: Lane) -> float:
+    waiting = Declaration.objects.filter(route_id=lane.route_id, stage=Declaration.Stage.IN_YARD)
+    total = waiting.count()
+    if not total:
+        return 0.0
+    return 100 * waiting.filter(status=Declaration.Status.INSPECTION).count() / total
+
+
+def _eligible(lane: Lane):
+    """Vehicles waiting in a yard that this lane may take, in call order."""
+    statuses = [Declaration.Status.CLEARED]
+    if lane.has_inspection_bay:
+        statuses.append(Declaration.Status.INSPECTION)
+    return Declaration.objects.filter(
+        route_id=lane.route_id,
+        direction=lane.current_direction,
+        stage=Declaration.Stage.IN_YARD,
+        status__in=statuses,
+        vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
+    ).order_by("queue_class", "arrived_at", "id")
+
+
+def _next_vehicle(lane: Lane, turn: QueueTurn) -> Declaration | None:
+    """The next vehicle for the lane, skipping rows another dispatcher holds. After a streak of priority
+    calls, a waiting regular truck gets its turn."""
+    candidates = _eligible(lane).select_for_update(skip_locked=True, of=("self",))
+    streak_limit = settings.SMARTGATE_QUEUE_PRIORITY_STREAK
+    if streak_limit and turn.priority_streak >= streak_limit:
+        regular = candidates.filter(queue_class=QUEUE_REGULAR).first()
+        if regular is not None:
+            return regular
+    return candidates.first()
+
+
+def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
+    """Call vehicles forward to every lane with room. Each lane is handled in its own transaction with
+    the lane row locked (SKIP LOCKED: a lane another dispatcher is filling is left to it)."""
+    now = now or timezone.now()
+    called = []
+    lane_ids = list(
+        Lane.objects.filter(is_open=True).exclude(purpose=Lane.Purpose.EMPTY_RETURN).values_list("id", flat=True)
+    )
+    for lane_id in lane_ids:
+        with transaction.atomic():
+            # of=self: lock the lane row only, not the route joined by the default ordering, or one
+            # dispatcher would keep the other off every lane of the route.
+            lane = Lane.objects.select_for_update(skip_locked=True, of=("self",)).filter(id=lane_id).order_by().first()
+            if lane is None:
+                continue
+            room = lane_room(lane, now=now)
+            if room <= 0:
+                continue
+            turn, _created = QueueTurn.objects.select_for_update().get_or_create(
+                route_id=lane.route_id, direction=lane.current_direction
+            )
+            for _ in range(room):
+                declaration = _next_vehicle(lane, turn)
+                if declaration is None:
+                    break
+                lifecycle.declaration_called(declaration=declaration, actor=DISPATCHER, lane=lane, at=now)
+                turn.priority_streak = 0 if declaration.queue_class == QUEUE_REGULAR else turn.priority_streak + 1
+                called.append(declaration)
+            turn.save(update_fields=["priority_streak"])
+    if called:
+        logger.info("dispatch.called", extra={"count": len(called)})
+    return called
+
+
+def calls_expire(*, now: datetime | None = None) -> int:
+    """Vehicles called but not at their lane within the timeout go back to the queue at their place
+    (their arrival time is kept); the miss is counted."""
+    now = now or timezone.now()
+    deadline = now - timedelta(minutes=settings.SMARTGATE_CALL_TIMEOUT_MINUTES)
+    expired = 0
+    with transaction.atomic():
+        for declaration in (
+            Declaration.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("lane")
+            .filter(stage=Declaration.Stage.CALLED, called_at__lt=deadline)
+        ):
+            lane_code = declaration.lane.code if declaration.lane_id else ""
+            lifecycle.declaration_recalled(
+                declaration=declaration,
+                actor=DISPATCHER,
+                reason=f"Did not reach lane {lane_code} within {settings.SMARTGATE_CALL_TIMEOUT_MINUTES} minutes.",
+            )
+            expired += 1
+    return expired
+
+
+@transaction.atomic
+def declaration_call_forward(*, declaration_id: int, lane_id: int, actor: Actor) -> Declaration:
+    """A gate operator calls a waiting vehicle to a lane by hand. The same rules as the dispatcher apply:
+    route, direction, eligibility and room. Raises Conflict otherwise."""
+    lane = Lane.objects.select_for_update().get(id=lane_id)
+    declaration = Declaration.objects.select_for_update(of=("self",)).select_related("vehicle").get(id=declaration_id)
+    if declaration.stage != Declaration.Stage.IN_YARD:
+        raise Conflict("Only a vehicle waiting in a yard can be called.", code="not_waiting")
+    if not _eligible(lane).filter(id=declaration.id).exists():
+        raise Conflict(
+            f"Lane {lane.code} cannot take this vehicle (route, direction, status or vehicle type).",
+            code="lane_not_eligible",
+        )
+    if lane_room(lane, now=timezone.now()) <= 0:
+        raise Conflict(
+            f"Lane {lane.code} has no room now (closed, outside hours, full or at its hourly capacity).",
+            code="lane_full",
+        )
+    lifecycle.declaration_called(declaration=declaration, actor=actor, lane=lane, at=timezone.now())
+    return declaration

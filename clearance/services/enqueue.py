@@ -1,0 +1,55 @@
+"""Work for later, sent by task name after the transaction commits.
+
+Services never import ``clearance.tasks`` (tasks import services): they send a task by its name, which
+Celery resolves to the registered task (run in-process under the embedded default's eager mode). A
+broker that cannot be reached is logged, not raised: the durable record of the work (a check row, the
+queue itself) is already committed, and reconciliation or the periodic dispatcher picks it up.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from celery import current_app
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+# The registered names of the tasks services send (clearance/tasks.py declares them with these names).
+CHECK_RUN_TASK = "clearance.tasks.check_run_task"
+CHECKS_RECONCILE_TASK = "clearance.tasks.checks_reconcile_task"
+DISPATCH_TASK = "clearance.tasks.dispatch_task"
+CALLS_EXPIRE_TASK = "clearance.tasks.calls_expire_task"
+SLOTS_SWEEP_NO_SHOWS_TASK = "clearance.tasks.slots_sweep_no_shows_task"
+SLOTS_GENERATE_TASK = "clearance.tasks.slots_generate_task"
+
+# The queue the gate's work (dispatch, sweeps) runs on; each check kind has a queue of its own name.
+GATE_QUEUE = "gate"
+
+
+def task_send(name: str, *, queue: str, args: Iterable = ()) -> bool:
+    """Send one task now; False (logged) when the broker cannot take it."""
+    try:
+        current_app.signature(name, args=list(args)).apply_async(queue=queue, retry=False)
+    except Exception:  # kombu raises several types for an unreachable broker
+        logger.warning("task.enqueue_failed", extra={"task": name, "queue": queue}, exc_info=True)
+        return False
+    return True
+
+
+def checks_enqueue(checks: Iterable[tuple[int, str]]) -> None:
+    """Send one task per ``(check id, kind)`` to its force's queue."""
+    for check_id, kind in checks:
+        task_send(CHECK_RUN_TASK, queue=kind, args=[check_id])
+
+
+def checks_enqueue_on_commit(checks: Iterable[tuple[int, str]]) -> None:
+    checks = list(checks)
+    transaction.on_commit(lambda: checks_enqueue(checks))
+
+
+def dispatch_soon() -> None:
+    """Ask for a dispatch after this transaction commits, when something freed room or made a vehicle
+    eligible; the periodic dispatcher covers it if the broker cannot be reached."""
+    transaction.on_commit(lambda: task_send(DISPATCH_TASK, queue=GATE_QUEUE))

@@ -1,0 +1,373 @@
+"""The one door for every change of a declaration: its status, its stage and its audit trail.
+
+One keyword-only function per transition. Topic services (declarations, checks, inspections, slots,
+yard, dispatch, gate, fees) decide *what* happens; they lock the declaration row (``select_for_update``)
+to read it, then call the function here for the change itself. Each function, inside the caller's
+transaction:
+
+1. checks the move against the model's transition tables (``Declaration.TRANSITIONS`` and
+   ``STAGE_TRANSITIONS``; ``TransitionNotAllowed`` otherwise),
+2. writes the change,
+3. appends the audit event (a typed ``DeclarationEvent.Kind``),
+4. registers its follow-ups with ``transaction.on_commit`` (checks to run, a dispatch to try).
+
+So a transition's side effects live in exactly one place. Nothing else writes ``Declaration.status``,
+``Declaration.stage`` or a ``DeclarationEvent`` (tests/clearance/test_architecture.py holds that).
+
+To add a transition: add the state to the model's tables, write its function here, call it from the
+topic service that decides it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from clearance.audit import Actor
+from clearance.models import (
+    ArrivalSlot,
+    Check,
+    Declaration,
+    DeclarationEvent,
+    Fee,
+    GateDecision,
+    Handover,
+    Inspection,
+    LaneCall,
+    TransitionNotAllowed,
+)
+from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
+from clearance.services.tariffs import fee_create_with_clearance
+from vehicles.models import Lane, Yard
+
+Kind = DeclarationEvent.Kind
+Status = Declaration.Status
+Stage = Declaration.Stage
+
+
+def _record(
+    declaration: Declaration,
+    *,
+    actor: Actor,
+    kind: DeclarationEvent.Kind,
+    reason: str = "",
+    data: dict | None = None,
+    version: int | None = None,
+) -> DeclarationEvent:
+    """Append one event to the declaration's audit trail; ``version`` defaults to its current one."""
+    return DeclarationEvent.objects.create(
+        declaration=declaration,
+        actor_kind=actor.kind,
+        actor=actor.name,
+        user_id=actor.user_id,
+        event=kind,
+        reason=reason,
+        version=version or declaration.version,
+        data=data or {},
+    )
+
+
+def _save(declaration: Declaration, *fields: str) -> None:
+    declaration.save(update_fields=[*fields, "updated_at"])
+
+
+def _free_slot_place(declaration: Declaration) -> None:
+    """Give the declaration's slot place back to other forwarders (the caller saves ``slot``)."""
+    ArrivalSlot.objects.filter(id=declaration.slot_id).update(booked=Greatest(F("booked") - 1, 0))
+    declaration.slot = None
+
+
+def _free_customs_numbers(declaration: Declaration) -> None:
+    """An inactive crossing no longer holds its customs declaration numbers."""
+    declaration.customs_declarations.update(is_active=False)
+
+
+# --- Submission and checks -------------------------------------------------------------------------
+
+
+def declaration_submitted(*, declaration: Declaration, actor: Actor) -> None:
+    """A new declaration (status submitted, stage expected) was written."""
+    _record(declaration, actor=actor, kind=Kind.SUBMITTED)
+
+
+def declaration_amended(
+    *, declaration: Declaration, actor: Actor, changed: Iterable[str], fields: Iterable[str], fee_withdrawn: bool
+) -> None:
+    """The forwarder amended the declaration; ``fields`` are those the caller changed on the instance,
+    saved here with the new version. It goes back to submitted, to be checked afresh."""
+    if declaration.status != Status.SUBMITTED:
+        declaration.transition(to=Status.SUBMITTED)
+    declaration.version += 1
+    _save(declaration, "status", "version", *fields)
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.AMENDED,
+        data={"changed": sorted(changed), **({"fee_withdrawn": True} if fee_withdrawn else {})},
+    )
+
+
+def checks_started(*, declaration: Declaration, actor: Actor, checks: list[Check]) -> None:
+    """The current version's checks were written (the outbox): the declaration is checking, its former
+    channel no longer stands, and one task per check is sent after commit."""
+    declaration.transition(to=Status.CHECKING)
+    declaration.channel = ""
+    _save(declaration, "status", "channel")
+    _record(declaration, actor=actor, kind=Kind.CHECKS_STARTED, data={"checks": [check.kind for check in checks]})
+    checks_enqueue_on_commit((check.id, check.kind) for check in checks)
+
+
+def check_started(*, declaration: Declaration, check: Check, actor: Actor) -> None:
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.CHECK_STARTED,
+        version=check.version,
+        data={"check": check.kind, "attempt": check.attempts},
+    )
+
+
+def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> None:
+    """A check's outcome (or its failure) was recorded. A result for an older version is kept in the
+    trail and changes nothing; the customs check of the current version sets the channel."""
+    current = check.version == declaration.version
+    if check.status == Check.Status.FAILED:
+        data = {"check": check.kind, "error": check.reasons[0]["message"] if check.reasons else ""}
+        _record(declaration, actor=actor, kind=Kind.CHECK_FAILED, version=check.version, data=data)
+        return
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.CHECK_FINISHED,
+        version=check.version,
+        data={"check": check.kind, "outcome": check.outcome, "reasons": check.reasons, "ignored": not current},
+    )
+    if current and check.kind == Check.Kind.CUSTOMS:
+        declaration.channel = check.outcome
+        _save(declaration, "channel")
+
+
+# --- Decisions ---------------------------------------------------------------------------------------
+
+
+def declaration_cleared(*, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None) -> None:
+    """Cleared (by the checks, the last inspection, or a supervisor's release of a held crossing): the
+    fee is issued with it, and a vehicle already waiting in a yard may now be called."""
+    declaration.transition(to=Status.CLEARED)
+    _save(declaration, "status")
+    _record(declaration, actor=actor, kind=Kind.CLEARED, reason=reason, data=data)
+    fee = fee_create_with_clearance(declaration=declaration)
+    if fee is not None:
+        fee_issued(declaration=declaration, fee=fee, actor=actor)
+    if declaration.is_waiting:
+        dispatch_soon()
+
+
+def declaration_released(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """A supervisor releases a held crossing: it is cleared, with the supervisor's reason."""
+    declaration_cleared(declaration=declaration, actor=actor, reason=reason)
+
+
+def declaration_inspection_required(
+    *, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None
+) -> None:
+    """Officers must inspect (the inspections are written by the caller). A cleared vehicle whose weight
+    disagrees with its declaration comes back here too."""
+    if declaration.status != Status.INSPECTION:
+        declaration.transition(to=Status.INSPECTION)
+        _save(declaration, "status")
+    _record(declaration, actor=actor, kind=Kind.INSPECTION_REQUIRED, reason=reason, data=data)
+    if declaration.is_waiting:
+        dispatch_soon()  # a lane with an inspection bay may take it
+
+
+def inspection_recorded(*, declaration: Declaration, inspection: Inspection, actor: Actor) -> None:
+    kind = Kind.INSPECTION_PASSED if inspection.status == Inspection.Status.PASSED else Kind.INSPECTION_FAILED
+    _record(
+        declaration,
+        actor=actor,
+        kind=kind,
+        reason=inspection.notes,
+        data={"inspection": inspection.id, "force": inspection.force},
+    )
+
+
+def declaration_held(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """A failed inspection holds the crossing for a supervisor to release or reject."""
+    declaration.transition(to=Status.HELD)
+    _save(declaration, "status")
+    _record(declaration, actor=actor, kind=Kind.HELD, reason=reason)
+
+
+def declaration_rejected(*, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None) -> None:
+    """A check denied the crossing, or a supervisor rejected a held one. The forwarder may amend."""
+    declaration.transition(to=Status.REJECTED)
+    _save(declaration, "status")
+    _record(declaration, actor=actor, kind=Kind.REJECTED, reason=reason, data=data)
+
+
+def declaration_cancelled(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """The forwarder cancels before the lane: the slot place goes back to others, a vehicle in the yard
+    or called leaves the queue (and its call), and the vehicle and customs numbers are free again."""
+    if not declaration.is_before_lane:
+        raise TransitionNotAllowed(field="stage", current=declaration.stage, target=Status.CANCELLED)
+    declaration.transition(to=Status.CANCELLED)
+    if declaration.slot_id is not None:
+        _free_slot_place(declaration)
+    if declaration.stage in (Stage.IN_YARD, Stage.CALLED):
+        declaration.move_to_stage(to=Stage.TURNED_BACK)
+        declaration.lane = None
+    _save(declaration, "status", "stage", "lane", "slot")
+    _free_customs_numbers(declaration)
+    _record(declaration, actor=actor, kind=Kind.CANCELLED, reason=reason)
+
+
+# --- Slots -------------------------------------------------------------------------------------------
+
+
+def slot_booked(*, declaration: Declaration, slot: ArrivalSlot, actor: Actor) -> None:
+    """A place in ``slot`` (locked by the caller, with room) is taken; a held place in another slot is
+    given back and counts as a move."""
+    moving = declaration.slot_id is not None
+    if moving:
+        _free_slot_place(declaration)
+        declaration.slot_moves += 1
+    ArrivalSlot.objects.filter(id=slot.id).update(booked=F("booked") + 1)
+    slot.booked += 1
+    declaration.slot = slot
+    _save(declaration, "slot", "slot_moves")
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.SLOT_MOVED if moving else Kind.SLOT_BOOKED,
+        data={"starts_at": slot.starts_at.isoformat()},
+    )
+
+
+def slot_released(*, declaration: Declaration, actor: Actor) -> None:
+    _free_slot_place(declaration)
+    _save(declaration, "slot")
+    _record(declaration, actor=actor, kind=Kind.SLOT_RELEASED)
+
+
+def slot_no_show(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """The vehicle did not arrive for its slot: the place goes back (the company's count is the caller's)."""
+    _free_slot_place(declaration)
+    _save(declaration, "slot")
+    _record(declaration, actor=actor, kind=Kind.SLOT_NO_SHOW, reason=reason)
+
+
+# --- The yard, the lanes, the border -----------------------------------------------------------------
+
+
+def declaration_arrived(
+    *, declaration: Declaration, actor: Actor, yard: Yard, arrived_at: datetime, queue_class: int, source: str
+) -> None:
+    """The vehicle entered a yard and joins its queue."""
+    declaration.move_to_stage(to=Stage.IN_YARD)
+    declaration.yard = yard
+    declaration.arrived_at = arrived_at
+    declaration.queue_class = queue_class
+    _save(declaration, "stage", "yard", "arrived_at", "queue_class")
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.ARRIVED_IN_YARD,
+        data={"yard": yard.code, "queue_class": queue_class, "source": source},
+    )
+    dispatch_soon()
+
+
+def declaration_called(*, declaration: Declaration, actor: Actor, lane: Lane, at: datetime) -> None:
+    """Called forward to ``lane``; the call is logged for the lane's hourly capacity."""
+    declaration.move_to_stage(to=Stage.CALLED)
+    declaration.lane = lane
+    declaration.called_at = at
+    _save(declaration, "stage", "lane", "called_at")
+    LaneCall.objects.create(lane=lane, declaration=declaration, called_at=at)
+    _record(declaration, actor=actor, kind=Kind.CALLED, data={"lane": lane.code})
+
+
+def declaration_recalled(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """A called vehicle did not reach its lane in time: back to the queue at its place (its arrival time
+    is kept), the miss counted on the call and the declaration."""
+    LaneCall.objects.filter(
+        declaration=declaration, lane_id=declaration.lane_id, called_at=declaration.called_at
+    ).update(missed=True)
+    declaration.move_to_stage(to=Stage.IN_YARD)
+    declaration.lane = None
+    declaration.called_at = None
+    declaration.call_misses += 1
+    _save(declaration, "stage", "lane", "called_at", "call_misses")
+    _record(declaration, actor=actor, kind=Kind.CALL_MISSED, reason=reason)
+
+
+def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """Sent away from the gate: it leaves the queue or the lane, and frees its vehicle, its slot place and
+    its customs numbers; the lane or queue it leaves may take another vehicle."""
+    declaration.move_to_stage(to=Stage.TURNED_BACK)
+    if declaration.slot_id is not None:
+        _free_slot_place(declaration)
+    declaration.lane = None
+    _save(declaration, "stage", "lane", "slot")
+    _free_customs_numbers(declaration)
+    _record(declaration, actor=actor, kind=Kind.TURNED_BACK, reason=reason)
+    dispatch_soon()
+
+
+def declaration_entered_lane(
+    *, declaration: Declaration, actor: Actor, lane: Lane, at: datetime, decision: GateDecision
+) -> None:
+    """The barrier opened (the hot path: one UPDATE and one INSERT)."""
+    declaration.move_to_stage(to=Stage.IN_LANE)
+    declaration.in_lane_at = at
+    _save(declaration, "stage", "in_lane_at")
+    _record(declaration, actor=actor, kind=Kind.ENTERED_LANE, data={"lane": lane.code, "decision": decision.id})
+
+
+def declaration_crossed(*, declaration: Declaration, actor: Actor, lane: Lane, at: datetime) -> None:
+    """The border-line camera saw the vehicle cross: the crossing is complete and the lane has room."""
+    declaration.move_to_stage(to=Stage.CROSSED)
+    declaration.crossed_at = at
+    _save(declaration, "stage", "crossed_at")
+    _free_customs_numbers(declaration)
+    _record(declaration, actor=actor, kind=Kind.CROSSED, data={"lane": lane.code, "dwell": declaration.dwell_times()})
+    dispatch_soon()
+
+
+# --- Facts recorded about a declaration --------------------------------------------------------------
+
+
+def declaration_weighed(
+    *, declaration: Declaration, actor: Actor, measured_kg: int, declared_kg, within_tolerance: bool
+) -> None:
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.WEIGHED,
+        data={
+            "measured_kg": measured_kg,
+            "declared_kg": str(declared_kg) if declared_kg else None,
+            "within_tolerance": within_tolerance,
+        },
+    )
+
+
+def handover_recorded(*, declaration: Declaration, actor: Actor, handover: Handover) -> None:
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.HANDOVER,
+        data={"from": handover.from_plate, "containers": handover.containers, "matched": handover.matched},
+    )
+
+
+def fee_issued(*, declaration: Declaration, fee: Fee, actor: Actor) -> None:
+    _record(declaration, actor=actor, kind=Kind.FEE_ISSUED, data={"amount_vnd": fee.amount_vnd, **fee.breakdown})
+
+
+def fee_paid(*, declaration: Declaration, actor: Actor, payment_id: str, amount_vnd: int) -> None:
+    _record(declaration, actor=actor, kind=Kind.FEE_PAID, data={"payment": payment_id, "amount_vnd": amount_vnd})

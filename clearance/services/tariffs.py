@@ -1,0 +1,118 @@
+"""The infrastructure-use fee a crossing owes under the tariff in force (Resolution 09/2025/NQ-HĐND).
+
+Computation and the fee row only; the lifecycle issues the fee with the clearance and records it in the
+audit trail (clearance.services.lifecycle), and clearance.services.fees takes payments.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from clearance.errors import DomainError
+from clearance.models import Declaration, Fee, Tariff
+from vehicles.models import Direction, local_date
+
+logger = logging.getLogger(__name__)
+
+
+class TariffMissing(DomainError):
+    status = 409
+    code = "no_tariff"
+    title = "No tariff in force"
+
+
+def tariff_in_force(on: date) -> Tariff:
+    tariff = (
+        Tariff.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on)
+        .order_by("-valid_from")
+        .prefetch_related("rates", "coefficients")
+        .first()
+    )
+    if tariff is None:
+        raise TariffMissing(f"No infrastructure-use tariff is in force on {on}.")
+    return tariff
+
+
+def journey_of(declaration: Declaration) -> str:
+    """The journey the fee coefficient depends on, from the direction and the customs declaration types."""
+    if declaration.direction == Direction.EXPORT:
+        return Fee.Journey.EXPORT
+    types = {line.type for line in declaration.customs_declarations.all()}
+    return Fee.Journey.TEMPORARY_IMPORT_REEXPORT if "G12" in types else Fee.Journey.IMPORT_INLAND
+
+
+def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> tuple[int, dict]:
+    """Base rate (the largest container's size, else the vehicle's weight class) × the highest goods-type
+    coefficient among the goods lines × the journey coefficient, rounded to 1,000 VND."""
+    rates = {(rate.basis, rate.key): rate.amount_vnd for rate in tariff.rates.all()}
+    sizes = [container.size for container in declaration.containers.all()]
+    if sizes:
+        basis = ("container", max(sizes, key=int))
+    else:
+        weight = declaration.vehicle.max_gross_weight_kg
+        bounds = sorted(int(key) for kind, key in rates if kind == "weight_class" and key != "max")
+        basis = ("weight_class", next((str(bound) for bound in bounds if weight < bound), "max"))
+    base = rates[basis]
+    coefficients = list(tariff.coefficients.all())
+    goods = [c for c in coefficients if c.kind == "goods"]
+    general = next((c for c in goods if not c.hs_chapters), None)
+    applicable = []
+    for line in declaration.goods.all():
+        chapter = int(line.hs_code[:2])
+        match = next((c for c in goods if chapter in c.hs_chapters), general)
+        if match is not None:
+            applicable.append(match)
+    goods_coefficient = max(applicable, key=lambda c: c.coefficient) if applicable else None
+    journey_coefficient = next(c for c in coefficients if c.kind == "journey" and c.code == journey)
+    amount = (
+        Decimal(base) * (goods_coefficient.coefficient if goods_coefficient else 1) * journey_coefficient.coefficient
+    )
+    amount = int((amount / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 1000)
+    breakdown = {
+        "basis": basis[0],
+        "class": basis[1],
+        "base_vnd": base,
+        "goods_type": goods_coefficient.code if goods_coefficient else None,
+        "goods_coefficient": str(goods_coefficient.coefficient) if goods_coefficient else "1",
+        "journey": journey,
+        "journey_coefficient": str(journey_coefficient.coefficient),
+    }
+    return amount, breakdown
+
+
+def fee_create(*, declaration: Declaration, journey: str | None = None) -> tuple[Fee, bool]:
+    """The crossing's fee under the tariff in force today, created if it does not exist yet; returns
+    ``(fee, created)``. An issued fee keeps its tariff. Raises TariffMissing. Call with the declaration
+    locked."""
+    existing = Fee.objects.filter(declaration=declaration).first()
+    if existing is not None:
+        return existing, False
+    tariff = tariff_in_force(local_date(timezone.now()))
+    journey = journey or journey_of(declaration)
+    amount, breakdown = fee_calculate(declaration=declaration, tariff=tariff, journey=journey)
+    fee = Fee.objects.create(
+        declaration=declaration, tariff=tariff, journey=journey, amount_vnd=amount, breakdown=breakdown
+    )
+    return fee, True
+
+
+def fee_create_with_clearance(*, declaration: Declaration) -> Fee | None:
+    """The fee issued with a clearance. Without a usable tariff (none in force, or one missing a rate or
+    coefficient) the clearance stands and the fee waits for an officer: a tariff slip must not stop the
+    gate. Returns the new fee, or None."""
+    try:
+        with transaction.atomic():
+            fee, created = fee_create(declaration=declaration)
+    except TariffMissing:
+        logger.warning("fee.no_tariff", extra={"declaration": declaration.id})
+        return None
+    except (KeyError, StopIteration):
+        logger.exception("fee.tariff_incomplete", extra={"declaration": declaration.id})
+        return None
+    return fee if created else None

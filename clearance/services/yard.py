@@ -1,0 +1,102 @@
+"""The yards: vehicles arriving (matched to their declaration by plate, or kept as unmatched arrivals for
+officers), their place in the queue, and vehicles sent away from the gate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from clearance.audit import Actor
+from clearance.errors import Conflict
+from clearance.models import (
+    ACTIVE_DECLARATION,
+    Company,
+    Declaration,
+    TransitionNotAllowed,
+    UnmatchedArrival,
+    queue_class_of,
+)
+from clearance.services import lifecycle
+from vehicles.models import Movement, Yard
+from vehicles.plates import normalize_plate
+from vehicles.services import movement_record
+
+
+def queue_class(declaration: Declaration, *, arrived_at: datetime) -> int:
+    """0 is served first: perishable goods, then priority (AEO) companies, then on-time slot holders."""
+    chapters = set(settings.SMARTGATE_PERISHABLE_CHAPTERS)
+    perishable = any(line.hs_code[:2] in chapters for line in declaration.goods.all())
+    priority = declaration.company.compliance_rating == Company.Rating.PRIORITY
+    on_time = False
+    if declaration.slot is not None:
+        tolerance = timedelta(minutes=settings.SMARTGATE_SLOT_TOLERANCE_MINUTES)
+        start = declaration.slot.starts_at
+        on_time = start - tolerance <= arrived_at <= start + timedelta(hours=1) + tolerance
+    return queue_class_of(perishable=perishable, priority=priority, on_time=on_time)
+
+
+@dataclass(frozen=True)
+class YardArrival:
+    """What a yard-gate camera's read came to: the declaration that joined the queue, or the unmatched
+    arrival kept for officers."""
+
+    declaration: Declaration | None = None
+    unmatched: UnmatchedArrival | None = None
+
+
+@transaction.atomic
+def yard_arrival_record(
+    *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
+) -> YardArrival:
+    """A vehicle entered a yard. Its active declaration joins the queue (stage in_yard); a plate with
+    no active declaration is kept as an unmatched arrival for officers."""
+    movement = movement_record(
+        plate_read=plate_read, kind=Movement.Kind.YARD_IN, occurred_at=occurred_at, source=source, yard=yard
+    )
+    declaration = (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("company", "slot")
+        .filter(ACTIVE_DECLARATION, stage=Declaration.Stage.EXPECTED)
+        .filter(
+            Q(vehicle__normalized_plate=movement.normalized_plate)
+            | Q(trailer__normalized_plate=movement.normalized_plate)
+        )
+        .first()
+    )
+    if declaration is None:
+        unmatched = UnmatchedArrival.objects.create(
+            plate_read=plate_read,
+            normalized_plate=normalize_plate(plate_read),
+            yard=yard,
+            movement=movement,
+            seen_at=occurred_at,
+        )
+        return YardArrival(unmatched=unmatched)
+    lifecycle.declaration_arrived(
+        declaration=declaration,
+        actor=actor,
+        yard=yard,
+        arrived_at=occurred_at,
+        queue_class=queue_class(declaration, arrived_at=occurred_at),
+        source=source,
+    )
+    return YardArrival(declaration=declaration)
+
+
+@transaction.atomic
+def declaration_turn_back(*, declaration_id: int, actor: Actor, reason: str) -> Declaration:
+    """Send a vehicle away from the gate (it leaves the queue or the lane). Frees its vehicle and customs
+    numbers for a new declaration."""
+    declaration = Declaration.objects.select_for_update().get(id=declaration_id)
+    try:
+        lifecycle.declaration_turned_back(declaration=declaration, actor=actor, reason=reason)
+    except TransitionNotAllowed:
+        raise Conflict(
+            f"A vehicle that is {declaration.get_stage_display().lower()} cannot be turned back.",
+            code="not_turnable",
+        ) from None
+    return declaration
