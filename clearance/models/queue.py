@@ -76,11 +76,16 @@ class UnmatchedArrival(models.Model):
 class LaneEvent(models.Model):
     """The audit trail of lanes: opened, closed, direction switched — who, when, why."""
 
+    class Kind(models.TextChoices):
+        OPENED = "opened", _("Opened")
+        CLOSED = "closed", _("Closed")
+        DIRECTION_SWITCHED = "direction_switched", _("Direction switched")
+
     lane = models.ForeignKey(Lane, on_delete=models.CASCADE, related_name="events")
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.CharField(_("actor"), max_length=150)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    event = models.CharField(_("event"), max_length=40)
+    event = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     reason = models.TextField(_("reason"), blank=True)
     data = models.JSONField(default=dict, blank=True)
 

@@ -96,7 +96,8 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
     if token is None:
         return None
     check = Check.objects.select_related("declaration").get(id=check_id)
-    lifecycle.check_started(declaration=check.declaration, check=check, actor=WORKER)
+    with transaction.atomic():
+        lifecycle.check_started(declaration=check.declaration, check=check, actor=WORKER)
     declaration = (
         Declaration.objects.select_related("company", "vehicle", "trailer", "driver", "route")
         .prefetch_related("goods", "containers", "quarantine_certificates")

@@ -22,7 +22,7 @@ from vehicles.services import movement_record
 logger = logging.getLogger(__name__)
 
 Hold = GateDecision.HoldReason
-WEIGHBRIDGE = Actor.system("weighbridge")
+WEIGHBRIDGE = Actor.system(Movement.Kind.WEIGHBRIDGE)
 # The movements each kind of device reports.
 DEVICE_MOVEMENTS = {
     GateDevice.Kind.YARD_GATE: {Movement.Kind.YARD_IN, Movement.Kind.YARD_OUT},

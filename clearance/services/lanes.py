@@ -18,7 +18,11 @@ def lane_set_open(*, lane_id: int, is_open: bool, actor: Actor, reason: str = ""
         lane.is_open = is_open
         lane.save(update_fields=["is_open"])
         LaneEvent.objects.create(
-            lane=lane, actor=actor.name, user_id=actor.user_id, event="opened" if is_open else "closed", reason=reason
+            lane=lane,
+            actor=actor.name,
+            user_id=actor.user_id,
+            event=LaneEvent.Kind.OPENED if is_open else LaneEvent.Kind.CLOSED,
+            reason=reason,
         )
         if is_open:
             dispatch_soon()
@@ -43,7 +47,7 @@ def lane_switch_direction(*, lane_id: int, direction: str, actor: Actor, reason:
             lane=lane,
             actor=actor.name,
             user_id=actor.user_id,
-            event="direction_switched",
+            event=LaneEvent.Kind.DIRECTION_SWITCHED,
             reason=reason,
             data={"from": previous, "to": direction},
         )

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
 
@@ -58,6 +59,9 @@ def _record(
     version: int | None = None,
 ) -> DeclarationEvent:
     """Append one event to the declaration's audit trail; ``version`` defaults to its current one."""
+    if not transaction.get_connection().in_atomic_block:
+        # The change and its event commit together or not at all; the caller holds the row lock.
+        raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
     return DeclarationEvent.objects.create(
         declaration=declaration,
         actor_kind=actor.kind,
@@ -191,7 +195,7 @@ def inspection_recorded(*, declaration: Declaration, inspection: Inspection, act
         actor=actor,
         kind=kind,
         reason=inspection.notes,
-        data={"inspection": inspection.id, "force": inspection.force},
+        data=dict(inspection=inspection.id, force=inspection.force),
     )
 
 
