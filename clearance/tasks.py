@@ -5,6 +5,7 @@ from celery import shared_task
 
 from clearance.engines.customs import CustomsGatewayUnavailable
 from clearance.services import enqueue
+from clearance.services.audit import audit_anchor_create
 from clearance.services.checks import CHECK_RETRY, check_fail, check_run, checks_reconcile
 from clearance.services.dispatch import calls_expire, dispatch_run
 from clearance.services.slots import slots_generate, slots_sweep_no_shows
@@ -50,3 +51,8 @@ def slots_sweep_no_shows_task() -> None:
 @shared_task(name=enqueue.SLOTS_GENERATE_TASK, acks_late=True)
 def slots_generate_task() -> None:
     slots_generate()
+
+
+@shared_task(name=enqueue.AUDIT_ANCHOR_TASK, acks_late=True)
+def audit_anchor_task() -> None:
+    audit_anchor_create()

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
+    "pgtrigger",
     "vehicles",
     "clearance",
 ]
@@ -288,3 +289,13 @@ SMARTGATE_MIN_PLATE_CONFIDENCE = env_decimal("SMARTGATE_MIN_PLATE_CONFIDENCE", d
 SMARTGATE_WEIGHT_TOLERANCE_PERCENT = env_int("SMARTGATE_WEIGHT_TOLERANCE_PERCENT", default=5, minimum=0)
 # Shared with the payment provider to sign its callbacks; no default, so payments are refused until set.
 SMARTGATE_PAYMENT_SECRET = env_str("SMARTGATE_PAYMENT_SECRET", default="")
+
+# --- The audit trail ------------------------------------------------------------------------------
+# Signs the audit anchors (HMAC-SHA256); derived from DJANGO_SECRET_KEY when not set.
+SMARTGATE_AUDIT_SIGNING_KEY = env_str("SMARTGATE_AUDIT_SIGNING_KEY", default="")
+SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS = env_int("SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS", default=3600, minimum=60)
+CELERY_BEAT_SCHEDULE["audit-anchor"] = {
+    "task": "clearance.tasks.audit_anchor_task",
+    "schedule": SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS,
+    "options": {"queue": "default"},
+}

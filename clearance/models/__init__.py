@@ -1,3 +1,4 @@
+from clearance.models.audit import AuditAnchor
 from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
@@ -29,6 +30,7 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "AuditAnchor",
     "CHECK_FAILED_REASON",
     "Fee",
     "GateDecision",

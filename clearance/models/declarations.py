@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -190,6 +191,10 @@ class Declaration(models.Model):
     in_lane_at = models.DateTimeField(_("entered lane at"), null=True, blank=True)
     crossed_at = models.DateTimeField(_("crossed at"), null=True, blank=True)
     call_misses = models.PositiveSmallIntegerField(_("missed calls"), default=0)
+    # The head of the audit trail's hash chain, kept on the row the lifecycle holds locked anyway, so an
+    # append reads nothing more (and removing the last event is seen: the head no longer matches).
+    audit_seq = models.PositiveIntegerField(_("audit events"), default=0, editable=False)
+    audit_head = models.CharField(_("audit chain head"), max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -396,21 +401,34 @@ class DeclarationEvent(models.Model):
         FEE_ISSUED = "fee_issued", _("Fee issued")
         FEE_PAID = "fee_paid", _("Fee paid")
 
-    declaration = models.ForeignKey(Declaration, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField(_("at"), auto_now_add=True)
+    # Evidence: rows are never updated or deleted (PostgreSQL triggers refuse it), so neither the
+    # declaration nor the officer named may be deleted while their events exist.
+    declaration = models.ForeignKey(Declaration, on_delete=models.PROTECT, related_name="events")
+    at = models.DateTimeField(_("at"))
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
     actor = models.CharField(_("actor"), max_length=150)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     event = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     reason = models.TextField(_("reason"), blank=True)
     version = models.PositiveIntegerField(_("version"))
     data = models.JSONField(_("data"), default=dict, blank=True)
+    # The hash chain of the declaration's trail (clearance/audit_chain.py): 1, 2, 3… per declaration.
+    seq = models.PositiveIntegerField(_("sequence in the declaration's trail"))
+    prev_hash = models.CharField(_("previous event's hash"), max_length=64)
+    hash = models.CharField(_("hash"), max_length=64)
 
     class Meta:
         verbose_name = _("declaration event")
         verbose_name_plural = _("declaration events")
         ordering = ["id"]
+        constraints = [
+            # Two appends racing on one chain cannot both win: the second fails instead of forking it.
+            models.UniqueConstraint(fields=["declaration", "seq"], name="event_once_per_seq"),
+        ]
         indexes = [models.Index(fields=["declaration", "id"], name="event_declaration_idx")]
+        triggers = [
+            pgtrigger.Protect(name="declaration_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
+        ]
 
     def __str__(self) -> str:
         return f"{self.event} by {self.actor}"

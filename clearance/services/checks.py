@@ -95,9 +95,11 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
     token = _claim(check_id=check_id, task_id=task_id)
     if token is None:
         return None
-    check = Check.objects.select_related("declaration").get(id=check_id)
+    check = Check.objects.get(id=check_id)
     with transaction.atomic():
-        lifecycle.check_started(declaration=check.declaration, check=check, actor=WORKER)
+        # The trail is a chain per declaration: appending to it takes the declaration's row lock.
+        locked = Declaration.objects.select_for_update().get(id=check.declaration_id)
+        lifecycle.check_started(declaration=locked, check=check, actor=WORKER)
     declaration = (
         Declaration.objects.select_related("company", "vehicle", "trailer", "driver", "route")
         .prefetch_related("goods", "containers", "quarantine_certificates")

@@ -241,8 +241,7 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         declaration,
         {key: data.get(key, []) for key in ("customs_declarations", "containers", "goods", "quarantine_certificates")},
     )
-    declaration.save(update_fields=["reference", "needs_quarantine"])
-    lifecycle.declaration_submitted(declaration=declaration, actor=actor)
+    lifecycle.declaration_submitted(declaration=declaration, actor=actor, fields=["reference", "needs_quarantine"])
     checks_start(declaration=declaration, actor=actor)
     return declaration
 

@@ -58,7 +58,19 @@ def _active_declaration(normalized_plate: str):
         Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
         .select_for_update(of=("self",))
         .select_related("fee")
-        .only("id", "reference", "version", "route_id", "direction", "status", "stage", "lane_id", "fee__status")
+        .only(
+            "id",
+            "reference",
+            "version",
+            "route_id",
+            "direction",
+            "status",
+            "stage",
+            "lane_id",
+            "audit_seq",
+            "audit_head",
+            "fee__status",
+        )
         .first()
     )
 
@@ -249,7 +261,8 @@ def handover_record(
 ) -> Handover:
     """Containers transferred at the transfer yard to an autonomous vehicle, matched to its declaration."""
     declaration = (
-        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
+        Declaration.objects.select_for_update()
+        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
         .prefetch_related("containers")
         .first()
     )

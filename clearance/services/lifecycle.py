@@ -26,7 +26,9 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Greatest
+from django.utils import timezone
 
+from clearance import audit_chain
 from clearance.audit import Actor
 from clearance.models import (
     ArrivalSlot,
@@ -62,8 +64,9 @@ def _record(
     if not transaction.get_connection().in_atomic_block:
         # The change and its event commit together or not at all; the caller holds the row lock.
         raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
-    return DeclarationEvent.objects.create(
+    event = DeclarationEvent(
         declaration=declaration,
+        at=timezone.now(),
         actor_kind=actor.kind,
         actor=actor.name,
         user_id=actor.user_id,
@@ -71,11 +74,39 @@ def _record(
         reason=reason,
         version=version or declaration.version,
         data=data or {},
+        seq=declaration.audit_seq + 1,
+        prev_hash=declaration.audit_head or audit_chain.GENESIS,
+    )
+    event.hash = audit_chain.link(event.prev_hash, event_content(event))
+    event.save(force_insert=True)
+    # The new head is saved with the change (``_save``) or on its own (``_save_head``).
+    declaration.audit_seq, declaration.audit_head = event.seq, event.hash
+    return event
+
+
+def event_content(event: DeclarationEvent) -> str:
+    return audit_chain.canonical(
+        declaration_id=event.declaration_id,
+        seq=event.seq,
+        at=event.at,
+        actor_kind=event.actor_kind,
+        actor=event.actor,
+        user_id=event.user_id,
+        event=event.event,
+        reason=event.reason,
+        version=event.version,
+        data=event.data,
     )
 
 
 def _save(declaration: Declaration, *fields: str) -> None:
-    declaration.save(update_fields=[*fields, "updated_at"])
+    """Save the changed fields with the audit chain's head, in one UPDATE."""
+    declaration.save(update_fields=[*fields, "audit_seq", "audit_head", "updated_at"])
+
+
+def _save_head(declaration: Declaration) -> None:
+    """An event that changes nothing else: only the chain's head moves."""
+    declaration.save(update_fields=["audit_seq", "audit_head"])
 
 
 def _free_slot_place(declaration: Declaration) -> None:
@@ -92,9 +123,11 @@ def _free_customs_numbers(declaration: Declaration) -> None:
 # --- Submission and checks -------------------------------------------------------------------------
 
 
-def declaration_submitted(*, declaration: Declaration, actor: Actor) -> None:
-    """A new declaration (status submitted, stage expected) was written."""
+def declaration_submitted(*, declaration: Declaration, actor: Actor, fields: Iterable[str] = ()) -> None:
+    """A new declaration (status submitted, stage expected) was written; ``fields`` the caller set on it
+    since (its reference), saved with the chain's head."""
     _record(declaration, actor=actor, kind=Kind.SUBMITTED)
+    _save(declaration, *fields)
 
 
 def declaration_amended(
@@ -105,13 +138,13 @@ def declaration_amended(
     if declaration.status != Status.SUBMITTED:
         declaration.transition(to=Status.SUBMITTED)
     declaration.version += 1
-    _save(declaration, "status", "version", *fields)
     _record(
         declaration,
         actor=actor,
         kind=Kind.AMENDED,
         data={"changed": sorted(changed), **({"fee_withdrawn": True} if fee_withdrawn else {})},
     )
+    _save(declaration, "status", "version", *fields)
 
 
 def checks_started(*, declaration: Declaration, actor: Actor, checks: list[Check]) -> None:
@@ -119,8 +152,8 @@ def checks_started(*, declaration: Declaration, actor: Actor, checks: list[Check
     channel no longer stands, and one task per check is sent after commit."""
     declaration.transition(to=Status.CHECKING)
     declaration.channel = ""
-    _save(declaration, "status", "channel")
     _record(declaration, actor=actor, kind=Kind.CHECKS_STARTED, data={"checks": [check.kind for check in checks]})
+    _save(declaration, "status", "channel")
     checks_enqueue_on_commit((check.id, check.kind) for check in checks)
 
 
@@ -132,6 +165,7 @@ def check_started(*, declaration: Declaration, check: Check, actor: Actor) -> No
         version=check.version,
         data={"check": check.kind, "attempt": check.attempts},
     )
+    _save_head(declaration)
 
 
 def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> None:
@@ -141,6 +175,7 @@ def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> No
     if check.status == Check.Status.FAILED:
         data = {"check": check.kind, "error": check.reasons[0]["message"] if check.reasons else ""}
         _record(declaration, actor=actor, kind=Kind.CHECK_FAILED, version=check.version, data=data)
+        _save_head(declaration)
         return
     _record(
         declaration,
@@ -152,6 +187,8 @@ def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> No
     if current and check.kind == Check.Kind.CUSTOMS:
         declaration.channel = check.outcome
         _save(declaration, "channel")
+    else:
+        _save_head(declaration)
 
 
 # --- Decisions ---------------------------------------------------------------------------------------
@@ -161,8 +198,8 @@ def declaration_cleared(*, declaration: Declaration, actor: Actor, reason: str, 
     """Cleared (by the checks, the last inspection, or a supervisor's release of a held crossing): the
     fee is issued with it, and a vehicle already waiting in a yard may now be called."""
     declaration.transition(to=Status.CLEARED)
-    _save(declaration, "status")
     _record(declaration, actor=actor, kind=Kind.CLEARED, reason=reason, data=data)
+    _save(declaration, "status")
     fee = fee_create_with_clearance(declaration=declaration)
     if fee is not None:
         fee_issued(declaration=declaration, fee=fee, actor=actor)
@@ -182,8 +219,8 @@ def declaration_inspection_required(
     disagrees with its declaration comes back here too."""
     if declaration.status != Status.INSPECTION:
         declaration.transition(to=Status.INSPECTION)
-        _save(declaration, "status")
     _record(declaration, actor=actor, kind=Kind.INSPECTION_REQUIRED, reason=reason, data=data)
+    _save(declaration, "status")
     if declaration.is_waiting:
         dispatch_soon()  # a lane with an inspection bay may take it
 
@@ -197,20 +234,21 @@ def inspection_recorded(*, declaration: Declaration, inspection: Inspection, act
         reason=inspection.notes,
         data=dict(inspection=inspection.id, force=inspection.force),
     )
+    _save_head(declaration)
 
 
 def declaration_held(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """A failed inspection holds the crossing for a supervisor to release or reject."""
     declaration.transition(to=Status.HELD)
-    _save(declaration, "status")
     _record(declaration, actor=actor, kind=Kind.HELD, reason=reason)
+    _save(declaration, "status")
 
 
 def declaration_rejected(*, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None) -> None:
     """A check denied the crossing, or a supervisor rejected a held one. The forwarder may amend."""
     declaration.transition(to=Status.REJECTED)
-    _save(declaration, "status")
     _record(declaration, actor=actor, kind=Kind.REJECTED, reason=reason, data=data)
+    _save(declaration, "status")
 
 
 def declaration_cancelled(*, declaration: Declaration, actor: Actor, reason: str) -> None:
@@ -224,9 +262,9 @@ def declaration_cancelled(*, declaration: Declaration, actor: Actor, reason: str
     if declaration.stage in (Stage.IN_YARD, Stage.CALLED):
         declaration.move_to_stage(to=Stage.TURNED_BACK)
         declaration.lane = None
-    _save(declaration, "status", "stage", "lane", "slot")
     _free_customs_numbers(declaration)
     _record(declaration, actor=actor, kind=Kind.CANCELLED, reason=reason)
+    _save(declaration, "status", "stage", "lane", "slot")
 
 
 # --- Slots -------------------------------------------------------------------------------------------
@@ -242,26 +280,26 @@ def slot_booked(*, declaration: Declaration, slot: ArrivalSlot, actor: Actor) ->
     ArrivalSlot.objects.filter(id=slot.id).update(booked=F("booked") + 1)
     slot.booked += 1
     declaration.slot = slot
-    _save(declaration, "slot", "slot_moves")
     _record(
         declaration,
         actor=actor,
         kind=Kind.SLOT_MOVED if moving else Kind.SLOT_BOOKED,
         data={"starts_at": slot.starts_at.isoformat()},
     )
+    _save(declaration, "slot", "slot_moves")
 
 
 def slot_released(*, declaration: Declaration, actor: Actor) -> None:
     _free_slot_place(declaration)
-    _save(declaration, "slot")
     _record(declaration, actor=actor, kind=Kind.SLOT_RELEASED)
+    _save(declaration, "slot")
 
 
 def slot_no_show(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """The vehicle did not arrive for its slot: the place goes back (the company's count is the caller's)."""
     _free_slot_place(declaration)
-    _save(declaration, "slot")
     _record(declaration, actor=actor, kind=Kind.SLOT_NO_SHOW, reason=reason)
+    _save(declaration, "slot")
 
 
 # --- The yard, the lanes, the border -----------------------------------------------------------------
@@ -275,13 +313,13 @@ def declaration_arrived(
     declaration.yard = yard
     declaration.arrived_at = arrived_at
     declaration.queue_class = queue_class
-    _save(declaration, "stage", "yard", "arrived_at", "queue_class")
     _record(
         declaration,
         actor=actor,
         kind=Kind.ARRIVED_IN_YARD,
         data={"yard": yard.code, "queue_class": queue_class, "source": source},
     )
+    _save(declaration, "stage", "yard", "arrived_at", "queue_class")
     dispatch_soon()
 
 
@@ -290,9 +328,9 @@ def declaration_called(*, declaration: Declaration, actor: Actor, lane: Lane, at
     declaration.move_to_stage(to=Stage.CALLED)
     declaration.lane = lane
     declaration.called_at = at
-    _save(declaration, "stage", "lane", "called_at")
     LaneCall.objects.create(lane=lane, declaration=declaration, called_at=at)
     _record(declaration, actor=actor, kind=Kind.CALLED, data={"lane": lane.code})
+    _save(declaration, "stage", "lane", "called_at")
 
 
 def declaration_recalled(*, declaration: Declaration, actor: Actor, reason: str) -> None:
@@ -305,8 +343,8 @@ def declaration_recalled(*, declaration: Declaration, actor: Actor, reason: str)
     declaration.lane = None
     declaration.called_at = None
     declaration.call_misses += 1
-    _save(declaration, "stage", "lane", "called_at", "call_misses")
     _record(declaration, actor=actor, kind=Kind.CALL_MISSED, reason=reason)
+    _save(declaration, "stage", "lane", "called_at", "call_misses")
 
 
 def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: str) -> None:
@@ -316,9 +354,9 @@ def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: s
     if declaration.slot_id is not None:
         _free_slot_place(declaration)
     declaration.lane = None
-    _save(declaration, "stage", "lane", "slot")
     _free_customs_numbers(declaration)
     _record(declaration, actor=actor, kind=Kind.TURNED_BACK, reason=reason)
+    _save(declaration, "stage", "lane", "slot")
     dispatch_soon()
 
 
@@ -328,17 +366,17 @@ def declaration_entered_lane(
     """The barrier opened (the hot path: one UPDATE and one INSERT)."""
     declaration.move_to_stage(to=Stage.IN_LANE)
     declaration.in_lane_at = at
-    _save(declaration, "stage", "in_lane_at")
     _record(declaration, actor=actor, kind=Kind.ENTERED_LANE, data={"lane": lane.code, "decision": decision.id})
+    _save(declaration, "stage", "in_lane_at")
 
 
 def declaration_crossed(*, declaration: Declaration, actor: Actor, lane: Lane, at: datetime) -> None:
     """The border-line camera saw the vehicle cross: the crossing is complete and the lane has room."""
     declaration.move_to_stage(to=Stage.CROSSED)
     declaration.crossed_at = at
-    _save(declaration, "stage", "crossed_at")
     _free_customs_numbers(declaration)
     _record(declaration, actor=actor, kind=Kind.CROSSED, data={"lane": lane.code, "dwell": declaration.dwell_times()})
+    _save(declaration, "stage", "crossed_at")
     dispatch_soon()
 
 
@@ -358,6 +396,7 @@ def declaration_weighed(
             "within_tolerance": within_tolerance,
         },
     )
+    _save_head(declaration)
 
 
 def handover_recorded(*, declaration: Declaration, actor: Actor, handover: Handover) -> None:
@@ -367,11 +406,14 @@ def handover_recorded(*, declaration: Declaration, actor: Actor, handover: Hando
         kind=Kind.HANDOVER,
         data={"from": handover.from_plate, "containers": handover.containers, "matched": handover.matched},
     )
+    _save_head(declaration)
 
 
 def fee_issued(*, declaration: Declaration, fee: Fee, actor: Actor) -> None:
     _record(declaration, actor=actor, kind=Kind.FEE_ISSUED, data={"amount_vnd": fee.amount_vnd, **fee.breakdown})
+    _save_head(declaration)
 
 
 def fee_paid(*, declaration: Declaration, actor: Actor, payment_id: str, amount_vnd: int) -> None:
     _record(declaration, actor=actor, kind=Kind.FEE_PAID, data={"payment": payment_id, "amount_vnd": amount_vnd})
+    _save_head(declaration)
