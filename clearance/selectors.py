@@ -9,7 +9,16 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from clearance.errors import FieldError, RuleViolations
-from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent, Fee, LaneCall, UnmatchedArrival
+from clearance.models import (
+    ArrivalSlot,
+    Company,
+    Declaration,
+    DeclarationEvent,
+    Fee,
+    Inspection,
+    LaneCall,
+    UnmatchedArrival,
+)
 from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 from vehicles.plates import normalize_plate
 
@@ -40,7 +49,7 @@ class DeclarationFilter(django_filters.FilterSet):
         fields = []
 
     def filter_plate(self, queryset, name, value):
-        # Any written form of the plate: the vehicle's or the trailer's normalized plate.
+        # Any written form of the vehicle's plate, compared normalized (a trailer's plate does not match).
         return queryset.filter(vehicle__normalized_plate=normalize_plate(value))
 
 
@@ -73,13 +82,37 @@ def declaration_list(*, company: Company, filters: dict) -> QuerySet[Declaration
 
 
 def declaration_get(*, company: Company, declaration_id: int) -> Declaration:
-    """Raises Declaration.DoesNotExist for another company's declaration, as for a missing one."""
+    """The declaration with everything its representation shows. Raises Declaration.DoesNotExist for
+    another company's declaration, as for a missing one."""
     return _with_everything(Declaration.objects.filter(company=company)).get(id=declaration_id)
 
 
+def declaration_id_for_company(*, company: Company, declaration_id: int) -> int:
+    """The scope check alone, one indexed lookup: raises Declaration.DoesNotExist for another company's
+    declaration, as for a missing one."""
+    return Declaration.objects.filter(company=company).values_list("id", flat=True).get(id=declaration_id)
+
+
 def declaration_events(*, company: Company, declaration_id: int) -> QuerySet[DeclarationEvent]:
-    declaration = Declaration.objects.only("id").get(company=company, id=declaration_id)
-    return DeclarationEvent.objects.filter(declaration=declaration).order_by("id")
+    declaration_id = declaration_id_for_company(company=company, declaration_id=declaration_id)
+    return DeclarationEvent.objects.filter(declaration_id=declaration_id).order_by("id")
+
+
+def fee_for_ticket(*, company: Company, declaration_id: int) -> Fee:
+    """The fee of the company's declaration with what its e-ticket shows, in one query. Raises
+    Fee.DoesNotExist for another company's declaration, a missing one, or one without a fee."""
+    return Fee.objects.select_related("declaration__vehicle").get(
+        declaration_id=declaration_id, declaration__company=company
+    )
+
+
+def inspection_outcome(*, inspection_id: int) -> Inspection:
+    """An inspection's status and its declaration's, in one narrow query (what an officer is answered)."""
+    return (
+        Inspection.objects.select_related("declaration")
+        .only("id", "status", "declaration", "declaration__status")
+        .get(id=inspection_id)
+    )
 
 
 def _call_rates(now: datetime | None = None) -> dict[tuple[int, str], int]:
@@ -135,7 +168,8 @@ def gate_load() -> list[dict]:
     today_start = datetime.combine(local_date(timezone.now()), time.min, tzinfo=LOCAL_TZ)
     counts = (
         Declaration.objects.filter(
-            Q(stage__in=["in_yard", "called", "in_lane"]) | Q(stage="crossed", crossed_at__gte=today_start)
+            Q(stage__in=[Declaration.Stage.IN_YARD, Declaration.Stage.CALLED, Declaration.Stage.IN_LANE])
+            | Q(stage=Declaration.Stage.CROSSED, crossed_at__gte=today_start)
         )
         .values("route_id", "direction", "stage")
         .annotate(n=Count("id"))
@@ -143,20 +177,16 @@ def gate_load() -> list[dict]:
     rates = _call_rates()
     load = {}
     for route in Route.objects.filter(is_smart_gate=True).order_by("code"):
-        for direction in ("export", "import"):
-            load[(route.id, direction)] = {
-                "route": route.code,
-                "direction": direction,
-                "waiting": 0,
-                "called": 0,
-                "in_lane": 0,
-                "crossed_today": 0,
-            }
+        for direction in Direction.values:
+            # Keyword names: two of the columns are named after the stage they count.
+            load[(route.id, direction)] = dict(
+                route=route.code, direction=direction, waiting=0, called=0, in_lane=0, crossed_today=0
+            )
+    column = {Declaration.Stage.CROSSED: "crossed_today", Declaration.Stage.IN_YARD: "waiting"}
     for row in counts:
         entry = load.get((row["route_id"], row["direction"]))
         if entry is not None:
-            key = {"crossed": "crossed_today", "in_yard": "waiting"}.get(row["stage"], row["stage"])
-            entry[key] = row["n"]
+            entry[column.get(row["stage"], row["stage"])] = row["n"]
     for key, entry in load.items():
         rate = rates.get(key)
         entry["calls_per_hour"] = rate or 0
@@ -171,7 +201,7 @@ def lane_board(*, route: Route, now: datetime | None = None) -> dict:
     lanes = list(Lane.objects.filter(route=route).order_by("code"))
     counts: dict[tuple[int, str], int] = {}
     for lane_id, stage, n in (
-        Declaration.objects.filter(lane__route=route, stage__in=["called", "in_lane"])
+        Declaration.objects.filter(lane__route=route, stage__in=[Declaration.Stage.CALLED, Declaration.Stage.IN_LANE])
         .values_list("lane_id", "stage")
         .annotate(n=Count("id"))
         .order_by()
@@ -195,22 +225,23 @@ def lane_board(*, route: Route, now: datetime | None = None) -> dict:
     )
     return {
         "route": route.code,
+        # Keyword names: some of the board's columns share a name with a value ("open", "called").
         "lanes": [
-            {
-                "id": lane.id,
-                "code": lane.code,
-                "open": lane.is_open,
-                "within_hours": lane.is_within_hours(now),
-                "direction": lane.current_direction,
-                "reversible": lane.direction == Lane.Kind.REVERSIBLE,
-                "purpose": lane.purpose,
-                "inspection_bay": lane.has_inspection_bay,
-                "called": counts.get((lane.id, "called"), 0),
-                "in_lane": counts.get((lane.id, "in_lane"), 0),
-                "max_in_lane": lane.max_vehicles_in_lane,
-                "calls_this_hour": calls.get(lane.id, 0),
-                "capacity_per_hour": lane.capacity_per_hour,
-            }
+            dict(
+                id=lane.id,
+                code=lane.code,
+                open=lane.is_open,
+                within_hours=lane.is_within_hours(now),
+                direction=lane.current_direction,
+                reversible=lane.direction == Lane.Kind.REVERSIBLE,
+                purpose=lane.purpose,
+                inspection_bay=lane.has_inspection_bay,
+                called=counts.get((lane.id, Declaration.Stage.CALLED), 0),
+                in_lane=counts.get((lane.id, Declaration.Stage.IN_LANE), 0),
+                max_in_lane=lane.max_vehicles_in_lane,
+                calls_this_hour=calls.get(lane.id, 0),
+                capacity_per_hour=lane.capacity_per_hour,
+            )
             for lane in lanes
         ],
         "queue": [
@@ -263,7 +294,7 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
         .annotate(n=Count("id"))
         .order_by()
     )
-    cleared_events = DeclarationEvent.objects.filter(event="cleared", at__gte=week).values_list(
+    cleared_events = DeclarationEvent.objects.filter(event=DeclarationEvent.Kind.CLEARED, at__gte=week).values_list(
         "at", "declaration__created_at"
     )
     to_cleared = [(at - created).total_seconds() / 60 for at, created in cleared_events]
@@ -276,7 +307,7 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
     )
     return {
         "per_route": per_route,
-        "channels": {name: channels.get(name, 0) for name in ("green", "yellow", "red")},
+        "channels": {name: channels.get(name, 0) for name in Declaration.Channel.values},
         "declared_to_cleared": {
             "p50": _percentile(to_cleared, 0.5),
             "p90": _percentile(to_cleared, 0.9),

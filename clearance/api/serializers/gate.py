@@ -1,10 +1,14 @@
-"""Input and output of the gate devices' and officers' endpoints."""
+"""The gate devices: plate reads at the barrier, movements, weighings and container handovers."""
+
+from __future__ import annotations
 
 from rest_framework import serializers
 
 from clearance import identifiers
-from clearance.api.serializers import StrictSerializer, identifier
+from clearance.api.serializers.common import StrictSerializer, identifier
 from clearance.models import GateDecision
+from clearance.services.gate import MovementResult, Weighing
+from vehicles.models import Movement
 from vehicles.plates import normalize_plate
 
 
@@ -33,16 +37,21 @@ class PlateReadInput(StrictSerializer):
 
 
 class GateDecisionOutput(serializers.Serializer):
-    decision = serializers.ChoiceField(choices=["open", "hold"])
+    decision = serializers.ChoiceField(choices=GateDecision.Decision.values)
     reasons = serializers.ListField(child=serializers.ChoiceField(choices=GateDecision.HoldReason.choices))
     declaration = serializers.IntegerField(source="declaration_id", allow_null=True)
     reference = serializers.CharField(source="declaration.reference", allow_null=True, default=None)
     decision_id = serializers.IntegerField(source="id")
 
 
+# What the yard-gate and border-line cameras report; lane entry is the barrier's plate read, and weighing
+# the weighbridge's.
+DEVICE_MOVEMENTS = [Movement.Kind.YARD_IN, Movement.Kind.YARD_OUT, Movement.Kind.BORDER_OUT, Movement.Kind.BORDER_IN]
+
+
 class MovementInput(StrictSerializer):
     plate = DevicePlateField()
-    kind = serializers.ChoiceField(choices=["yard_in", "yard_out", "border_out", "border_in"])
+    kind = serializers.ChoiceField(choices=DEVICE_MOVEMENTS)
     occurred_at = serializers.DateTimeField()
 
 
@@ -52,6 +61,18 @@ class MovementOutput(serializers.Serializer):
     reference = serializers.CharField(allow_null=True)
     stage = serializers.CharField(allow_null=True)
     unmatched = serializers.BooleanField(help_text="No active declaration matched the plate; kept for officers.")
+
+    def to_representation(self, result: MovementResult):
+        declaration = result.declaration
+        return super().to_representation(
+            {
+                "recorded": True,
+                "declaration": declaration.id if declaration else None,
+                "reference": declaration.reference if declaration else None,
+                "stage": declaration.stage if declaration else None,
+                "unmatched": result.unmatched is not None,
+            }
+        )
 
 
 class WeightInput(StrictSerializer):
@@ -65,6 +86,17 @@ class WeightOutput(serializers.Serializer):
     within_tolerance = serializers.BooleanField(allow_null=True)
     declared_kg = serializers.DecimalField(max_digits=12, decimal_places=3, allow_null=True)
     status = serializers.CharField(allow_null=True)
+
+    def to_representation(self, weighing: Weighing):
+        declaration = weighing.declaration
+        return super().to_representation(
+            {
+                "declaration": declaration.id if declaration else None,
+                "within_tolerance": weighing.within_tolerance,
+                "declared_kg": weighing.declared_kg,
+                "status": declaration.status if declaration else None,
+            }
+        )
 
 
 class HandoverInput(StrictSerializer):
@@ -82,22 +114,3 @@ class HandoverOutput(serializers.Serializer):
     matched = serializers.BooleanField()
     missing = serializers.ListField(child=serializers.CharField())
     unexpected = serializers.ListField(child=serializers.CharField())
-
-
-class InspectionResultInput(StrictSerializer):
-    result = serializers.ChoiceField(choices=["pass", "fail"])
-    notes = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-
-
-class InspectionResultOutput(serializers.Serializer):
-    inspection = serializers.IntegerField()
-    status = serializers.CharField()
-    declaration = serializers.IntegerField()
-    declaration_status = serializers.CharField()
-
-
-class TicketOutput(serializers.Serializer):
-    payload = serializers.DictField()
-    token = serializers.CharField(help_text="Signed; what the QR code carries.")
-    qr_svg = serializers.CharField(help_text="The QR code as an SVG document.")
-    amount_vnd = serializers.IntegerField()

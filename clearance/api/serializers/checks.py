@@ -1,0 +1,17 @@
+"""A declaration's checks as the forwarder reads them."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from clearance import disclosure
+from clearance.api.serializers.common import ForwarderReasonsField
+from clearance.models import Check
+
+
+class CheckOutput(serializers.ModelSerializer):
+    reasons = ForwarderReasonsField()
+
+    class Meta:
+        model = Check
+        fields = disclosure.CHECK_FIELDS

@@ -1,0 +1,113 @@
+"""What every resource's serializers share: strict inputs, identifier validation, the problem shape."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from rest_framework import serializers
+
+from clearance import disclosure
+from vehicles.models import Route
+
+# Fields of the representation a forwarder can never set.
+SERVER_FIELDS = {
+    "id",
+    "reference",
+    "status",
+    "stage",
+    "version",
+    "needs_quarantine",
+    "company",
+    "created_at",
+    "updated_at",
+    "lane",
+    "channel",
+    "checks",
+    "inspections",
+    "yard",
+    "queue_position",
+    "estimated_call_at",
+    "slot_starts_at",
+    "slot_moves",
+    "arrived_at",
+    "called_at",
+    "in_lane_at",
+    "crossed_at",
+    "fee",
+    "dwell_minutes",
+}
+
+
+def django_to_drf(error: DjangoValidationError) -> serializers.ValidationError:
+    return serializers.ValidationError([serializers.ErrorDetail(m, code=error.code) for m in error.messages])
+
+
+def identifier(validator, value, **kwargs):
+    """Run one of clearance.identifiers' validators, its error as a field error."""
+    try:
+        return validator(value, **kwargs)
+    except DjangoValidationError as error:
+        raise django_to_drf(error) from None
+
+
+def route_for_code(code: str) -> Route:
+    """The route a code names; a field error listing the routes otherwise."""
+    route = Route.objects.select_related("gate").filter(code=code).first()
+    if route is None:
+        known = ", ".join(Route.objects.order_by("code").values_list("code", flat=True))
+        raise serializers.ValidationError(
+            serializers.ErrorDetail(f"Unknown route {code!r}; routes: {known}.", code="unknown_route")
+        )
+    return route
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know, naming them, instead of silently dropping them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            errors = {}
+            for name in data:
+                if name in self.fields and not self.fields[name].read_only:
+                    continue
+                if name in SERVER_FIELDS:
+                    errors[name] = [
+                        serializers.ErrorDetail(
+                            f"{name} is set by smartgate and cannot be sent.", code="read_only_field"
+                        )
+                    ]
+                else:
+                    accepted = ", ".join(n for n, f in self.fields.items() if not f.read_only)
+                    errors[name] = [
+                        serializers.ErrorDetail(
+                            f"Unknown field {name!r}; accepted fields: {accepted}.", code="unknown_field"
+                        )
+                    ]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)
+
+
+class ForwarderReasonsField(serializers.ListField):
+    """A check's or inspection's reasons as the forwarder may read them (clearance.disclosure)."""
+
+    child = serializers.DictField()
+
+    def to_representation(self, data):
+        return disclosure.forwarder_reasons(data or [])
+
+
+class ProblemFieldError(serializers.Serializer):
+    field = serializers.CharField(allow_null=True)
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class Problem(serializers.Serializer):
+    """RFC 9457 problem details."""
+
+    type = serializers.CharField()
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField()
+    code = serializers.CharField()
+    errors = ProblemFieldError(many=True, required=False)

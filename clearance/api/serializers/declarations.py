@@ -1,0 +1,275 @@
+"""Declarations: declare, amend and cancel a crossing; the declaration and its audit trail as a forwarder
+reads them."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from clearance import disclosure
+from clearance.api.serializers.checks import CheckOutput
+from clearance.api.serializers.common import StrictSerializer, route_for_code
+from clearance.api.serializers.inspections import InspectionOutput
+from clearance.api.serializers.parts import (
+    ContainerInput,
+    ContainerOutput,
+    CustomsDeclarationInput,
+    CustomsDeclarationOutput,
+    DriverInput,
+    DriverOutput,
+    GoodsLineInput,
+    GoodsLineOutput,
+    QuarantineCertificateInput,
+    QuarantineCertificateOutput,
+    TrailerInput,
+    TrailerOutput,
+    VehicleInput,
+    VehicleOutput,
+)
+from clearance.api.serializers.payments import FeeOutput
+from clearance.models import Declaration, DeclarationEvent
+from vehicles.models import Direction
+
+# --- Input --------------------------------------------------------------------------------------
+
+
+class DeclarationInput(StrictSerializer):
+    direction = serializers.ChoiceField(choices=Direction.choices)
+    route = serializers.CharField(max_length=20)
+    expected_arrival = serializers.DateTimeField()
+    customs_declarations = CustomsDeclarationInput(many=True, allow_empty=False, max_length=20)
+    vehicle = VehicleInput()
+    trailer = TrailerInput(required=False, allow_null=True)
+    driver = DriverInput()
+    containers = ContainerInput(many=True, required=False, max_length=10)
+    goods = GoodsLineInput(many=True, allow_empty=False, max_length=100)
+    quarantine_certificates = QuarantineCertificateInput(many=True, required=False, max_length=20)
+
+    def validate_route(self, value):
+        return route_for_code(value)
+
+    def validate_expected_arrival(self, value):
+        raw = self.initial_data.get("expected_arrival") if isinstance(self.initial_data, dict) else None
+        if isinstance(raw, str) and not re.search(r"(Z|[+-]\d{2}:?\d{2})$", raw):
+            raise serializers.ValidationError(
+                serializers.ErrorDetail(
+                    "Give the time with its UTC offset, e.g. 2026-11-22T08:00:00+07:00.", code="timezone_required"
+                )
+            )
+        if value > timezone.now() + timedelta(days=366):  # the service's own window is tighter still
+            raise serializers.ValidationError(
+                serializers.ErrorDetail("The expected arrival is more than a year ahead.", code="arrival_too_far")
+            )
+        return value
+
+    def validate_containers(self, containers):
+        seen = set()
+        errors = []
+        for container in containers:
+            duplicate = container["number"] in seen
+            seen.add(container["number"])
+            errors.append(
+                {
+                    "number": [
+                        serializers.ErrorDetail(
+                            f"Container {container['number']} is listed twice.", code="duplicate_container"
+                        )
+                    ]
+                }
+                if duplicate
+                else {}
+            )
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return containers
+
+    def validate_customs_declarations(self, lines):
+        numbers = [line["number"] for line in lines]
+        errors = [
+            {
+                "number": [
+                    serializers.ErrorDetail(f"Declaration {n} is listed twice.", code="duplicate_declaration_number")
+                ]
+            }
+            if n in numbers[:index]
+            else {}
+            for index, n in enumerate(numbers)
+        ]
+        if any(errors):
+            raise serializers.ValidationError(errors)
+        return lines
+
+
+AMENDABLE = (
+    "expected_arrival",
+    "vehicle",
+    "trailer",
+    "driver",
+    "containers",
+    "goods",
+    "customs_declarations",
+    "quarantine_certificates",
+)
+
+
+class DeclarationAmendInput(DeclarationInput):
+    """A PATCH: any amendable field; lists given replace the lists held."""
+
+    def __init__(self, *args, **kwargs):
+        # Not DRF's partial mode: it would reach into nested objects, and a vehicle, driver or goods line
+        # sent in an amendment must be complete. Only the top-level fields become optional.
+        super().__init__(*args, **kwargs)
+        for name in ("direction", "route"):
+            self.fields.pop(name)
+        for field in self.fields.values():
+            field.required = False
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            fixed = [name for name in ("direction", "route") if name in data]
+            if fixed:
+                raise serializers.ValidationError(
+                    {
+                        name: [
+                            serializers.ErrorDetail(
+                                f"{name} cannot be amended; cancel this crossing and declare a new one.",
+                                code="not_amendable",
+                            )
+                        ]
+                        for name in fixed
+                    }
+                )
+            if not data:
+                raise serializers.ValidationError(
+                    {
+                        "non_field_errors": [
+                            serializers.ErrorDetail(
+                                f"Send at least one of: {', '.join(AMENDABLE)}.", code="empty_amendment"
+                            )
+                        ]
+                    }
+                )
+        return super().to_internal_value(data)
+
+
+class CancelInput(StrictSerializer):
+    reason = serializers.CharField(min_length=3, max_length=500)
+
+
+# --- Output -------------------------------------------------------------------------------------
+
+
+class DeclarationOutput(serializers.ModelSerializer):
+    route = serializers.CharField(source="route.code")
+    company = serializers.CharField(source="company.tax_code")
+    vehicle = VehicleOutput()
+    trailer = TrailerOutput(allow_null=True)
+    driver = DriverOutput()
+    customs_declarations = CustomsDeclarationOutput(many=True)
+    containers = ContainerOutput(many=True)
+    goods = GoodsLineOutput(many=True)
+    quarantine_certificates = QuarantineCertificateOutput(many=True)
+    channel = serializers.CharField(allow_null=True, help_text="Customs channel once customs has answered.")
+    lane = serializers.CharField(source="lane.code", allow_null=True, help_text="The lane the vehicle is called to.")
+    yard = serializers.CharField(source="yard.code", allow_null=True)
+    slot_starts_at = serializers.DateTimeField(source="slot.starts_at", allow_null=True)
+    queue_position = serializers.SerializerMethodField(help_text="1 = next to be called; null unless in a yard.")
+    estimated_call_at = serializers.SerializerMethodField(
+        help_text="When the vehicle should be called, at the lanes' current pace; null unless in a yard."
+    )
+    checks = serializers.SerializerMethodField(help_text="The checks of the current version.")
+    fee = serializers.SerializerMethodField(help_text="The infrastructure-use fee once issued.")
+    dwell_minutes = serializers.DictField(
+        source="dwell_times", read_only=True, help_text="Minutes between the stages reached so far."
+    )
+    inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
+
+    class Meta:
+        model = Declaration
+        fields = [
+            "id",
+            "reference",
+            "company",
+            "status",
+            "stage",
+            "version",
+            "needs_quarantine",
+            "channel",
+            "direction",
+            "route",
+            "expected_arrival",
+            "customs_declarations",
+            "vehicle",
+            "trailer",
+            "driver",
+            "containers",
+            "goods",
+            "quarantine_certificates",
+            "checks",
+            "inspections",
+            "slot_starts_at",
+            "slot_moves",
+            "yard",
+            "queue_position",
+            "estimated_call_at",
+            "lane",
+            "arrived_at",
+            "called_at",
+            "in_lane_at",
+            "crossed_at",
+            "dwell_minutes",
+            "fee",
+            "created_at",
+            "updated_at",
+        ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["channel"] = data["channel"] or None
+        return data
+
+    def _queue(self, declaration):
+        return self.context.get("queue", {}).get(declaration.id, (None, None))
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_queue_position(self, declaration):
+        return self._queue(declaration)[0]
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_estimated_call_at(self, declaration):
+        eta = self._queue(declaration)[1]
+        return serializers.DateTimeField().to_representation(eta) if eta else None
+
+    @extend_schema_field(FeeOutput(allow_null=True))
+    def get_fee(self, declaration):
+        fee = getattr(declaration, "fee", None) if hasattr(declaration, "fee") else None
+        return FeeOutput(fee).data if fee else None
+
+    @extend_schema_field(CheckOutput(many=True))
+    def get_checks(self, declaration):
+        return CheckOutput([c for c in declaration.checks.all() if c.version == declaration.version], many=True).data
+
+    @extend_schema_field(InspectionOutput(many=True))
+    def get_inspections(self, declaration):
+        return InspectionOutput(
+            [i for i in declaration.inspections.all() if i.version == declaration.version], many=True
+        ).data
+
+
+class DeclarationEventOutput(serializers.ModelSerializer):
+    """The audit trail as a forwarder sees it: officers' and workers' free-text reasons and the checks'
+    detailed reasons stay internal (see FORWARDER_REASON_CODES)."""
+
+    class Meta:
+        model = DeclarationEvent
+        fields = disclosure.EVENT_FIELDS
+
+    def to_representation(self, event):
+        data = super().to_representation(event)
+        data["reason"] = disclosure.event_reason(event)
+        data["data"] = disclosure.event_data(event)
+        return data

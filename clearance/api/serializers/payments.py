@@ -1,0 +1,35 @@
+"""The infrastructure-use fee, its e-ticket, and the payment provider's callback."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from rest_framework import serializers
+
+from clearance.models import Fee
+
+
+class FeeOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Fee
+        fields = ["amount_vnd", "status", "journey", "breakdown", "issued_at", "paid_at"]
+
+
+class TicketOutput(serializers.Serializer):
+    payload = serializers.DictField()
+    token = serializers.CharField(help_text="Signed; what the QR code carries.")
+    qr_svg = serializers.CharField(help_text="The QR code as an SVG document.")
+    amount_vnd = serializers.IntegerField()
+
+
+class PaymentCallbackInput(serializers.Serializer):
+    payment_id = serializers.CharField(max_length=100)
+    reference = serializers.CharField(max_length=20, help_text="The declaration's reference, e.g. SG-2026-000123.")
+    amount_vnd = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0)
+    paid_at = serializers.DateTimeField(required=False)
+
+
+class PaymentCallbackOutput(serializers.Serializer):
+    payment = serializers.CharField(source="provider_payment_id")
+    status = serializers.CharField()
+    received_at = serializers.DateTimeField(default_timezone=UTC)  # the provider is answered in UTC

@@ -1,0 +1,135 @@
+"""The gate devices' endpoints: each device acts only for its own lane or yard."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions
+from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from clearance.api.authentication import DeviceAPIKeyAuthentication
+from clearance.api.openapi import problems
+from clearance.api.parsers import BoundedJSONParser
+from clearance.api.serializers.gate import (
+    GateDecisionOutput,
+    HandoverInput,
+    HandoverOutput,
+    MovementInput,
+    MovementOutput,
+    PlateReadInput,
+    WeightInput,
+    WeightOutput,
+)
+from clearance.services.gate import gate_decide, gate_movement_record, handover_record, weighbridge_record
+from vehicles.models import GateDevice
+
+
+class DeviceKindPermission(BasePermission):
+    message = "This device cannot call this endpoint."
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.device.kind in view.device_kinds
+
+
+class DeviceApi(APIView):
+    authentication_classes = [DeviceAPIKeyAuthentication]
+    permission_classes = [IsAuthenticated, DeviceKindPermission]
+    throttle_classes = []  # devices are ours; the barrier must never wait on a throttle
+    parser_classes = [BoundedJSONParser]
+    device_kinds: set[str] = set()
+
+    @property
+    def device(self) -> GateDevice:
+        return self.request.user.device
+
+    def ensure_own_place(self, data: dict) -> None:
+        """A device acts only for its own lane or yard: naming another one is refused (403)."""
+        place = data.get("lane") or data.get("yard")
+        own = self.device.lane.code if self.device.lane_id else self.device.yard.code
+        if place is not None and place != own:
+            raise exceptions.PermissionDenied(f"This device is at {own}; it cannot act for {place}.")
+
+    def parse(self, serializer_class):
+        data = self.request.data
+        if isinstance(data, dict):
+            self.ensure_own_place(data)
+            data = {key: value for key, value in data.items() if key not in ("lane", "yard")}
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+
+class GateReadApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.LANE_GATE}
+
+    @extend_schema(
+        operation_id="gate_reads",
+        summary="A plate read at a lane barrier: open or hold",
+        request=PlateReadInput,
+        responses={200: GateDecisionOutput, **problems(400, 401, 403, 413)},
+    )
+    def post(self, request):
+        data = self.parse(PlateReadInput)
+        decision = gate_decide(
+            device=self.device, plate=data["plate"], read_at=data["read_at"], confidence=data["confidence"]
+        )
+        return Response(GateDecisionOutput(decision).data)
+
+
+class GateMovementApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.YARD_GATE, GateDevice.Kind.BORDER_LINE}
+
+    @extend_schema(
+        operation_id="gate_movements",
+        summary="A movement seen at a yard gate or the border line",
+        request=MovementInput,
+        responses={200: MovementOutput, **problems(400, 401, 403, 409, 413)},
+    )
+    def post(self, request):
+        data = self.parse(MovementInput)
+        result = gate_movement_record(
+            device=self.device, plate=data["plate"], kind=data["kind"], occurred_at=data["occurred_at"]
+        )
+        return Response(MovementOutput(result).data)
+
+
+class GateWeightApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.WEIGHBRIDGE}
+
+    @extend_schema(
+        operation_id="gate_weights",
+        summary="A weighbridge measurement",
+        request=WeightInput,
+        responses={200: WeightOutput, **problems(400, 401, 403, 413)},
+    )
+    def post(self, request):
+        data = self.parse(WeightInput)
+        weighing = weighbridge_record(
+            device=self.device,
+            plate=data["plate"],
+            gross_weight_kg=data["gross_weight_kg"],
+            measured_at=data["measured_at"],
+        )
+        return Response(WeightOutput(weighing).data)
+
+
+class GateHandoverApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.YARD_GATE}
+
+    @extend_schema(
+        operation_id="gate_handovers",
+        summary="Containers handed over to an autonomous vehicle",
+        request=HandoverInput,
+        responses={200: HandoverOutput, **problems(400, 401, 403, 409, 413)},
+    )
+    def post(self, request):
+        data = self.parse(HandoverInput)
+        handover = handover_record(
+            device=self.device,
+            plate=data["plate"],
+            from_plate=data["from_plate"],
+            containers=data["containers"],
+            occurred_at=data["occurred_at"],
+        )
+        return Response(HandoverOutput(handover).data)
