@@ -1,4 +1,4 @@
-# The two commands: `make run` (embedded default: SQLite, tasks in-process) and `make test`.
+# The two commands: `make run` (embedded default: SQLite, tasks in-process) and `make test`; `make lint` in CI.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -29,8 +29,11 @@ run: setup
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## Lint: ruff's rules and formatting, and the import contracts in pyproject.toml.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 worker: $(VENV)/.installed
 	$(VENV)/bin/celery -A smartgate worker -Q default,customs,border_guard,quarantine,gate -l info

@@ -52,7 +52,7 @@ def main() -> None:
             response = client.post("/api/v1/declarations/", body(index, arrival), format="json")
             assert response.status_code == 201, response.content[:500]
         submitted = time.perf_counter()
-        final = {"cleared", "inspection", "rejected"}
+        final = {Declaration.Status.CLEARED, Declaration.Status.INSPECTION, Declaration.Status.REJECTED}
         while Declaration.objects.exclude(status__in=final).exists():
             if time.perf_counter() - submitted > 600:
                 sys.exit("not all declarations were decided within 10 minutes")
@@ -63,14 +63,19 @@ def main() -> None:
             os.killpg(worker.pid, signal.SIGTERM)
 
     latencies = []
+    decisions = (
+        DeclarationEvent.Kind.CLEARED,
+        DeclarationEvent.Kind.INSPECTION_REQUIRED,
+        DeclarationEvent.Kind.REJECTED,
+    )
     for declaration in Declaration.objects.all():
         events = {e.event: e.at for e in DeclarationEvent.objects.filter(declaration=declaration)}
-        done = next(events[name] for name in ("cleared", "inspection_required", "rejected") if name in events)
-        latencies.append((done - events["submitted"]).total_seconds() * 1000)
+        done = next(events[kind] for kind in decisions if kind in events)
+        latencies.append((done - events[DeclarationEvent.Kind.SUBMITTED]).total_seconds() * 1000)
 
     submit_rate = args.declarations / (submitted - started)
     decided_rate = args.declarations / (decided - started)
-    outcomes = {s: Declaration.objects.filter(status=s).count() for s in final}
+    outcomes = {str(s): Declaration.objects.filter(status=s).count() for s in final}
     print(f"declarations: {args.declarations}  workers: {args.workers} x concurrency {args.concurrency}")
     print(f"submit (API, in-process, one client): {submit_rate:.1f} declarations/s")
     print(f"fully decided (3 checks each): {decided_rate:.1f} declarations/s  ({3 * decided_rate:.1f} checks/s)")

@@ -36,7 +36,7 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
     from clearance.models import Declaration, Fee, Tariff
     from clearance.services.companies import company_create
     from clearance.services.declarations import declaration_submit
-    from vehicles.models import DeviceAPIKey, GateDevice, Lane, Route
+    from vehicles.models import DeviceAPIKey, Direction, Driver, GateDevice, Lane, Route
     from vehicles.plates import parse_plate
 
     company = company_create(tax_code_text="0101234565", name="Bench Logistics")
@@ -51,7 +51,7 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
             company=company,
             actor=Actor.system("bench"),
             data={
-                "direction": "export",
+                "direction": Direction.EXPORT,
                 "route": route,
                 "expected_arrival": arrival,
                 "customs_declarations": [{"number": f"30{index:010d}", "type": "B11"}],
@@ -64,7 +64,7 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
                 "driver": {
                     "full_name": "Nguyễn Văn An",
                     "nationality": "VN",
-                    "document_type": "passport",
+                    "document_type": Driver.DocumentType.PASSPORT,
                     "document_number": f"C{index:07d}",
                     "document_expires": arrival.date() + timedelta(days=900),
                 },
@@ -82,13 +82,22 @@ def prepare(declarations: int) -> tuple[str, list[str]]:
                 ],
             },
         )
-    Declaration.objects.update(status="cleared", stage="called", lane=lane, called_at=timezone.now())
+    Declaration.objects.update(
+        status=Declaration.Status.CLEARED, stage=Declaration.Stage.CALLED, lane=lane, called_at=timezone.now()
+    )
     tariff = Tariff.objects.get()
     Fee.objects.bulk_create(
-        Fee(declaration=d, tariff=tariff, journey="export", amount_vnd=100_000, status="paid", paid_at=timezone.now())
+        Fee(
+            declaration=d,
+            tariff=tariff,
+            journey=Fee.Journey.EXPORT,
+            amount_vnd=100_000,
+            status=Fee.Status.PAID,
+            paid_at=timezone.now(),
+        )
         for d in Declaration.objects.all()
     )
-    device = GateDevice.objects.create(kind="lane_gate", name="bench-camera", lane=lane)
+    device = GateDevice.objects.create(kind=GateDevice.Kind.LANE_GATE, name="bench-camera", lane=lane)
     _key, key = DeviceAPIKey.objects.create_key(device=device, name="bench")
     return key, plates
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from clearance.models import Inspection
+
 CUSTOMS_OFFICER = "Customs officer"
 BORDER_GUARD_OFFICER = "Border guard officer"
 QUARANTINE_OFFICER = "Quarantine officer"
@@ -9,7 +11,11 @@ GATE_OPERATOR = "Gate operator"
 SUPERVISOR = "Supervisor"
 ROLES = [CUSTOMS_OFFICER, BORDER_GUARD_OFFICER, QUARANTINE_OFFICER, GATE_OPERATOR, SUPERVISOR]
 
-FORCE_ROLES = {"customs": CUSTOMS_OFFICER, "border_guard": BORDER_GUARD_OFFICER, "quarantine": QUARANTINE_OFFICER}
+FORCE_ROLES = {
+    Inspection.Force.CUSTOMS: CUSTOMS_OFFICER,
+    Inspection.Force.BORDER_GUARD: BORDER_GUARD_OFFICER,
+    Inspection.Force.QUARANTINE: QUARANTINE_OFFICER,
+}
 
 
 def _groups(user) -> set[str]:

@@ -29,7 +29,7 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhos
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "smartgate.apps.SmartgateAdminConfig",  # django.contrib.admin with smartgate's site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

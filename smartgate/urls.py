@@ -1,14 +1,9 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from smartgate.health import health, ping
-
-admin.site.site_header = _("smartgate — Hữu Nghị smart border gate")
-admin.site.site_title = _("smartgate")
-admin.site.index_title = _("Gate administration")
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -7,37 +7,26 @@ them in the admin (``load_reference`` never overwrites a row that exists).
 
 from datetime import time
 
+from vehicles.models import BorderGate, Direction, Lane
+from vehicles.plates import Country
+
+# The tables read best one row a line, however long (E501 is off for this file as well).
+# fmt: off
 # (code, country, kind, name_vi, name_en, name_zh, counterpart code)
 GATES = [
-    ("youyiguan", "CN", "international", "Hữu Nghị Quan", "Youyiguan", "友谊关", None),
-    ("pingxiang-railway", "CN", "international", "Ga Bằng Tường", "Pingxiang Railway Station", "凭祥站", None),
-    ("aidian", "CN", "main", "Ái Điểm", "Aidian", "爱店", None),
-    ("puzhai", "CN", "secondary", "Pò Chài", "Puzhai", "浦寨", None),
-    ("nongyao", "CN", "secondary", "Lũng Nghịu", "Nongyao", "弄尧", None),
-    (
-        "huu-nghi",
-        "VN",
-        "international",
-        "Cửa khẩu quốc tế Hữu Nghị",
-        "Huu Nghi International Border Gate",
-        "友谊口岸",
-        "youyiguan",
-    ),
-    (
-        "dong-dang-railway",
-        "VN",
-        "international",
-        "Ga đường sắt liên vận quốc tế Đồng Đăng",
-        "Dong Dang International Railway Station",
-        "同登火车站",
-        "pingxiang-railway",
-    ),
-    ("chi-ma", "VN", "main", "Cửa khẩu chính Chi Ma", "Chi Ma Border Gate", "支麻口岸", "aidian"),
-    ("tan-thanh", "VN", "secondary", "Cửa khẩu phụ Tân Thanh", "Tan Thanh Border Gate", "新清口岸", "puzhai"),
-    ("coc-nam", "VN", "secondary", "Cửa khẩu phụ Cốc Nam", "Coc Nam Border Gate", "谷南口岸", "nongyao"),
-    ("na-hinh", "VN", "secondary", "Cửa khẩu phụ Na Hình", "Na Hinh Border Gate", "", None),
-    ("na-nua", "VN", "secondary", "Cửa khẩu phụ Nà Nưa", "Na Nua Border Gate", "", None),
-    ("binh-nghi", "VN", "secondary", "Cửa khẩu phụ Bình Nghi", "Binh Nghi Border Gate", "", None),
+    ("youyiguan", Country.CN, BorderGate.Kind.INTERNATIONAL, "Hữu Nghị Quan", "Youyiguan", "友谊关", None),
+    ("pingxiang-railway", Country.CN, BorderGate.Kind.INTERNATIONAL, "Ga Bằng Tường", "Pingxiang Railway Station", "凭祥站", None),
+    ("aidian", Country.CN, BorderGate.Kind.MAIN, "Ái Điểm", "Aidian", "爱店", None),
+    ("puzhai", Country.CN, BorderGate.Kind.SECONDARY, "Pò Chài", "Puzhai", "浦寨", None),
+    ("nongyao", Country.CN, BorderGate.Kind.SECONDARY, "Lũng Nghịu", "Nongyao", "弄尧", None),
+    ("huu-nghi", Country.VN, BorderGate.Kind.INTERNATIONAL, "Cửa khẩu quốc tế Hữu Nghị", "Huu Nghi International Border Gate", "友谊口岸", "youyiguan"),
+    ("dong-dang-railway", Country.VN, BorderGate.Kind.INTERNATIONAL, "Ga đường sắt liên vận quốc tế Đồng Đăng", "Dong Dang International Railway Station", "同登火车站", "pingxiang-railway"),
+    ("chi-ma", Country.VN, BorderGate.Kind.MAIN, "Cửa khẩu chính Chi Ma", "Chi Ma Border Gate", "支麻口岸", "aidian"),
+    ("tan-thanh", Country.VN, BorderGate.Kind.SECONDARY, "Cửa khẩu phụ Tân Thanh", "Tan Thanh Border Gate", "新清口岸", "puzhai"),
+    ("coc-nam", Country.VN, BorderGate.Kind.SECONDARY, "Cửa khẩu phụ Cốc Nam", "Coc Nam Border Gate", "谷南口岸", "nongyao"),
+    ("na-hinh", Country.VN, BorderGate.Kind.SECONDARY, "Cửa khẩu phụ Na Hình", "Na Hinh Border Gate", "", None),
+    ("na-nua", Country.VN, BorderGate.Kind.SECONDARY, "Cửa khẩu phụ Nà Nưa", "Na Nua Border Gate", "", None),
+    ("binh-nghi", Country.VN, BorderGate.Kind.SECONDARY, "Cửa khẩu phụ Bình Nghi", "Binh Nghi Border Gate", "", None),
 ]
 
 # (code, name, gate, counterpart gate, smart gate)
@@ -52,17 +41,19 @@ NIGHT = (time(22, 0), time(6, 0))  # crosses midnight
 
 # (route, code, direction, current direction, purpose, capacity/h, max in lane, hours, inspection bay)
 LANES = [
-    ("1119-1120", "1119-EX1", "export", "export", "cargo", 30, 4, ROUND_THE_CLOCK, False),
-    ("1119-1120", "1119-EX2", "export", "export", "cargo", 20, 3, ROUND_THE_CLOCK, True),
-    ("1119-1120", "1119-IM1", "import", "import", "cargo", 30, 4, ROUND_THE_CLOCK, False),
-    ("1119-1120", "1119-IM2", "import", "import", "cargo", 20, 3, ROUND_THE_CLOCK, True),
-    ("1119-1120", "1119-REV1", "reversible", "export", "cargo", 25, 4, DAY, False),
-    ("1119-1120", "1119-ER1", "import", "import", "empty_return", 40, 5, NIGHT, False),
-    ("1119-1120", "1119-AV1", "export", "export", "autonomous", 12, 2, ROUND_THE_CLOCK, False),
-    ("1088/2-1089", "1088-EX1", "export", "export", "cargo", 25, 4, DAY, True),
-    ("1088/2-1089", "1088-IM1", "import", "import", "cargo", 25, 4, DAY, True),
-    ("1088/2-1089", "1088-REV1", "reversible", "import", "cargo", 20, 3, DAY, False),
+    ("1119-1120", "1119-EX1", Lane.Kind.EXPORT, Direction.EXPORT, Lane.Purpose.CARGO, 30, 4, ROUND_THE_CLOCK, False),
+    ("1119-1120", "1119-EX2", Lane.Kind.EXPORT, Direction.EXPORT, Lane.Purpose.CARGO, 20, 3, ROUND_THE_CLOCK, True),
+    ("1119-1120", "1119-IM1", Lane.Kind.IMPORT, Direction.IMPORT, Lane.Purpose.CARGO, 30, 4, ROUND_THE_CLOCK, False),
+    ("1119-1120", "1119-IM2", Lane.Kind.IMPORT, Direction.IMPORT, Lane.Purpose.CARGO, 20, 3, ROUND_THE_CLOCK, True),
+    ("1119-1120", "1119-REV1", Lane.Kind.REVERSIBLE, Direction.EXPORT, Lane.Purpose.CARGO, 25, 4, DAY, False),
+    ("1119-1120", "1119-ER1", Lane.Kind.IMPORT, Direction.IMPORT, Lane.Purpose.EMPTY_RETURN, 40, 5, NIGHT, False),
+    ("1119-1120", "1119-AV1", Lane.Kind.EXPORT, Direction.EXPORT, Lane.Purpose.AUTONOMOUS, 12, 2, ROUND_THE_CLOCK, False),
+    ("1088/2-1089", "1088-EX1", Lane.Kind.EXPORT, Direction.EXPORT, Lane.Purpose.CARGO, 25, 4, DAY, True),
+    ("1088/2-1089", "1088-IM1", Lane.Kind.IMPORT, Direction.IMPORT, Lane.Purpose.CARGO, 25, 4, DAY, True),
+    ("1088/2-1089", "1088-REV1", Lane.Kind.REVERSIBLE, Direction.IMPORT, Lane.Purpose.CARGO, 20, 3, DAY, False),
 ]
+
+# fmt: on
 
 # (code, gate, route, name, capacity)
 YARDS = [

@@ -1,107 +1,126 @@
-"""The lane board (one page per route, refreshing itself) and the dashboard, inside the admin."""
+"""The lane board (one page per route, refreshing itself) and the dashboard, inside the admin.
+
+Views in the manner of Django's own admin views: each holds the ``admin_site`` it is served by and takes
+its context from it; clearance/admin/urls.py mounts them on the site behind its staff login.
+"""
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django.contrib import messages
+from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext_lazy
+from django.views import View
 
 from clearance import selectors
+from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL
 from clearance.audit import Actor
 from clearance.errors import DomainError
 from clearance.roles import is_gate_operator
 from clearance.services.lanes import lane_set_open, lane_switch_direction
-from vehicles.models import Lane, Route
+from vehicles.models import Direction, Lane, Route
 
 
-def board(request, route_id: int):
-    route = get_object_or_404(Route, id=route_id)
-    context = {
-        **admin.site.each_context(request),
-        "title": _("Lane board %(route)s") % {"route": route.code},
-        "route": route,
-        "routes": Route.objects.filter(is_smart_gate=True).order_by("code"),
-        "board": selectors.lane_board(route=route),
-        "can_operate": is_gate_operator(request.user),
-    }
-    return TemplateResponse(request, "admin/clearance/board.html", context)
+class LaneAction(models.TextChoices):
+    """What a gate operator does to a lane from the board (the last part of the action's URL)."""
+
+    OPEN = "open", gettext_lazy("Open lane")
+    CLOSE = "close", gettext_lazy("Close lane")
+    SWITCH = "switch", gettext_lazy("Switch direction")
 
 
-def board_data(request, route_id: int):
-    route = get_object_or_404(Route, id=route_id)
-    return JsonResponse({**selectors.lane_board(route=route), "can_operate": is_gate_operator(request.user)})
+class AdminScreen(View):
+    """A page of the gate's own in the admin, with the site's header, sidebar and language switch."""
+
+    admin_site: AdminSite | None = None  # given by as_view(admin_site=…)
+
+    def screen_context(self, request, **context) -> dict:
+        return {**self.admin_site.each_context(request), **context}
+
+    @staticmethod
+    def smart_routes():
+        return Route.objects.filter(is_smart_gate=True).order_by("code")
 
 
-@require_POST
-def lane_action(request, lane_id: int, action: str):
+class LaneBoardView(AdminScreen):
+    def get(self, request, route_id: int):
+        route = get_object_or_404(Route, id=route_id)
+        context = self.screen_context(
+            request,
+            title=_("Lane board %(route)s") % {"route": route.code},
+            route=route,
+            routes=self.smart_routes(),
+            board=selectors.lane_board(route=route),
+            can_operate=is_gate_operator(request.user),
+            lane_actions=LaneAction,
+        )
+        return TemplateResponse(request, "admin/clearance/board.html", context)
+
+
+class LaneBoardDataView(AdminScreen):
+    """What the board's page fetches every few seconds to refresh itself."""
+
+    def get(self, request, route_id: int):
+        route = get_object_or_404(Route, id=route_id)
+        return JsonResponse({**selectors.lane_board(route=route), "can_operate": is_gate_operator(request.user)})
+
+
+class LaneActionView(AdminScreen):
     """Gate operators open or close a lane or switch a reversible lane, from the board."""
-    if not is_gate_operator(request.user):
-        raise PermissionDenied
-    lane = get_object_or_404(Lane, id=lane_id)
-    actor = Actor.for_user(request.user)
-    reason = request.POST.get("reason", "").strip()
-    try:
-        if action == "open":
-            lane_set_open(lane_id=lane.id, is_open=True, actor=actor, reason=reason)
-        elif action == "close":
-            lane_set_open(lane_id=lane.id, is_open=False, actor=actor, reason=reason)
-        elif action == "switch":
-            other = "import" if lane.current_direction == "export" else "export"
-            lane_switch_direction(lane_id=lane.id, direction=other, actor=actor, reason=reason)
-        else:
+
+    http_method_names = ["post"]
+
+    def post(self, request, lane_id: int, action: str):
+        if not is_gate_operator(request.user) or action not in LaneAction.values:
             raise PermissionDenied
-        messages.success(request, _("Lane %(lane)s updated.") % {"lane": lane.code})
-    except DomainError as error:
-        messages.error(request, error.detail)
-    return redirect("admin:lane-board", route_id=lane.route_id)
+        lane = get_object_or_404(Lane, id=lane_id)
+        actor = Actor.for_user(request.user)
+        reason = request.POST.get("reason", "").strip()
+        try:
+            if action == LaneAction.SWITCH:
+                other = Direction.IMPORT if lane.current_direction == Direction.EXPORT else Direction.EXPORT
+                lane_switch_direction(lane_id=lane.id, direction=other, actor=actor, reason=reason)
+            else:
+                lane_set_open(lane_id=lane.id, is_open=action == LaneAction.OPEN, actor=actor, reason=reason)
+            messages.success(request, _("Lane %(lane)s updated.") % {"lane": lane.code})
+        except DomainError as error:
+            messages.error(request, error.detail)
+        return redirect(f"{self.admin_site.name}:lane-board", route_id=lane.route_id)
 
 
-def dashboard(request):
-    context = {
-        **admin.site.each_context(request),
-        "title": _("Dashboard"),
-        "figures": selectors.dashboard_figures(),
-        "routes": Route.objects.filter(is_smart_gate=True).order_by("code"),
-    }
-    figures = context["figures"]
-    busiest = max([row["week"] for row in figures["per_route"].values()] + [1])
-    context["bars"] = [
-        {
-            "label": label,
-            "today": row["today"],
-            "week": row["week"],
-            "today_pct": 100 * row["today"] / busiest,
-            "week_pct": 100 * row["week"] / busiest,
-        }
-        for label, row in figures["per_route"].items()
-    ]
-    total = sum(figures["channels"].values()) or 1
-    context["channel_bars"] = [
-        {"name": name, "count": count, "pct": 100 * count / total} for name, count in figures["channels"].items()
-    ]
-    return TemplateResponse(request, "admin/clearance/dashboard.html", context)
-
-
-def urls():
-    wrap = admin.site.admin_view
-    return [
-        path("board/<int:route_id>/", wrap(board), name="lane-board"),
-        path("board/<int:route_id>/data.json", wrap(board_data), name="lane-board-data"),
-        path("board/lane/<int:lane_id>/<str:action>/", wrap(lane_action), name="lane-action"),
-        path("dashboard/", wrap(dashboard), name="dashboard"),
-    ]
-
-
-_original_get_urls = admin.site.get_urls
-
-
-def _get_urls():
-    return urls() + _original_get_urls()
-
-
-admin.site.get_urls = _get_urls
+class DashboardView(AdminScreen):
+    def get(self, request):
+        figures = selectors.dashboard_figures()
+        busiest = max([row["week"] for row in figures["per_route"].values()] + [1])
+        total = sum(figures["channels"].values()) or 1
+        context = self.screen_context(
+            request,
+            title=_("Dashboard"),
+            figures=figures,
+            routes=self.smart_routes(),
+            bars=[
+                {
+                    "label": label,
+                    "today": row["today"],
+                    "week": row["week"],
+                    "today_pct": 100 * row["today"] / busiest,
+                    "week_pct": 100 * row["week"] / busiest,
+                }
+                for label, row in figures["per_route"].items()
+            ],
+            channel_bars=[
+                {
+                    "name": name,
+                    "count": count,
+                    "pct": 100 * count / total,
+                    "colour": CHANNEL_COLOURS.get(name, NEUTRAL),
+                }
+                for name, count in figures["channels"].items()
+            ],
+        )
+        return TemplateResponse(request, "admin/clearance/dashboard.html", context)

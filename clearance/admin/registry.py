@@ -2,13 +2,14 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from clearance import selectors
 from clearance.admin.actions import ReasonForm, confirm_and_apply
+from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL, STATUS_COLOURS, badge
 from clearance.admin.gate import ReadOnlyAdmin
 from clearance.audit import Actor
 from clearance.models import (
@@ -35,7 +36,7 @@ from clearance.roles import FORCE_ROLES, can_act_for_force, is_gate_operator, is
 from clearance.services.dispatch import declaration_call_forward
 from clearance.services.inspections import declaration_reject_held, declaration_release, inspection_record_result
 from clearance.services.yard import declaration_turn_back
-from vehicles.models import LOCAL_TZ, Lane, Movement
+from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
 from vehicles.plates import normalize_plate
 
 
@@ -108,27 +109,6 @@ class DeclarationEventInline(ReadOnlyInline):
     model = DeclarationEvent
     fields = ["at", "actor_kind", "actor", "event", "reason", "version", "data"]
     ordering = ["id"]
-
-
-STATUS_COLOURS = {
-    "submitted": "#6c757d",
-    "checking": "#0d6efd",
-    "inspection": "#fd7e14",
-    "cleared": "#198754",
-    "held": "#dc3545",
-    "rejected": "#842029",
-    "cancelled": "#adb5bd",
-}
-CHANNEL_COLOURS = {"green": "#198754", "yellow": "#ffc107", "red": "#dc3545"}
-
-
-def badge(text: str, colour: str) -> str:
-    return format_html(
-        '<span style="background:{};color:#fff;padding:2px 8px;border-radius:10px;'
-        'font-weight:600;white-space:nowrap">{}</span>',
-        colour,
-        text,
-    )
 
 
 class GateDecisionInline(ReadOnlyInline):
@@ -228,12 +208,12 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("route"), ordering="route__code")
     def route_direction(self, declaration):
-        arrow = "→ CN" if declaration.direction == "export" else "→ VN"
+        arrow = "→ CN" if declaration.direction == Direction.EXPORT else "→ VN"
         return f"{declaration.route.code} {arrow}"
 
     @admin.display(description=_("status"), ordering="status")
     def status_badge(self, declaration):
-        return badge(declaration.get_status_display(), STATUS_COLOURS.get(declaration.status, "#6c757d"))
+        return badge(declaration.get_status_display(), STATUS_COLOURS.get(declaration.status, NEUTRAL))
 
     @admin.display(description=_("channel"), ordering="channel")
     def channel_badge(self, declaration):
@@ -246,12 +226,15 @@ class DeclarationAdmin(admin.ModelAdmin):
         position = getattr(declaration, "queue_position_now", None)
         if position is None:
             return "—"
-        marks = [
+        marks = " · ".join(
             str(mark)
-            for bit, mark in ((4, _("perishable")), (2, "AEO"), (1, _("on time")))
-            if not declaration.queue_class & bit
-        ]
-        marks = " · ".join(marks)
+            for applies, mark in (
+                (declaration.is_perishable_in_queue, _("perishable")),
+                (declaration.is_priority_in_queue, "AEO"),
+                (declaration.is_on_time_in_queue, _("on time")),
+            )
+            if applies
+        )
         return f"{position} {marks}".strip()
 
     @admin.display(description=_("waiting"), ordering="arrived_at")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from clearance.models import Check
+
 
 @dataclass(frozen=True)
 class Reason:
@@ -16,5 +18,5 @@ class Reason:
 
 @dataclass(frozen=True)
 class Verdict:
-    outcome: str
+    outcome: Check.Outcome
     reasons: list[Reason] = field(default_factory=list)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from clearance.engines import Reason, Verdict
-from clearance.models import ACTIVE_DECLARATION, Declaration, WatchlistEntry
+from clearance.models import ACTIVE_DECLARATION, Check, Declaration, WatchlistEntry
 from vehicles.models import local_date
 
 
@@ -68,7 +68,7 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
         denies.append(Reason("vehicle_has_active_crossing", f"The vehicle is on another active crossing, {other}."))
 
     if denies:
-        return Verdict("deny", denies + flags)
+        return Verdict(Check.Outcome.DENY, denies + flags)
     if flags:
-        return Verdict("flag", flags)
-    return Verdict("pass", [Reason("clear", "Documents valid, no watchlist match, permit valid.")])
+        return Verdict(Check.Outcome.FLAG, flags)
+    return Verdict(Check.Outcome.PASS, [Reason("clear", "Documents valid, no watchlist match, permit valid.")])

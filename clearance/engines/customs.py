@@ -18,10 +18,11 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from clearance.engines import Reason, Verdict
-from clearance.models import CompanyViolation, Declaration, HsRiskRule, ReferencePrice, RiskSettings
+from clearance.models import Check, Company, CompanyViolation, Declaration, HsRiskRule, ReferencePrice, RiskSettings
 from vehicles.models import local_date
 
-CHANNEL_ORDER = ["green", "yellow", "red"]
+# The customs check answers a channel; a random selection only ever raises it.
+CHANNEL_ORDER = [Check.Outcome.GREEN, Check.Outcome.YELLOW, Check.Outcome.RED]
 
 
 class CustomsGatewayUnavailable(Exception):
@@ -58,12 +59,17 @@ class RulesCustomsGateway:
         fired += self._seals(declaration, risk)
 
         score = sum(weight for weight, _reason in fired)
-        channel = "red" if score >= risk.red_threshold else "yellow" if score >= risk.yellow_threshold else "green"
+        if score >= risk.red_threshold:
+            channel = Check.Outcome.RED
+        elif score >= risk.yellow_threshold:
+            channel = Check.Outcome.YELLOW
+        else:
+            channel = Check.Outcome.GREEN
         reasons = [reason for _weight, reason in fired]
         rate = risk.random_rate_for(declaration.company.compliance_rating)
         if random_draw(declaration) < rate:
             reasons.append(Reason("random_selection", f"Selected at random ({rate}% of crossings are)."))
-            channel = max(channel, risk.random_channel, key=CHANNEL_ORDER.index)
+            channel = max(channel, Check.Outcome(risk.random_channel), key=CHANNEL_ORDER.index)
         reasons.append(
             Reason("score", f"Risk score {score} (yellow from {risk.yellow_threshold}, red from {risk.red_threshold}).")
         )
@@ -90,9 +96,9 @@ class RulesCustomsGateway:
     def _company(self, declaration, risk):
         company = declaration.company
         fired = []
-        if company.compliance_rating == "under_watch":
+        if company.compliance_rating == Company.Rating.UNDER_WATCH:
             fired.append((risk.under_watch_weight, Reason("company_under_watch", f"{company.name} is under watch.")))
-        elif company.compliance_rating == "priority":
+        elif company.compliance_rating == Company.Rating.PRIORITY:
             fired.append(
                 (risk.priority_weight, Reason("company_priority", f"{company.name} is a priority (AEO) company."))
             )

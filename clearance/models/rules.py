@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from clearance.models.declarations import Company, Declaration
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
@@ -56,8 +57,9 @@ class RiskSettings(models.Model):
     random_channel = models.CharField(
         _("channel for random selection"),
         max_length=6,
-        choices=[("yellow", _("Yellow")), ("red", _("Red"))],
-        default="yellow",
+        # A random selection raises the channel to review or to inspection; green would select nothing.
+        choices=[(channel.value, channel.label) for channel in (Declaration.Channel.YELLOW, Declaration.Channel.RED)],
+        default=Declaration.Channel.YELLOW,
     )
 
     class Meta:
@@ -73,7 +75,7 @@ class RiskSettings(models.Model):
         return settings_row or cls.objects.create()
 
     def random_rate_for(self, rating: str) -> Decimal:
-        rate = self.random_rate_priority_percent if rating == "priority" else self.random_rate_percent
+        rate = self.random_rate_priority_percent if rating == Company.Rating.PRIORITY else self.random_rate_percent
         return max(rate, self.random_rate_floor_percent)
 
 

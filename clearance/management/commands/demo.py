@@ -19,15 +19,14 @@ from clearance.services.dispatch import dispatch_run
 from clearance.services.fees import payment_record
 from clearance.services.gate import gate_decide
 from clearance.services.yard import yard_arrival_record
-from vehicles.models import GateDevice, Route, Yard
+from vehicles.models import Direction, Driver, GateDevice, Route, Yard
 from vehicles.plates import parse_plate
 
 DEMO_PASSWORD = "smartgate-demo"
 USERS = [
     ("officer", None),  # superuser: sees everything
-    ("customs", roles.CUSTOMS_OFFICER),
-    ("borderguard", roles.BORDER_GUARD_OFFICER),
-    ("quarantine", roles.QUARANTINE_OFFICER),
+    # One login per force, named after it: customs, borderguard, quarantine.
+    *((force.replace("_", ""), role) for force, role in roles.FORCE_ROLES.items()),
     ("operator", roles.GATE_OPERATOR),
     ("supervisor", roles.SUPERVISOR),
 ]
@@ -83,7 +82,9 @@ class Command(BaseCommand):
         )
         HsRiskRule.objects.get_or_create(hs_prefix="9403", defaults={"weight": 65, "description": "Furniture: origin"})
         WatchlistEntry.objects.get_or_create(
-            kind="vehicle", plate="12C-999.99", defaults={"action": "deny", "reason": "Demo: stolen vehicle report"}
+            kind=WatchlistEntry.Kind.VEHICLE,
+            plate="12C-999.99",
+            defaults={"action": WatchlistEntry.Action.DENY, "reason": "Demo: stolen vehicle report"},
         )
         actor = Actor.system("demo")
         route = Route.objects.select_related("gate").get(code="1119-1120")
@@ -92,7 +93,7 @@ class Command(BaseCommand):
         for index in range(24):
             hs_code, description = GOODS[index % len(GOODS)]
             plate = "12C-999.99" if index == 23 else f"12C-{100 + index:03d}.{index:02d}"
-            direction = "import" if index % 4 == 3 else "export"
+            direction = Direction.IMPORT if index % 4 == 3 else Direction.EXPORT
             created.append(
                 declaration_submit(
                     company=aeo if index % 5 == 0 else company,
@@ -102,7 +103,7 @@ class Command(BaseCommand):
                         "route": route,
                         "expected_arrival": arrival,
                         "customs_declarations": [
-                            {"number": f"30599{index:07d}", "type": "B11" if direction == "export" else "A12"}
+                            {"number": f"30599{index:07d}", "type": "B11" if direction == Direction.EXPORT else "A12"}
                         ],
                         "vehicle": {
                             "plate": parse_plate(plate, country="VN"),
@@ -113,7 +114,7 @@ class Command(BaseCommand):
                         "driver": {
                             "full_name": ["Nguyễn Văn An", "Trần Thị Bình", "Lê Văn Cường", "Phạm Đức Dũng"][index % 4],
                             "nationality": "VN",
-                            "document_type": "passport",
+                            "document_type": Driver.DocumentType.PASSPORT,
                             "document_number": f"C{index:07d}",
                             "document_expires": arrival.date() + timedelta(days=900),
                         },
@@ -143,8 +144,8 @@ class Command(BaseCommand):
                 )
             )
         yards = {
-            "export": Yard.objects.get(code="1119-export-yard"),
-            "import": Yard.objects.get(code="1119-import-yard"),
+            Direction.EXPORT: Yard.objects.get(code="1119-export-yard"),
+            Direction.IMPORT: Yard.objects.get(code="1119-import-yard"),
         }
         for declaration in created[:18]:
             yard_arrival_record(
@@ -163,7 +164,7 @@ class Command(BaseCommand):
             )
         called = dispatch_run()
         device, _ = GateDevice.objects.get_or_create(
-            kind="lane_gate", name="demo camera EX1", lane=route.lanes.get(code="1119-EX1")
+            kind=GateDevice.Kind.LANE_GATE, name="demo camera EX1", lane=route.lanes.get(code="1119-EX1")
         )
         for declaration in called[:2]:
             if declaration.lane_id == device.lane_id:
