@@ -295,6 +295,49 @@ class Driver(models.Model):
         super().save(*args, **kwargs)
 
 
+class DriverName(models.Model):
+    """Every name an identity document has been declared with. The watchlist matches them all, so a
+    document declared once under a harmless name and once under a listed one is caught either way."""
+
+    driver = models.ForeignKey(Driver, on_delete=models.CASCADE, related_name="names")
+    full_name = models.CharField(_("full name (as written)"), max_length=150)
+    name_key = models.CharField(_("name for matching"), max_length=150, db_index=True)
+    first_declared_at = models.DateTimeField(_("first declared at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("driver name")
+        verbose_name_plural = _("driver names")
+        constraints = [models.UniqueConstraint(fields=["driver", "name_key"], name="driver_name_once")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+
+class RegistryFact(models.Model):
+    """A change to the shared registry of vehicles, trailers and drivers, with its source. The registry is
+    memory, not the record: a declaration keeps what was declared for it, whatever is registered later."""
+
+    class Subject(models.TextChoices):
+        VEHICLE = "vehicle", _("Vehicle")
+        TRAILER = "trailer", _("Trailer")
+        DRIVER = "driver", _("Driver")
+
+    subject = models.CharField(_("subject"), max_length=10, choices=Subject.choices)
+    subject_id = models.BigIntegerField(_("subject id"))
+    changes = models.JSONField(_("changes (field: [before, after])"), default=dict)
+    source = models.CharField(_("source"), max_length=200)
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("registry fact")
+        verbose_name_plural = _("registry facts")
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["subject", "subject_id", "-id"], name="registryfact_subject_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.subject_id}: {', '.join(self.changes)}"
+
+
 class Movement(models.Model):
     """An append-only fact: a vehicle seen at a yard gate, lane, border line or weighbridge."""
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from django.db import transaction
 
-from vehicles.models import Driver, Lane, Movement, Trailer, Vehicle, Yard
+from vehicles.models import Driver, DriverName, Lane, Movement, RegistryFact, Trailer, Vehicle, Yard
 from vehicles.plates import Plate, normalize_plate
 
 
@@ -38,6 +38,22 @@ def movement_record(
     return movement
 
 
+def _record_changes(row, *, subject: str, fields: dict, source: str) -> None:
+    """Apply ``fields`` to a registry row, keeping a fact of what changed and who said so."""
+    changes = {}
+    for name, value in fields.items():
+        before = getattr(row, name)
+        if before != value:
+            changes[name] = [_plain(before), _plain(value)]
+            setattr(row, name, value)
+    if changes and row.pk is not None:
+        RegistryFact.objects.create(subject=subject, subject_id=row.pk, changes=changes, source=source)
+
+
+def _plain(value):
+    return value.isoformat() if isinstance(value, date) else value
+
+
 def vehicle_register(
     *,
     plate: Plate,
@@ -46,9 +62,11 @@ def vehicle_register(
     permit_expires: date | None = None,
     vehicle_class: str | None = None,
     is_autonomous: bool | None = None,
+    source: str = "",
 ) -> Vehicle:
-    """Find the vehicle by country and normalized plate, locked, and bring its registration up to date;
-    create it when new. The lock serializes two declarations of one vehicle."""
+    """Find the vehicle by country and normalized plate, locked, and bring its registration up to date
+    (each change kept as a RegistryFact with its source); create it when new. The lock serializes two
+    declarations of one vehicle. Declarations keep their own copy of what they declared."""
     # get_or_create settles a race between two first registrations; the row lock then serializes writers.
     vehicle, _created = Vehicle.objects.get_or_create(
         country=plate.country,
@@ -56,19 +74,22 @@ def vehicle_register(
         defaults={"plate": plate.display, "max_gross_weight_kg": max_gross_weight_kg},
     )
     vehicle = Vehicle.objects.select_for_update().get(pk=vehicle.pk)
-    vehicle.plate = plate.display
-    vehicle.max_gross_weight_kg = max_gross_weight_kg
-    vehicle.permit_number = permit_number
-    vehicle.permit_expires = permit_expires
+    fields = {
+        "plate": plate.display,
+        "max_gross_weight_kg": max_gross_weight_kg,
+        "permit_number": permit_number,
+        "permit_expires": permit_expires,
+    }
     if vehicle_class is not None:
-        vehicle.vehicle_class = vehicle_class
+        fields["vehicle_class"] = vehicle_class
     if is_autonomous is not None:
-        vehicle.is_autonomous = is_autonomous
+        fields["is_autonomous"] = is_autonomous
+    _record_changes(vehicle, subject=RegistryFact.Subject.VEHICLE, fields=fields, source=source)
     vehicle.save()
     return vehicle
 
 
-def trailer_register(*, plate: Plate) -> Trailer:
+def trailer_register(*, plate: Plate, source: str = "") -> Trailer:
     trailer, _created = Trailer.objects.get_or_create(
         country=plate.country,
         normalized_plate=plate.normalized,
@@ -85,12 +106,24 @@ def driver_register(
     document_number: str,
     document_expires: date,
     document_country: str | None = None,
+    source: str = "",
 ) -> Driver:
-    """Find the driver by identity document and keep the name and expiry as last declared."""
-    driver, _created = Driver.objects.update_or_create(
+    """Find the driver by identity document, locked, and keep the name and expiry as last declared (each
+    change kept as a RegistryFact with its source), and every name the document was declared with."""
+    driver, _created = Driver.objects.get_or_create(
         document_country=document_country or nationality,
         document_type=document_type,
         document_number=document_number,
         defaults={"full_name": full_name, "nationality": nationality, "document_expires": document_expires},
     )
+    driver = Driver.objects.select_for_update().get(pk=driver.pk)
+    _record_changes(
+        driver,
+        subject=RegistryFact.Subject.DRIVER,
+        fields={"full_name": full_name, "nationality": nationality, "document_expires": document_expires},
+        source=source,
+    )
+    driver.clean()  # the matching key follows the name now declared
+    driver.save()
+    DriverName.objects.get_or_create(driver=driver, name_key=driver.name_key, defaults={"full_name": driver.full_name})
     return driver

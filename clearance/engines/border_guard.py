@@ -9,13 +9,15 @@ from django.db.models import Q
 
 from clearance.engines import Reason, Verdict
 from clearance.models import ACTIVE_DECLARATION, Check, Declaration, WatchlistEntry
-from vehicles.models import local_date
+from vehicles.models import DriverName, local_date
 
 
 def border_guard_assess(declaration: Declaration) -> Verdict:
     arrival_day = local_date(declaration.expected_arrival)
     margin = timedelta(days=settings.SMARTGATE_DOCUMENT_MARGIN_DAYS)
-    driver, vehicle, trailer = declaration.driver, declaration.vehicle, declaration.trailer
+    # What this crossing declared, not what the shared registry holds now (another company may have
+    # declared the same plate or document since).
+    driver, vehicle, trailer = declaration.declared_driver, declaration.declared_vehicle, declaration.declared_trailer
     denies: list[Reason] = []
     flags: list[Reason] = []
 
@@ -35,15 +37,7 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
             )
         )
 
-    people = (
-        WatchlistEntry.objects.in_force()
-        .filter(kind=WatchlistEntry.Kind.PERSON)
-        .filter(
-            Q(name_key=driver.name_key, name_key__gt="")
-            | Q(document_number=driver.document_number, document_number__gt="")
-        )
-    )
-    for entry in people:
+    for entry in _watchlisted_people(declaration, driver):
         (denies if entry.action == WatchlistEntry.Action.DENY else flags).append(
             Reason(
                 "driver_watchlisted", f"Driver {driver.full_name} matches watchlist entry {entry.pk}: {entry.reason}"
@@ -63,12 +57,38 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
     elif vehicle.permit_expires < arrival_day:
         denies.append(Reason("permit_expired", f"The cross-border permit expired on {vehicle.permit_expires}."))
 
-    other = Declaration.objects.filter(ACTIVE_DECLARATION, vehicle=vehicle).exclude(id=declaration.id).first()
+    other = (
+        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=declaration.vehicle_id)
+        .exclude(id=declaration.id)
+        .only("reference", "company_id")
+        .first()
+    )
     if other is not None:
-        denies.append(Reason("vehicle_has_active_crossing", f"The vehicle is on another active crossing, {other}."))
+        # Another company's crossing is not named to this one's forwarder.
+        named = other.reference if other.company_id == declaration.company_id else "declared by another company"
+        denies.append(Reason("vehicle_has_active_crossing", f"The vehicle is on another active crossing, {named}."))
 
     if denies:
         return Verdict(Check.Outcome.DENY, denies + flags)
     if flags:
         return Verdict(Check.Outcome.FLAG, flags)
     return Verdict(Check.Outcome.PASS, [Reason("clear", "Documents valid, no watchlist match, permit valid.")])
+
+
+def _order_free(name_key: str) -> str:
+    """A folded name whatever the order of its parts ("Nguyen Van An" = "Van An Nguyen")."""
+    return " ".join(sorted(name_key.split()))
+
+
+def _watchlisted_people(declaration: Declaration, driver) -> list[WatchlistEntry]:
+    """Entries matching the document number, or any name the document has been declared with (by anyone,
+    ever), folded: without diacritics or case, in any order."""
+    names = set(DriverName.objects.filter(driver_id=declaration.driver_id).values_list("name_key", flat=True))
+    keys = {_order_free(key) for key in names | {driver.name_key} if key}
+    entries = WatchlistEntry.objects.in_force().filter(kind=WatchlistEntry.Kind.PERSON)
+    return [
+        entry
+        for entry in entries.filter(Q(document_number=driver.document_number) | Q(name_key__gt=""))
+        if (entry.document_number and entry.document_number == driver.document_number)
+        or (entry.name_key and _order_free(entry.name_key) in keys)
+    ]

@@ -142,9 +142,9 @@ class RulesCustomsGateway:
         return fired
 
     def _weight(self, declaration, risk):
-        vehicle = declaration.vehicle
+        vehicle = declaration.declared_vehicle
         goods_kg = sum((line.gross_weight_kg for line in declaration.goods.all()), Decimal(0))
-        total = goods_kg + (vehicle.tare_weight_kg or 0)
+        total = goods_kg + (declaration.vehicle.tare_weight_kg or 0)  # the tare is weighed: the registry's
         if total > vehicle.max_gross_weight_kg:
             return [
                 (

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pgtrigger
 from django.conf import settings
 from django.db import models
@@ -155,6 +157,10 @@ class Declaration(models.Model):
         Trailer, verbose_name=_("trailer"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
     )
     driver = models.ForeignKey(Driver, verbose_name=_("driver"), on_delete=models.PROTECT, related_name="declarations")
+    # What was declared for this crossing (vehicle, trailer, driver), as its company declared or amended
+    # it. The registry rows above are shared memory; another company declaring the same plate or document
+    # updates them, never this.
+    declared = models.JSONField(_("as declared"), default=dict, editable=False)
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.SUBMITTED)
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.EXPECTED)
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -273,6 +279,71 @@ class Declaration(models.Model):
             f"{a}_to_{b}": round((tb - ta).total_seconds() / 60, 1)
             for (a, ta), (b, tb) in zip(known, known[1:], strict=False)
         }
+
+    # The fields of each party a declaration keeps as declared.
+    DECLARED_FIELDS = {
+        "vehicle": (
+            "plate",
+            "normalized_plate",
+            "country",
+            "vehicle_class",
+            "max_gross_weight_kg",
+            "permit_number",
+            "permit_expires",
+            "is_autonomous",
+        ),
+        "trailer": ("plate", "normalized_plate", "country"),
+        "driver": (
+            "full_name",
+            "name_key",
+            "nationality",
+            "document_type",
+            "document_number",
+            "document_country",
+            "document_expires",
+        ),
+    }
+    DECLARED_DATES = {"permit_expires", "document_expires"}
+
+    def declare_parties(self, **parties) -> None:
+        """Keep the parties given (registry rows just brought up to what is being declared) as this
+        declaration's own copy; a party given as None is removed (a trailer dropped)."""
+        declared = dict(self.declared or {})
+        for name, row in parties.items():
+            if row is None:
+                declared.pop(name, None)
+                continue
+            values = {field: getattr(row, field) for field in self.DECLARED_FIELDS[name]}
+            declared[name] = {
+                field: value.isoformat() if field in self.DECLARED_DATES and value else value
+                for field, value in values.items()
+            }
+        self.declared = declared
+
+    def _declared(self, name: str, model):
+        values = (self.declared or {}).get(name)
+        if values is None:
+            return None
+        fields = {
+            field: date.fromisoformat(value) if field in self.DECLARED_DATES and value else value
+            for field, value in values.items()
+        }
+        # An unsaved instance carrying the declared values (and the registry row's id), so serializers
+        # and engines read it like the row; what only the registry knows (a tare weighed) stays there.
+        return model(id=getattr(self, f"{name}_id"), **fields)
+
+    @property
+    def declared_vehicle(self) -> Vehicle:
+        """The vehicle as declared (its tare, weighed, is the registry's: ``declaration.vehicle``)."""
+        return self._declared("vehicle", Vehicle)
+
+    @property
+    def declared_trailer(self) -> Trailer | None:
+        return self._declared("trailer", Trailer)
+
+    @property
+    def declared_driver(self) -> Driver:
+        return self._declared("driver", Driver)
 
     @property
     def etag(self) -> str:

@@ -107,27 +107,36 @@ def _raise_if(errors: list[FieldError]) -> None:
 
 
 def _vehicle_data(declaration: Declaration) -> dict:
-    vehicle = declaration.vehicle
+    vehicle = declaration.declared_vehicle
     return {"max_gross_weight_kg": vehicle.max_gross_weight_kg, "permit_expires": vehicle.permit_expires}
 
 
 def _driver_data(declaration: Declaration) -> dict:
-    driver = declaration.driver
+    driver = declaration.declared_driver
     return {"document_type": driver.document_type, "document_expires": driver.document_expires}
 
 
-def _ensure_vehicle_free(*, vehicle_id: int, declaration_id: int | None = None) -> None:
+def _other_crossing(other: Declaration, *, company_id: int) -> tuple[str, dict]:
+    """How a clash with another active crossing is named: by its reference to its own company only;
+    another company's crossing is never named (nor its id, nor its data)."""
+    if other.company_id == company_id:
+        return f"the active crossing {other.reference}", {"declaration": other.reference}
+    return "an active crossing declared by another company", {}
+
+
+def _ensure_vehicle_free(*, vehicle_id: int, company_id: int, declaration_id: int | None = None) -> None:
     active = Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=vehicle_id).exclude(id=declaration_id)
-    first = active.only("reference").first()
+    first = active.only("reference", "company_id").first()
     if first is not None:
+        named, extra = _other_crossing(first, company_id=company_id)
         raise Conflict(
-            f"This vehicle already has an active crossing, {first.reference}; it must cross or be cancelled first.",
+            f"This vehicle is already on {named}; it must cross or be cancelled first.",
             code="vehicle_has_active_crossing",
-            extra={"declaration": first.reference},
+            extra=extra,
         )
 
 
-def _ensure_customs_numbers_free(*, numbers: list[str], declaration_id: int | None = None) -> None:
+def _ensure_customs_numbers_free(*, numbers: list[str], company_id: int, declaration_id: int | None = None) -> None:
     taken = (
         CustomsDeclaration.objects.filter(number__in=numbers, is_active=True)
         .exclude(declaration_id=declaration_id)
@@ -135,21 +144,24 @@ def _ensure_customs_numbers_free(*, numbers: list[str], declaration_id: int | No
         .first()
     )
     if taken is not None:
+        named, extra = _other_crossing(taken.declaration, company_id=company_id)
         raise Conflict(
-            f"Customs declaration {taken.number} is already on the active crossing {taken.declaration.reference}.",
+            f"Customs declaration {taken.number} is already on {named}.",
             code="customs_declaration_in_use",
-            extra={"declaration": taken.declaration.reference},
+            extra=extra,
         )
 
 
-def _register_parties(*, vehicle: dict | None, trailer: dict | None, driver: dict | None) -> dict:
+def _register_parties(*, company: Company, vehicle: dict | None, trailer: dict | None, driver: dict | None) -> dict:
+    """Bring the shared registry up to what is declared, each change kept as a fact naming its source."""
+    source = f"declaration by {company.tax_code}"
     parties = {}
     if vehicle is not None:
-        parties["vehicle"] = vehicle_register(**vehicle)
+        parties["vehicle"] = vehicle_register(**vehicle, source=source)
     if trailer is not None:
-        parties["trailer"] = trailer_register(**trailer)
+        parties["trailer"] = trailer_register(**trailer, source=source)
     if driver is not None:
-        parties["driver"] = driver_register(**driver)
+        parties["driver"] = driver_register(**driver, source=source)
     return parties
 
 
@@ -164,7 +176,9 @@ def _replace_lines(declaration: Declaration, data: dict) -> None:
                 )
         except IntegrityError:
             # Another request took a number between our check and this insert.
-            _ensure_customs_numbers_free(numbers=numbers, declaration_id=declaration.id)
+            _ensure_customs_numbers_free(
+                numbers=numbers, company_id=declaration.company_id, declaration_id=declaration.id
+            )
             raise
     if "containers" in data:
         declaration.containers.all().delete()
@@ -188,7 +202,9 @@ def _guarding_uniqueness(declaration: Declaration):
         with transaction.atomic():
             yield
     except IntegrityError:
-        _ensure_vehicle_free(vehicle_id=declaration.vehicle_id, declaration_id=declaration.pk)
+        _ensure_vehicle_free(
+            vehicle_id=declaration.vehicle_id, company_id=declaration.company_id, declaration_id=declaration.pk
+        )
         raise
 
 
@@ -221,9 +237,13 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
     errors += _weight_errors(vehicle=data["vehicle"], goods=data["goods"])
     _raise_if(errors)
 
-    parties = _register_parties(vehicle=data["vehicle"], trailer=data.get("trailer"), driver=data["driver"])
-    _ensure_vehicle_free(vehicle_id=parties["vehicle"].id)
-    _ensure_customs_numbers_free(numbers=[line["number"] for line in data["customs_declarations"]])
+    parties = _register_parties(
+        company=company, vehicle=data["vehicle"], trailer=data.get("trailer"), driver=data["driver"]
+    )
+    _ensure_vehicle_free(vehicle_id=parties["vehicle"].id, company_id=company.id)
+    _ensure_customs_numbers_free(
+        numbers=[line["number"] for line in data["customs_declarations"]], company_id=company.id
+    )
 
     declaration = Declaration(
         company=company,
@@ -234,6 +254,7 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         trailer=parties.get("trailer"),
         driver=parties["driver"],
     )
+    declaration.declare_parties(vehicle=parties["vehicle"], trailer=parties.get("trailer"), driver=parties["driver"])
     with _guarding_uniqueness(declaration):
         declaration.save()
     declaration.reference = f"SG-{local_date(declaration.created_at).year}-{declaration.id:06d}"
@@ -257,7 +278,7 @@ def declaration_amend(
     """
     declaration = (
         Declaration.objects.select_for_update(of=("self",))
-        .select_related("route__gate", "vehicle", "driver")
+        .select_related("route__gate", "company")
         .get(id=declaration_id, company=company)
     )
     _ensure_amendable(declaration, expected_version=expected_version, changes=changes)
@@ -322,23 +343,30 @@ def _apply_amendment(declaration: Declaration, changes: dict) -> list[str]:
     sent: the lists at once, the declaration's own fields on the instance. Returns those fields, for the
     lifecycle to save with the new version."""
     parties = _register_parties(
+        company=declaration.company,
         vehicle=changes.get("vehicle"),
         trailer=changes.get("trailer"),
         driver=changes.get("driver"),
     )
     if "vehicle" in parties:
-        _ensure_vehicle_free(vehicle_id=parties["vehicle"].id, declaration_id=declaration.id)
+        _ensure_vehicle_free(
+            vehicle_id=parties["vehicle"].id, company_id=declaration.company_id, declaration_id=declaration.id
+        )
     if "customs_declarations" in changes:
         _ensure_customs_numbers_free(
-            numbers=[line["number"] for line in changes["customs_declarations"]], declaration_id=declaration.id
+            numbers=[line["number"] for line in changes["customs_declarations"]],
+            company_id=declaration.company_id,
+            declaration_id=declaration.id,
         )
     for name, party in parties.items():
         setattr(declaration, name, party)
     if "trailer" in changes and changes["trailer"] is None:
         declaration.trailer = None
+        parties["trailer"] = None
+    declaration.declare_parties(**parties)
     declaration.expected_arrival = changes.get("expected_arrival", declaration.expected_arrival)
     _replace_lines(declaration, changes)
-    return ["vehicle", "trailer", "driver", "expected_arrival", "needs_quarantine"]
+    return ["vehicle", "trailer", "driver", "declared", "expected_arrival", "needs_quarantine"]
 
 
 @transaction.atomic

@@ -219,7 +219,7 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
     if declared is not None:
         within = abs(gross_weight_kg - declared) <= declared * tolerance
     else:
-        within = gross_weight_kg <= declaration.vehicle.max_gross_weight_kg * (1 + tolerance)
+        within = gross_weight_kg <= declaration.declared_vehicle.max_gross_weight_kg * (1 + tolerance)
     lifecycle.declaration_weighed(
         declaration=declaration,
         actor=Actor.for_device(device),

@@ -55,7 +55,7 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
     if sizes:
         basis = ("container", max(sizes, key=int))
     else:
-        weight = declaration.vehicle.max_gross_weight_kg
+        weight = declaration.declared_vehicle.max_gross_weight_kg
         bounds = sorted(int(key) for kind, key in rates if kind == "weight_class" and key != "max")
         basis = ("weight_class", next((str(bound) for bound in bounds if weight < bound), "max"))
     base = rates[basis]

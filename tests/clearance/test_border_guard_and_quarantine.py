@@ -129,11 +129,30 @@ def test_margin_is_read_from_settings(submitted, settings):
     assert "within 30 days" in message(check, "document_expires_soon")
 
 
+def set_declared(declaration_id: int, party: str, **values) -> None:
+    declaration = Declaration.objects.get(id=declaration_id)
+    declaration.declared[party].update(values)
+    Declaration.objects.filter(id=declaration_id).update(declared=declaration.declared)
+
+
+def test_a_later_value_in_the_shared_registry_does_not_change_the_check(submitted):
+    """Another company declaring the same document with a shorter validity changes the registry, not this
+    crossing: its check reads what was declared for it."""
+    declaration_id = submitted()
+    Driver.objects.filter(declarations__id=declaration_id).update(document_expires=arrival_day() - timedelta(days=1))
+    Vehicle.objects.filter(declarations__id=declaration_id).update(permit_expires=arrival_day() - timedelta(days=1))
+
+    check = border_guard(declaration_id)
+
+    assert check.outcome == "pass"
+
+
 def test_document_expired_before_the_crossing_is_denied(submitted):
     declaration_id = submitted()
-    # The registry learns of a shorter validity after the declaration was accepted.
+    # The crossing's record holds a validity that ends before the crossing (the submission refuses one,
+    # so it is written here as if the record had been so from the start).
     expired = arrival_day() - timedelta(days=1)
-    Driver.objects.filter(declarations__id=declaration_id).update(document_expires=expired)
+    set_declared(declaration_id, "driver", document_expires=expired.isoformat())
 
     check = border_guard(declaration_id)
 
@@ -280,9 +299,9 @@ def test_permit_number_without_expiry_is_flagged(submitted):
 
 def test_permit_expired_before_the_crossing_is_denied(submitted):
     declaration_id = submitted()
-    # The permit registry is updated after the declaration was accepted.
+    # The crossing's record holds a permit that ends before the crossing (as above).
     expired = arrival_day() - timedelta(days=1)
-    Vehicle.objects.filter(declarations__id=declaration_id).update(permit_expires=expired)
+    set_declared(declaration_id, "vehicle", permit_expires=expired.isoformat())
 
     check = border_guard(declaration_id)
 

@@ -166,9 +166,10 @@ class CancelInput(StrictSerializer):
 class DeclarationOutput(serializers.ModelSerializer):
     route = serializers.CharField(source="route.code")
     company = serializers.CharField(source="company.tax_code")
-    vehicle = VehicleOutput()
-    trailer = TrailerOutput(allow_null=True)
-    driver = DriverOutput()
+    # What was declared for this crossing (the shared registry may hold another company's later values).
+    vehicle = VehicleOutput(source="declared_vehicle")
+    trailer = TrailerOutput(source="declared_trailer", allow_null=True)
+    driver = DriverOutput(source="declared_driver")
     customs_declarations = CustomsDeclarationOutput(many=True)
     containers = ContainerOutput(many=True)
     goods = GoodsLineOutput(many=True)
