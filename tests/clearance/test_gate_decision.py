@@ -19,7 +19,7 @@ from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, H
 from clearance.services.dispatch import dispatch_run
 from clearance.services.fees import payment_record
 from clearance.services.lanes import lane_set_open
-from tests.clearance.conftest import LAPTOPS, PHONES, client_for
+from tests.factories import LAPTOPS, PHONES, client_for
 from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, local_date
 
 OPERATOR = Actor.system("gate-operator")

@@ -29,7 +29,7 @@ from clearance.models import (
 )
 from clearance.services.dispatch import dispatch_run
 from clearance.services.inspections import NotYourForce, declaration_reject_held, declaration_release
-from tests.clearance.conftest import LAPTOPS, PHONES
+from tests.factories import LAPTOPS, PHONES
 from vehicles.models import Movement
 
 PAYMENT_SECRET = "provider-shared-secret"

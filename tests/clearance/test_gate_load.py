@@ -16,7 +16,7 @@ from clearance.models import Declaration
 from clearance.services.dispatch import dispatch_run
 from clearance.services.lanes import lane_set_open
 from clearance.services.yard import yard_arrival_record
-from tests.clearance.conftest import LAPTOPS
+from tests.factories import LAPTOPS
 from vehicles.models import LOCAL_TZ, Lane, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")

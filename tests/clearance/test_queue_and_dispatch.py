@@ -24,7 +24,7 @@ from clearance.services.dispatch import calls_expire, dispatch_run, lane_room
 from clearance.services.lanes import lane_set_open, lane_switch_direction
 from clearance.services.slots import slots_generate
 from clearance.services.yard import yard_arrival_record
-from tests.clearance.conftest import LAPTOPS, PHONES, client_for
+from tests.factories import LAPTOPS, PHONES, client_for
 from vehicles.models import LOCAL_TZ, Lane, Movement, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")

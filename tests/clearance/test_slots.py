@@ -13,7 +13,7 @@ from clearance.audit import Actor
 from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent
 from clearance.services.slots import slots_generate, slots_sweep_no_shows
 from clearance.services.yard import yard_arrival_record
-from tests.clearance.conftest import LAPTOPS, client_for
+from tests.factories import LAPTOPS, client_for
 from vehicles.models import LOCAL_TZ, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
