@@ -465,18 +465,7 @@ IMPORT = {
     },
     "customs_declarations": [{"number": "105123456789", "type": "A11"}],
     "containers": [{"number": "MSKU1234565", "size": "40", "seals": ["CN778899"]}],
-    "goods": [
-        {
-            "hs_code": "85171300",
-            "description": "Smartphones",
-            "quantity": "2000",
-            "unit": "PCE",
-            "gross_weight_kg": "1500",
-            "value": "400000.00",
-            "currency": "USD",
-            "origin_country": "CN",
-        }
-    ],
+    "goods": [{**PHONES[0], "origin_country": "CN"}],
 }
 
 
