@@ -179,14 +179,14 @@ class TruckBody(factory.DictFactory):
 
 
 def tax_code(i: int) -> str:
-    """The i-th of a run of valid Vietnamese tax codes (MST): 031000000 + i with the ninth digit chosen so
-    that a check digit exists (python-stdnum's rule leaves one in eleven bases without one)."""
+    """The i-th of a run of valid, distinct Vietnamese tax codes (MST): the eight digits 03100000 + i, then the
+    first ninth digit for which a check digit exists (python-stdnum's rule leaves one base in eleven without)."""
     prefix = f"0{3100000 + i:07d}"
     for digit in "0123456789":
         check = mst.calc_check_digit(prefix + digit)
         if len(check) == 1:
             return prefix + digit + check
-    raise AssertionError(f"no valid tax code with prefix {prefix}")  # one digit always fits: 3 is invertible mod 11
+    raise AssertionError(f"no valid tax code with prefix {prefix}")  # never: the ninth digit's weight is 3
 
 
 class CompanyFactory(factory.django.DjangoModelFactory):
