@@ -1,3 +1,4 @@
+import io
 import os
 import signal
 import subprocess
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from tests.factories import CompanyFactory, client_for, forwarder
 from tests.services import reachable, services_required
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +20,55 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 def reference(db):
     """Lạng Sơn's gates, routes, lanes and yards, loaded the way an installation loads them."""
     call_command("load_reference", stdout=open(os.devnull, "w"))
+
+
+@pytest.fixture
+def tariff(db):
+    """The sample infrastructure-use tariff, loaded as an installation loads it."""
+    from clearance.models import Tariff
+
+    call_command("load_tariff", stdout=io.StringIO())
+    return Tariff.objects.get()
+
+
+@pytest.fixture(autouse=True)
+def no_random_selection(request):
+    """Customs random selection off, so a rule or a flow under test is never disturbed by chance; tests of
+    random selection turn it on themselves. Only for tests that use the database."""
+    names = request.fixturenames
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or marker:
+        request.getfixturevalue("db")
+    else:
+        return
+    from clearance.models import RiskSettings
+
+    RiskSettings.current()
+    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
+
+
+@pytest.fixture
+def company(db):
+    """The forwarder (FORWARDER in tests/factories.py): DeclarationFactory declares for it unless told."""
+    return forwarder()
+
+
+@pytest.fixture
+def other_company(db):
+    return CompanyFactory(tax_code="0100109106", name="Tổng công ty Kho vận Đồng Đăng")
+
+
+@pytest.fixture
+def api(company, reference):
+    """The forwarder's ERP client."""
+    return client_for(company)
+
+
+@pytest.fixture
+def other_api(other_company, reference):
+    return client_for(other_company)
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
 """The lane barrier's question, open or hold, as the gate operator sees it at the barrier.
 
-Every situation is built as it happens at the gate: the forwarder declares over the API (the checks run
-after commit, as the workers do), the provider confirms the payment, the yard camera reports the arrival,
-the dispatcher calls the vehicle to a lane and the lane camera reads the plate.
+Every situation is built as it happens at the gate (DeclarationFactory, through the API and services): the
+forwarder declares over the API (the checks run after commit, as the workers do), the provider confirms
+the payment, the yard camera's arrival is recorded, the dispatcher calls the vehicle to a lane and the
+lane camera reads the plate.
 """
 
 import io
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from decimal import Decimal
 
 import pytest
@@ -16,13 +17,13 @@ from rest_framework.test import APIClient
 
 from clearance.audit import Actor
 from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule
-from clearance.services.dispatch import dispatch_run
-from clearance.services.fees import payment_record
 from clearance.services.lanes import lane_set_open
-from tests.clearance.conftest import LAPTOPS, PHONES, client_for
+from tests.factories import PHONES, DeclarationFactory, client_for, truck_plate_read
 from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, local_date
 
 OPERATOR = Actor.system("gate-operator")
+Stage = Declaration.Stage
+Status = Declaration.Status
 
 
 pytestmark = pytest.mark.usefixtures("tariff")
@@ -64,111 +65,18 @@ def barrier(device):
     return make
 
 
-def plate(n: int) -> str:
-    number = 30000 + n
-    return f"12C-{number // 100:03d}.{number % 100:02d}"
-
-
-def camera_read(n: int) -> str:
-    """The n-th truck's plate as a lane camera reads it: no separators."""
-    return plate(n).replace("-", "").replace(".", "")
-
-
-def truck(n: int, **overrides) -> dict:
-    number = 30000 + n
-    body = {
-        "vehicle": {
-            "plate": plate(n),
-            "country": "VN",
-            "max_gross_weight_kg": 40000,
-            "permit_number": f"VN-CN-2026-{number}",
-            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
-        },
-        "trailer": None,
-        "containers": [],
-        "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
-        "goods": LAPTOPS,
-        "quarantine_certificates": [],
-    }
-    body.update(overrides)
-    return body
-
-
-@pytest.fixture
-def submitted(declare):
-    """Declare the n-th truck; its checks are not run yet (status checking)."""
-
-    def post(n: int = 0, **overrides) -> Declaration:
-        response = declare(**truck(n, **overrides))
-        assert response.status_code == 201, response.json()
-        return Declaration.objects.get(id=response.json()["id"])
-
-    return post
-
-
-@pytest.fixture
-def decided(declare, django_capture_on_commit_callbacks):
-    """Declare the n-th truck with its checks run, as the workers do."""
-
-    def post(n: int = 0, *, status: str = "cleared", **overrides) -> Declaration:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = declare(**truck(n, **overrides))
-        assert response.status_code == 201, response.json()
-        declaration = Declaration.objects.get(id=response.json()["id"])
-        assert declaration.status == status
-        return declaration
-
-    return post
-
-
-def pay(declaration: Declaration) -> None:
-    fee = Fee.objects.get(declaration=declaration)
-    payment_record(
-        provider_payment_id=f"PAY-{declaration.id}",
-        reference=declaration.reference,
-        amount_vnd=Decimal(fee.amount_vnd),
-        payload={},
-    )
-
-
 @pytest.fixture
 def yard_camera(device):
     return device("yard_gate", yard="1119-export-yard")
 
 
-@pytest.fixture
-def in_yard(yard_camera):
-    def arrive(n: int) -> None:
-        response = yard_camera.post(
-            "/api/v1/gate/movements/",
-            {"plate": plate(n), "kind": "yard_in", "occurred_at": timezone.now().isoformat()},
-            format="json",
-        )
-        assert response.status_code == 200, response.json()
-        assert response.json()["stage"] == "in_yard"
-
-    return arrive
-
-
-@pytest.fixture
-def called(decided, in_yard):
-    """A cleared truck (paid unless told), arrived in the export yard and called forward by the dispatcher."""
-
-    def make(n: int = 0, *, paid: bool = True, now: datetime | None = None, **overrides) -> Declaration:
-        declaration = decided(n, **overrides)
-        if paid:
-            pay(declaration)
-        in_yard(n)
-        dispatch_run(now=now)
-        declaration.refresh_from_db()
-        assert declaration.stage == "called"
-        return declaration
-
-    return make
-
-
 def read(client: APIClient, n: int, *, at: datetime | None = None, confidence: str = "0.970", **extra):
-    body = {"plate": camera_read(n), "read_at": (at or timezone.now()).isoformat(), "confidence": confidence, **extra}
+    body = {
+        "plate": truck_plate_read(n),
+        "read_at": (at or timezone.now()).isoformat(),
+        "confidence": confidence,
+        **extra,
+    }
     return client.post("/api/v1/gate/reads/", body, format="json")
 
 
@@ -183,69 +91,67 @@ def close(code: str) -> None:
 # --- Hold reasons, one realistic situation each -------------------------------------------------------
 
 
-def hold_not_declared(ctx):
+def hold_not_declared(barrier):
     # A truck nobody declared drives up to the barrier.
-    return read(ctx.barrier(), 99), ["not_declared"]
+    return read(barrier(), 99), ["not_declared"]
 
 
-def hold_not_cleared(ctx):
-    ctx.submitted(0)  # the checks are still running
-    return read(ctx.barrier(), 0), ["not_cleared", "fee_unpaid", "not_called"]
+def hold_not_cleared(barrier):
+    DeclarationFactory(n=0, stage=Status.CHECKING)  # the checks are still running
+    return read(barrier(), 0), ["not_cleared", "fee_unpaid", "not_called"]
 
 
-def hold_inspection_pending(ctx):
+def hold_inspection_pending(barrier):
     HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Smartphones under-declared")
-    ctx.decided(0, status="inspection", goods=PHONES)
-    return read(ctx.barrier(), 0), ["inspection_pending", "fee_unpaid", "not_called"]
+    DeclarationFactory(n=0, stage=Status.INSPECTION, goods=PHONES)
+    return read(barrier(), 0), ["inspection_pending", "fee_unpaid", "not_called"]
 
 
-def hold_fee_unpaid(ctx):
-    declaration = ctx.called(0, paid=False)
+def hold_fee_unpaid(barrier):
+    declaration = DeclarationFactory(n=0, stage=Stage.CALLED, paid=False)
     assert Fee.objects.get(declaration=declaration).status == "issued"
-    return read(ctx.barrier(), 0), ["fee_unpaid"]
+    return read(barrier(), 0), ["fee_unpaid"]
 
 
-def hold_wrong_route(ctx):
-    ctx.called(0)
+def hold_wrong_route(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
     # The 1119-1120 truck turns up at the barrier of route 1088/2-1089, within that lane's hours.
-    return read(ctx.barrier("1088-EX1"), 0, at=local_today(10, 5)), ["wrong_route", "called_to_other_lane"]
+    return read(barrier("1088-EX1"), 0, at=local_today(10, 5)), ["wrong_route", "called_to_other_lane"]
 
 
-def hold_wrong_direction(ctx):
-    ctx.called(0)
+def hold_wrong_direction(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
     # An export truck at an import lane.
-    return read(ctx.barrier("1119-IM1"), 0), ["wrong_direction", "called_to_other_lane"]
+    return read(barrier("1119-IM1"), 0), ["wrong_direction", "called_to_other_lane"]
 
 
-def hold_not_called(ctx):
-    declaration = ctx.decided(0)
-    pay(declaration)
-    ctx.in_yard(0)  # waiting in the yard, not called yet
-    return read(ctx.barrier(), 0), ["not_called"]
+def hold_not_called(barrier):
+    DeclarationFactory(n=0, stage=Stage.IN_YARD, paid=True)  # waiting in the yard, not called yet
+    return read(barrier(), 0), ["not_called"]
 
 
-def hold_called_to_other_lane(ctx):
-    assert ctx.called(0).lane.code == "1119-EX1"
-    return read(ctx.barrier("1119-EX2"), 0), ["called_to_other_lane"]
+def hold_called_to_other_lane(barrier):
+    assert DeclarationFactory(n=0, stage=Stage.CALLED).lane.code == "1119-EX1"
+    return read(barrier("1119-EX2"), 0), ["called_to_other_lane"]
 
 
-def hold_lane_closed(ctx):
-    ctx.called(0)
+def hold_lane_closed(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
     close("1119-EX1")  # the operator closes the lane after the call
-    return read(ctx.barrier(), 0), ["lane_closed"]
+    return read(barrier(), 0), ["lane_closed"]
 
 
-def hold_outside_hours(ctx):
+def hold_outside_hours(barrier):
     # The reversible lane works 07:00–22:00; the truck is called there in the morning and read at 23:00.
     close("1119-EX1")
     close("1119-EX2")
-    assert ctx.called(0, now=local_today(10, 5)).lane.code == "1119-REV1"
-    return read(ctx.barrier("1119-REV1"), 0, at=local_today(23, 0)), ["outside_hours"]
+    assert DeclarationFactory(n=0, stage=Stage.CALLED, called_at=local_today(10, 5)).lane.code == "1119-REV1"
+    return read(barrier("1119-REV1"), 0, at=local_today(23, 0)), ["outside_hours"]
 
 
-def hold_low_confidence(ctx):
-    ctx.called(0)
-    return read(ctx.barrier(), 0, confidence="0.5"), ["low_confidence"]
+def hold_low_confidence(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    return read(barrier(), 0, confidence="0.5"), ["low_confidence"]
 
 
 SITUATIONS = {
@@ -263,23 +169,13 @@ SITUATIONS = {
 }
 
 
-class Gate:
-    def __init__(self, **builders):
-        self.__dict__.update(builders)
-
-
-@pytest.fixture
-def gate(barrier, submitted, decided, called, in_yard):
-    return Gate(barrier=barrier, submitted=submitted, decided=decided, called=called, in_yard=in_yard)
-
-
 def test_every_documented_reason_has_a_situation():
     assert set(SITUATIONS) == set(GateDecision.HoldReason.values)
 
 
 @pytest.mark.parametrize("code", list(SITUATIONS))
-def test_barrier_holds_with_the_reason_of_the_situation(gate, code):
-    response, expected = SITUATIONS[code](gate)
+def test_barrier_holds_with_the_reason_of_the_situation(barrier, code):
+    response, expected = SITUATIONS[code](barrier)
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -293,16 +189,16 @@ def test_barrier_holds_with_the_reason_of_the_situation(gate, code):
     assert not Movement.objects.filter(kind="lane_in").exists()
 
 
-def test_hold_names_the_declaration_the_plate_belongs_to(gate):
-    declaration = gate.called(0, paid=False)
+def test_hold_names_the_declaration_the_plate_belongs_to(barrier):
+    declaration = DeclarationFactory(n=0, stage=Stage.CALLED, paid=False)
 
-    body = read(gate.barrier(), 0).json()
+    body = read(barrier(), 0).json()
 
     assert (body["declaration"], body["reference"]) == (declaration.id, declaration.reference)
 
 
-def test_unknown_plate_is_held_without_a_declaration(gate):
-    body = read(gate.barrier(), 99).json()
+def test_unknown_plate_is_held_without_a_declaration(barrier):
+    body = read(barrier(), 99).json()
 
     assert (body["decision"], body["declaration"], body["reference"]) == ("hold", None, None)
 
@@ -310,11 +206,11 @@ def test_unknown_plate_is_held_without_a_declaration(gate):
 # --- Open -------------------------------------------------------------------------------------------
 
 
-def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
-    declaration = gate.called(0)
+def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(barrier, api):
+    declaration = DeclarationFactory(n=0, stage=Stage.CALLED)
     read_at = timezone.now()
 
-    response = read(gate.barrier(), 0, at=read_at)
+    response = read(barrier(), 0, at=read_at)
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -326,12 +222,12 @@ def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
     movement = Movement.objects.get(kind="lane_in")
     assert (movement.lane.code, movement.normalized_plate, movement.occurred_at) == (
         "1119-EX1",
-        camera_read(0),
+        truck_plate_read(0),
         read_at,
     )
     decision = GateDecision.objects.get(id=body["decision_id"])
     assert (decision.decision, decision.lane.code, decision.declaration_id) == ("open", "1119-EX1", declaration.id)
-    assert decision.plate_read == camera_read(0)
+    assert decision.plate_read == truck_plate_read(0)
     # The forwarder sees the truck in the lane.
     seen = api.get(f"/api/v1/declarations/{declaration.id}/").json()
     assert (seen["stage"], seen["lane"]) == ("in_lane", "1119-EX1")
@@ -339,10 +235,10 @@ def test_barrier_opens_for_a_cleared_paid_truck_called_to_this_lane(gate, api):
     assert entered.actor_kind == "device" and entered.data["lane"] == "1119-EX1"
 
 
-def test_plate_read_in_any_writing_matches(gate):
-    gate.called(0)
+def test_plate_read_in_any_writing_matches(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
 
-    response = gate.barrier().post(
+    response = barrier().post(
         "/api/v1/gate/reads/",
         {"plate": "12c 300.00", "read_at": timezone.now().isoformat(), "confidence": "0.9"},
         format="json",
@@ -351,9 +247,9 @@ def test_plate_read_in_any_writing_matches(gate):
     assert response.json()["decision"] == "open"
 
 
-def test_every_read_is_stored_open_or_hold(gate):
-    gate.called(0)
-    barrier = gate.barrier()
+def test_every_read_is_stored_open_or_hold(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    barrier = barrier()
 
     first = read(barrier, 0, confidence="0.4").json()  # a blurred read
     second = read(barrier, 99).json()  # another truck, undeclared
@@ -362,15 +258,15 @@ def test_every_read_is_stored_open_or_hold(gate):
     assert [first["decision"], second["decision"], third["decision"]] == ["hold", "hold", "open"]
     stored = list(GateDecision.objects.order_by("id").values_list("plate_read", "decision", "confidence"))
     assert stored == [
-        (camera_read(0), "hold", Decimal("0.400")),
-        (camera_read(99), "hold", Decimal("0.970")),
-        (camera_read(0), "open", Decimal("0.970")),
+        (truck_plate_read(0), "hold", Decimal("0.400")),
+        (truck_plate_read(99), "hold", Decimal("0.970")),
+        (truck_plate_read(0), "open", Decimal("0.970")),
     ]
 
 
-def test_a_second_read_after_opening_does_not_open_again(gate):
-    gate.called(0)
-    barrier = gate.barrier()
+def test_a_second_read_after_opening_does_not_open_again(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    barrier = barrier()
     assert read(barrier, 0).json()["decision"] == "open"
 
     again = read(barrier, 0).json()
@@ -384,11 +280,11 @@ def test_a_second_read_after_opening_does_not_open_again(gate):
 
 
 @pytest.mark.parametrize("others", [1, 50])
-def test_a_read_runs_a_constant_number_of_queries(gate, others, django_assert_max_num_queries):
+def test_a_read_runs_a_constant_number_of_queries(barrier, others, django_assert_max_num_queries):
     for n in range(1, others + 1):
-        gate.submitted(n)
-    gate.called(0)
-    barrier = gate.barrier()
+        DeclarationFactory(n=n, stage=Status.CHECKING)
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    barrier = barrier()
 
     with django_assert_max_num_queries(QUERIES_PER_READ):
         response = read(barrier, 0)
@@ -407,8 +303,8 @@ QUERIES_PER_READ = 8
 # --- Device scoping -----------------------------------------------------------------------------------
 
 
-def test_a_yard_camera_cannot_post_plate_reads(gate, yard_camera):
-    gate.called(0)
+def test_a_yard_camera_cannot_post_plate_reads(reference, yard_camera):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
 
     response = read(yard_camera, 0)
 
@@ -416,8 +312,8 @@ def test_a_yard_camera_cannot_post_plate_reads(gate, yard_camera):
     assert not GateDecision.objects.exists()
 
 
-def test_a_forwarders_key_is_refused_on_device_endpoints(gate, api):
-    gate.called(0)
+def test_a_forwarders_key_is_refused_on_device_endpoints(reference, api):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
 
     response = read(api, 0)
 
@@ -426,18 +322,18 @@ def test_a_forwarders_key_is_refused_on_device_endpoints(gate, api):
     assert Declaration.objects.get().stage == "called"
 
 
-def test_a_device_key_is_refused_on_forwarder_endpoints(gate):
-    declaration = gate.called(0)
-    barrier = gate.barrier()
+def test_a_device_key_is_refused_on_forwarder_endpoints(barrier):
+    declaration = DeclarationFactory(n=0, stage=Stage.CALLED)
+    barrier = barrier()
 
     assert barrier.get("/api/v1/declarations/").status_code == 401
     assert barrier.get(f"/api/v1/declarations/{declaration.id}/").status_code == 401
 
 
-def test_a_device_cannot_act_for_another_lane(gate):
-    gate.called(0)
+def test_a_device_cannot_act_for_another_lane(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
 
-    response = read(gate.barrier("1119-EX1"), 0, lane="1119-IM1")
+    response = read(barrier("1119-EX1"), 0, lane="1119-IM1")
 
     assert response.status_code == 403
     assert "1119-EX1" in response.json()["detail"]
@@ -445,17 +341,17 @@ def test_a_device_cannot_act_for_another_lane(gate):
     assert Declaration.objects.get().stage == "called"
 
 
-def test_naming_its_own_lane_is_accepted(gate):
-    gate.called(0)
+def test_naming_its_own_lane_is_accepted(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
 
-    response = read(gate.barrier("1119-EX1"), 0, lane="1119-EX1")
+    response = read(barrier("1119-EX1"), 0, lane="1119-EX1")
 
     assert response.status_code == 200, response.json()
     assert response.json()["decision"] == "open"
 
 
-def test_a_revoked_device_key_is_refused(gate):
-    gate.called(0)
+def test_a_revoked_device_key_is_refused(reference):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
     key = create_device("lane_gate", lane="1119-EX1", name="barrier-ex1-old")
     DeviceAPIKey.objects.filter(device__name="barrier-ex1-old").update(revoked=True)
 
@@ -465,15 +361,15 @@ def test_a_revoked_device_key_is_refused(gate):
     assert not GateDecision.objects.exists()
 
 
-def test_a_deactivated_device_is_refused(gate):
-    gate.called(0)
+def test_a_deactivated_device_is_refused(reference):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
     key = create_device("lane_gate", lane="1119-EX1", name="barrier-ex1-retired")
     GateDevice.objects.filter(name="barrier-ex1-retired").update(is_active=False)
 
     assert read(client_with_key(key), 0).status_code == 401
 
 
-def test_another_companys_key_cannot_read_plates_either(gate, other_company):
-    gate.called(0)
+def test_another_companys_key_cannot_read_plates_either(reference, other_company):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
 
     assert read(client_for(other_company), 0).status_code == 401

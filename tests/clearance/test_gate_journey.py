@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import io
 import json
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -29,7 +28,7 @@ from clearance.models import (
 )
 from clearance.services.dispatch import dispatch_run
 from clearance.services.inspections import NotYourForce, declaration_reject_held, declaration_release
-from tests.clearance.conftest import LAPTOPS, PHONES
+from tests.factories import PHONES, DeclarationFactory, truck_plate
 from vehicles.models import Movement
 
 PAYMENT_SECRET = "provider-shared-secret"
@@ -75,46 +74,6 @@ def officer(db):
     return make
 
 
-def plate(n: int) -> str:
-    number = 30000 + n
-    return f"12C-{number // 100:03d}.{number % 100:02d}"
-
-
-def truck(n: int, **overrides) -> dict:
-    number = 30000 + n
-    body = {
-        "vehicle": {
-            "plate": plate(n),
-            "country": "VN",
-            "max_gross_weight_kg": 40000,
-            "permit_number": f"VN-CN-2026-{number}",
-            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
-        },
-        "trailer": None,
-        "containers": [],
-        "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
-        "goods": LAPTOPS,
-        "quarantine_certificates": [],
-    }
-    body.update(overrides)
-    return body
-
-
-@pytest.fixture
-def decided(declare, django_capture_on_commit_callbacks):
-    """Declare over the API with the checks run after commit, as the workers do."""
-
-    def post(n: int = 0, *, status: str = "cleared", **overrides) -> Declaration:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = declare(**truck(n, **overrides))
-        assert response.status_code == 201, response.json()
-        declaration = Declaration.objects.get(id=response.json()["id"])
-        assert declaration.status == status
-        return declaration
-
-    return post
-
-
 def now_iso() -> str:
     return timezone.now().isoformat()
 
@@ -154,8 +113,8 @@ def event_names(api: APIClient, declaration_id: int) -> list[str]:
 # --- Yard and border cameras -----------------------------------------------------------------------------
 
 
-def test_yard_camera_puts_the_declared_truck_in_the_queue(decided, device, api):
-    declaration = decided(0)
+def test_yard_camera_puts_the_declared_truck_in_the_queue(device, api):
+    declaration = DeclarationFactory(n=0)
     camera = device("yard_gate", yard="1119-export-yard")
 
     response = movement(camera, "12c 300.00", "yard_in")
@@ -193,11 +152,11 @@ def test_yard_camera_keeps_an_unknown_plate_as_unmatched(device, reference):
     assert unmatched.movement.kind == "yard_in"
 
 
-def test_border_line_camera_cannot_report_a_yard_arrival(decided, device):
-    declaration = decided(0)
+def test_border_line_camera_cannot_report_a_yard_arrival(device):
+    declaration = DeclarationFactory(n=0)
     border = device("border_line", lane="1119-EX1")
 
-    response = movement(border, plate(0), "yard_in")
+    response = movement(border, truck_plate(0), "yard_in")
 
     assert response.status_code == 409
     assert response.json()["code"] == "movement_not_for_device"
@@ -206,21 +165,21 @@ def test_border_line_camera_cannot_report_a_yard_arrival(decided, device):
     assert declaration.stage == "expected"
 
 
-def test_yard_camera_cannot_report_a_crossing(decided, device):
-    decided(0)
+def test_yard_camera_cannot_report_a_crossing(device):
+    DeclarationFactory(n=0)
     camera = device("yard_gate", yard="1119-export-yard")
 
-    response = movement(camera, plate(0), "border_out")
+    response = movement(camera, truck_plate(0), "border_out")
 
     assert response.status_code == 409
     assert response.json()["code"] == "movement_not_for_device"
 
 
-def test_a_crossing_seen_for_a_truck_not_in_a_lane_is_kept_but_completes_nothing(decided, device):
-    declaration = decided(0)
+def test_a_crossing_seen_for_a_truck_not_in_a_lane_is_kept_but_completes_nothing(device):
+    declaration = DeclarationFactory(n=0)
     border = device("border_line", lane="1119-EX1")
 
-    response = movement(border, plate(0), "border_out")
+    response = movement(border, truck_plate(0), "border_out")
 
     assert response.status_code == 200, response.json()
     assert response.json()["declaration"] is None
@@ -238,16 +197,16 @@ def weighbridge(device):
 
 
 @pytest.fixture
-def weighed_truck(decided):
+def weighed_truck(reference):
     """A cleared truck with laptops (2,000 kg) on a vehicle of 14,000 kg tare: 16,000 kg declared."""
-    declaration = decided(0)
+    declaration = DeclarationFactory(n=0)
     declaration.vehicle.tare_weight_kg = 14000
     declaration.vehicle.save(update_fields=["tare_weight_kg"])
     return declaration
 
 
 def test_weight_within_tolerance_changes_nothing(weighed_truck, weighbridge, api):
-    response = weigh(weighbridge, plate(0), 16400)  # 2.5 % over, within 5 %
+    response = weigh(weighbridge, truck_plate(0), 16400)  # 2.5 % over, within 5 %
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -259,7 +218,7 @@ def test_weight_within_tolerance_changes_nothing(weighed_truck, weighbridge, api
 
 
 def test_weight_outside_tolerance_sends_the_cleared_truck_to_a_physical_inspection(weighed_truck, weighbridge, api):
-    response = weigh(weighbridge, plate(0), 19500)  # 3.5 t more than declared
+    response = weigh(weighbridge, truck_plate(0), 19500)  # 3.5 t more than declared
 
     assert response.status_code == 200, response.json()
     body = response.json()
@@ -273,8 +232,8 @@ def test_weight_outside_tolerance_sends_the_cleared_truck_to_a_physical_inspecti
 
 
 def test_a_truck_held_for_weight_is_not_called_to_a_plain_lane(weighed_truck, weighbridge, device):
-    weigh(weighbridge, plate(0), 19500)
-    movement(device("yard_gate", yard="1119-export-yard"), plate(0), "yard_in")
+    weigh(weighbridge, truck_plate(0), 19500)
+    movement(device("yard_gate", yard="1119-export-yard"), truck_plate(0), "yard_in")
 
     called = dispatch_run()
 
@@ -294,10 +253,10 @@ def test_weighing_an_unknown_plate_is_kept(weighbridge, reference):
 
 
 @pytest.fixture
-def under_review(decided):
+def under_review(reference):
     """Smartphones under-declared: yellow channel, the customs officers review the documents."""
     HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Smartphones under-declared")
-    declaration = decided(0, status="inspection", goods=PHONES)
+    declaration = DeclarationFactory(n=0, stage=Declaration.Status.INSPECTION, goods=PHONES)
     return declaration, Inspection.objects.get(declaration=declaration)
 
 
@@ -366,7 +325,7 @@ def test_a_result_is_recorded_once(under_review, officer):
 
 
 def test_the_weighbridge_inspection_is_passed_by_customs(weighed_truck, weighbridge, officer, api):
-    weigh(weighbridge, plate(0), 19500)
+    weigh(weighbridge, truck_plate(0), 19500)
     inspection = Inspection.objects.get(declaration=weighed_truck)
     _user, customs = officer("cs.le", roles.CUSTOMS_OFFICER)
 
@@ -432,9 +391,9 @@ def test_a_supervisor_cannot_release_a_crossing_that_is_not_held(under_review, o
 # --- The whole journey -----------------------------------------------------------------------------------
 
 
-def test_export_journey_from_declaration_to_crossed(decided, device, api):
+def test_export_journey_from_declaration_to_crossed(device, api):
     # Declared and cleared: the fee is issued with the clearance.
-    declaration = decided(0)
+    declaration = DeclarationFactory(n=0)
     assert api.get(f"/api/v1/declarations/{declaration.id}/").json()["fee"]["status"] == "issued"
 
     # Paid through the provider.
@@ -443,7 +402,7 @@ def test_export_journey_from_declaration_to_crossed(decided, device, api):
     assert api.get(f"/api/v1/declarations/{declaration.id}/").json()["fee"]["status"] == "paid"
 
     # Into the export yard, then called forward.
-    arrived = movement(device("yard_gate", yard="1119-export-yard"), plate(0), "yard_in")
+    arrived = movement(device("yard_gate", yard="1119-export-yard"), truck_plate(0), "yard_in")
     assert arrived.json()["stage"] == "in_yard"
     assert [d.id for d in dispatch_run()] == [declaration.id]
     seen = api.get(f"/api/v1/declarations/{declaration.id}/").json()
@@ -488,18 +447,15 @@ def test_export_journey_from_declaration_to_crossed(decided, device, api):
         "crossed",
     ]
     # The vehicle is free for its next crossing.
-    assert decided(0).status == "cleared"
+    assert DeclarationFactory(n=0).status == "cleared"
 
 
+# A Chinese truck bringing smartphones in: DeclarationFactory's fields (its permit valid for a year).
 IMPORT = {
     "direction": "import",
-    "vehicle": {
-        "plate": "桂A·12345",
-        "country": "CN",
-        "max_gross_weight_kg": 40000,
-        "permit_number": "CN-VN-2026-00777",
-        "permit_expires": None,
-    },
+    "vehicle__plate": "桂A·12345",
+    "vehicle__country": "CN",
+    "vehicle__permit_number": "CN-VN-2026-00777",
     "driver": {
         "full_name": "Lý Minh",
         "nationality": "CN",
@@ -509,32 +465,12 @@ IMPORT = {
     },
     "customs_declarations": [{"number": "105123456789", "type": "A11"}],
     "containers": [{"number": "MSKU1234565", "size": "40", "seals": ["CN778899"]}],
-    "goods": [
-        {
-            "hs_code": "85171300",
-            "description": "Smartphones",
-            "quantity": "2000",
-            "unit": "PCE",
-            "gross_weight_kg": "1500",
-            "value": "400000.00",
-            "currency": "USD",
-            "origin_country": "CN",
-        }
-    ],
+    "goods": [{**PHONES[0], "origin_country": "CN"}],
 }
 
 
-def test_import_journey_from_declaration_to_crossed(declare, django_capture_on_commit_callbacks, device, api):
-    body = {
-        **IMPORT,
-        "vehicle": {**IMPORT["vehicle"], "permit_expires": str(timezone.localdate() + timedelta(days=365))},
-        "trailer": None,
-        "quarantine_certificates": [],
-    }
-    with django_capture_on_commit_callbacks(execute=True):
-        created = declare(**body)
-    assert created.status_code == 201, created.json()
-    declaration_id = created.json()["id"]
+def test_import_journey_from_declaration_to_crossed(device, api):
+    declaration_id = DeclarationFactory(**IMPORT).id
     seen = api.get(f"/api/v1/declarations/{declaration_id}/").json()
     assert seen["status"] == "cleared"
     assert (seen["fee"]["journey"], seen["fee"]["amount_vnd"]) == ("import_inland", 5_200_000)
@@ -561,21 +497,9 @@ def test_import_journey_from_declaration_to_crossed(declare, django_capture_on_c
     assert event_names(api, declaration_id)[-4:] == ["arrived_in_yard", "called", "entered_lane", "crossed"]
 
 
-def test_an_import_truck_seen_going_out_is_not_crossed(declare, django_capture_on_commit_callbacks, device, api):
-    body = {
-        **IMPORT,
-        "vehicle": {**IMPORT["vehicle"], "permit_expires": str(timezone.localdate() + timedelta(days=365))},
-        "trailer": None,
-        "quarantine_certificates": [],
-    }
-    with django_capture_on_commit_callbacks(execute=True):
-        declaration_id = declare(**body).json()["id"]
-    assert pay_over_callback(declaration_id, api).status_code == 200
-    movement(device("yard_gate", yard="1119-import-yard"), "桂A12345", "yard_in")
-    dispatch_run()
-    device("lane_gate", lane="1119-IM1").post(
-        "/api/v1/gate/reads/", {"plate": "桂A12345", "read_at": now_iso(), "confidence": "0.91"}, format="json"
-    )
+def test_an_import_truck_seen_going_out_is_not_crossed(device, api):
+    declaration_id = DeclarationFactory(**IMPORT, stage=Declaration.Stage.IN_LANE).id
+    assert api.get(f"/api/v1/declarations/{declaration_id}/").json()["lane"] == "1119-IM1"
 
     response = movement(device("border_line", lane="1119-IM1"), "桂A12345", "border_out")
 
@@ -587,17 +511,15 @@ def test_an_import_truck_seen_going_out_is_not_crossed(declare, django_capture_o
 
 
 @pytest.fixture
-def autonomous(decided):
+def autonomous(reference):
     """An autonomous vehicle declared to carry container CSQU3054383 across on 1119-1120."""
-    vehicle = {
-        "plate": "12C-777.77",
-        "country": "VN",
-        "max_gross_weight_kg": 40000,
-        "is_autonomous": True,
-        "permit_number": "VN-CN-2026-77777",
-        "permit_expires": str(timezone.localdate() + timedelta(days=365)),
-    }
-    return decided(77, vehicle=vehicle, containers=[{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}])
+    return DeclarationFactory(
+        n=77,
+        vehicle__plate="12C-777.77",
+        vehicle__permit_number="VN-CN-2026-77777",
+        vehicle__is_autonomous=True,
+        containers=[{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}],
+    )
 
 
 @pytest.fixture

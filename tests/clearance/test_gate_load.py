@@ -16,7 +16,7 @@ from clearance.models import Declaration
 from clearance.services.dispatch import dispatch_run
 from clearance.services.lanes import lane_set_open
 from clearance.services.yard import yard_arrival_record
-from tests.clearance.conftest import LAPTOPS
+from tests.factories import DeclarationFactory, truck_plate_read
 from vehicles.models import LOCAL_TZ, Lane, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
@@ -31,32 +31,6 @@ FIELDS = {
     "calls_per_hour",
     "estimated_wait_minutes",
 }
-
-
-def truck(n: int, **overrides) -> dict:
-    """A body for the n-th truck: its own plate and customs number, non-perishable goods."""
-    number = 30000 + n
-    body = {
-        "vehicle": {
-            "plate": f"12C-{number // 100:03d}.{number % 100:02d}",
-            "country": "VN",
-            "max_gross_weight_kg": 40000,
-            "permit_number": f"VN-CN-2026-{number}",
-            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
-        },
-        "trailer": None,
-        "containers": [],
-        "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
-        "goods": LAPTOPS,
-        "quarantine_certificates": [],
-    }
-    body.update(overrides)
-    return body
-
-
-def written(n: int) -> str:
-    number = 30000 + n
-    return f"12C{number:05d}"
 
 
 def local(day, hour: int, minute: int = 0) -> datetime:
@@ -82,23 +56,9 @@ def at_ten(day):
         yield traveller
 
 
-@pytest.fixture
-def declared(declare, django_capture_on_commit_callbacks):
-    """Declare the n-th truck with its checks run, as the workers do: cleared."""
-
-    def post(n: int, **overrides) -> int:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = declare(**truck(n, **overrides))
-        assert response.status_code == 201, response.json()
-        assert Declaration.objects.get(id=response.json()["id"]).status == "cleared"
-        return response.json()["id"]
-
-    return post
-
-
 def arrive(n: int, yard: str = "1119-export-yard"):
     return yard_arrival_record(
-        plate_read=written(n),
+        plate_read=truck_plate_read(n),
         yard=Yard.objects.get(code=yard),
         occurred_at=timezone.now() - timedelta(minutes=30 - n),
         source="camera-1",
@@ -128,10 +88,10 @@ def test_load_is_public_with_a_row_per_smart_route_and_direction(reference, at_t
     assert all(row["estimated_wait_minutes"] == 0 for row in rows)
 
 
-def test_load_counts_vehicles_in_each_stage_and_today_crossings(declared, day, at_ten):
-    ids = [declared(n) for n in range(10)]
-    imported = declared(10, direction="import")
-    not_arrived = declared(11)
+def test_load_counts_vehicles_in_each_stage_and_today_crossings(reference, day, at_ten):
+    ids = [DeclarationFactory(n=n).id for n in range(10)]
+    imported = DeclarationFactory(n=10, direction="import").id
+    not_arrived = DeclarationFactory(n=11).id
     for n in range(10):
         arrive(n)
     arrive(10, yard="1119-import-yard")
@@ -158,10 +118,10 @@ def test_load_counts_vehicles_in_each_stage_and_today_crossings(declared, day, a
     assert len(ids) == 10
 
 
-def test_load_gives_the_calls_per_hour_of_the_open_lanes_and_the_wait(declared, at_ten):
+def test_load_gives_the_calls_per_hour_of_the_open_lanes_and_the_wait(reference, at_ten):
     Lane.objects.filter(code="1119-AV1").update(is_open=False)
     for n in range(5):
-        declared(n)
+        DeclarationFactory(n=n)
         arrive(n)
 
     rows = load()
@@ -208,14 +168,14 @@ def test_lanes_outside_their_hours_do_not_count_at_night(reference, day):
     assert rows[("1088/2-1089", "export")]["estimated_wait_minutes"] is None
 
 
-def test_load_answers_in_a_bounded_number_of_queries(declared, django_assert_max_num_queries, at_ten):
-    declared(0)
+def test_load_answers_in_a_bounded_number_of_queries(reference, django_assert_max_num_queries, at_ten):
+    DeclarationFactory(n=0)
     arrive(0)
     with CaptureQueriesContext(connection) as captured:
         load()
     few = len(captured.captured_queries)  # read now: every request resets the connection's query log
     for n in range(1, 21):
-        declared(n, direction="import" if n % 2 else "export")
+        DeclarationFactory(n=n, direction="import" if n % 2 else "export")
         arrive(n, yard="1119-import-yard" if n % 2 else "1119-export-yard")
     cache.clear()
 

@@ -17,65 +17,24 @@ from clearance.models import (
     HsRiskRule,
     LaneCall,
     LaneEvent,
-    RiskSettings,
     UnmatchedArrival,
 )
 from clearance.services.dispatch import calls_expire, dispatch_run, lane_room
 from clearance.services.lanes import lane_set_open, lane_switch_direction
 from clearance.services.slots import slots_generate
 from clearance.services.yard import yard_arrival_record
-from tests.clearance.conftest import LAPTOPS, PHONES, client_for
+from tests.factories import DURIAN, PHONES, DeclarationFactory, quarantine_certificate, truck_plate
 from vehicles.models import LOCAL_TZ, Lane, Movement, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
 OPERATOR = Actor.system("gate-operator")
-DURIAN = [
-    {
-        "hs_code": "08106000",
-        "description": "Fresh durian",
-        "quantity": "18000",
-        "unit": "KGM",
-        "gross_weight_kg": "18000",
-        "value": "45000.00",
-        "currency": "USD",
-        "origin_country": "VN",
-    }
-]
+INSPECTION = Declaration.Status.INSPECTION
 EXPORT_YARD = "1119-export-yard"
 
 
-def plate_number(n: int) -> int:
-    return 30000 + n
-
-
-def truck(n: int, *, autonomous: bool = False, **overrides) -> dict:
-    """A body for the n-th truck: its own plate and customs number, non-perishable goods (laptops)."""
-    number = plate_number(n)
-    vehicle = {
-        "plate": f"12C-{number // 100:03d}.{number % 100:02d}",
-        "country": "VN",
-        "max_gross_weight_kg": 40000,
-        "permit_number": f"VN-CN-2026-{number}",
-        "permit_expires": str(timezone.localdate() + timedelta(days=365)),
-    }
-    if autonomous:
-        vehicle["is_autonomous"] = True
-    body = {
-        "vehicle": vehicle,
-        "trailer": None,
-        "containers": [],
-        "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
-        "goods": LAPTOPS,
-        "quarantine_certificates": [],
-    }
-    body.update(overrides)
-    return body
-
-
 def written(n: int) -> str:
-    """The n-th truck's plate as a yard camera or an officer might write it."""
-    number = plate_number(n)
-    return f"12c {number // 100:03d}.{number % 100:02d}"
+    """The n-th truck's plate as a yard camera or an officer might write it: 12c 300.00."""
+    return truck_plate(n).lower().replace("-", " ")
 
 
 def local(day, hour: int, minute: int = 0) -> datetime:
@@ -83,10 +42,8 @@ def local(day, hour: int, minute: int = 0) -> datetime:
 
 
 @pytest.fixture(autouse=True)
-def risk(db):
-    """No random selection; smartphones are yellow channel (an officer reviews the documents)."""
-    RiskSettings.current()
-    RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
+def risk(reference):
+    """Smartphones are yellow channel (an officer reviews the documents); random selection is off."""
     HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Smartphones under-declared")
 
 
@@ -94,41 +51,6 @@ def risk(db):
 def morning():
     """10:05 at the gate today: every lane's operating hours are on."""
     return local(local_date(timezone.now()), 10, 5)
-
-
-@pytest.fixture
-def certificate():
-    day = timezone.localdate(timezone.now() + timedelta(hours=24))
-    return {
-        "number": "KD-2026-001234",
-        "issued_on": str(day - timedelta(days=3)),
-        "expires_on": str(day + timedelta(days=27)),
-    }
-
-
-@pytest.fixture
-def declared(declare, django_capture_on_commit_callbacks):
-    """Declare the n-th truck with its checks run (as the workers do) and return its id."""
-
-    def post(n: int = 0, *, client=None, status: str = "cleared", **overrides) -> int:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = declare(client=client, **truck(n, **overrides))
-        assert response.status_code == 201, response.json()
-        declaration = Declaration.objects.get(id=response.json()["id"])
-        assert declaration.status == status
-        return declaration.id
-
-    return post
-
-
-@pytest.fixture
-def inspected(declared):
-    """A truck whose declaration waits for a document review (status inspection)."""
-
-    def post(n: int, **overrides) -> int:
-        return declared(n, status="inspection", goods=PHONES, **overrides)
-
-    return post
 
 
 def arrive(n: int, at: datetime, yard: str = EXPORT_YARD):
@@ -158,8 +80,8 @@ def where(declaration_id: int) -> tuple[str, str | None]:
 # --- Arriving in a yard -------------------------------------------------------------------------
 
 
-def test_declared_plate_written_differently_joins_the_queue(api, declare, certificate, morning):
-    created = declare(quarantine_certificates=[certificate]).json()  # plate 12C-123.45
+def test_declared_plate_written_differently_joins_the_queue(api, declare, morning):
+    created = declare(quarantine_certificates=[quarantine_certificate()]).json()  # plate 12C-123.45
 
     result = yard_arrival_record(
         plate_read="12c 123.45",
@@ -182,8 +104,8 @@ def test_declared_plate_written_differently_joins_the_queue(api, declare, certif
     assert event.actor == CAMERA.name and event.data["yard"] == EXPORT_YARD
 
 
-def test_trailer_plate_read_at_the_yard_gate_matches_too(api, declare, certificate, morning):
-    created = declare(quarantine_certificates=[certificate]).json()  # trailer 12R-012.34
+def test_trailer_plate_read_at_the_yard_gate_matches_too(api, declare, morning):
+    created = declare(quarantine_certificates=[quarantine_certificate()]).json()  # trailer 12R-012.34
 
     result = yard_arrival_record(
         plate_read="12R01234",
@@ -215,8 +137,8 @@ def test_undeclared_plate_is_kept_as_unmatched_arrival(reference, morning):
     assert (movement.kind, movement.normalized_plate, movement.occurred_at) == ("yard_in", "29H99999", morning)
 
 
-def test_plate_of_a_cancelled_crossing_is_unmatched(api, declared, morning):
-    declaration_id = declared(0)
+def test_plate_of_a_cancelled_crossing_is_unmatched(api, morning):
+    declaration_id = DeclarationFactory(n=0).id
     api.post(f"/api/v1/declarations/{declaration_id}/cancel/", {"reason": "Trip postponed"}, format="json")
 
     result = arrive(0, morning)
@@ -228,17 +150,15 @@ def test_plate_of_a_cancelled_crossing_is_unmatched(api, declared, morning):
 # --- Queue order --------------------------------------------------------------------------------
 
 
-def test_queue_order_perishable_then_priority_then_on_time_then_arrival(
-    api, other_api, other_company, declared, certificate
-):
+def test_queue_order_perishable_then_priority_then_on_time_then_arrival(api, other_api, other_company):
     slots_generate(days=2)
     Company.objects.filter(id=other_company.id).update(compliance_rating="priority")
     start = timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=5)
-    regular_early = declared(0)
-    late_slot = declared(1)
-    on_time = declared(2)
-    priority = declared(3, client=other_api)
-    perishable = declared(4, goods=DURIAN, quarantine_certificates=[certificate])
+    regular_early = DeclarationFactory(n=0).id
+    late_slot = DeclarationFactory(n=1).id
+    on_time = DeclarationFactory(n=2).id
+    priority = DeclarationFactory(n=3, company=other_company).id
+    perishable = DeclarationFactory(n=4, goods=DURIAN, quarantine_certificates=[quarantine_certificate()]).id
     for declaration_id in (late_slot, on_time):
         booked = api.post(
             f"/api/v1/declarations/{declaration_id}/slot/", {"starts_at": start.isoformat()}, format="json"
@@ -270,17 +190,15 @@ def test_queue_order_perishable_then_priority_then_on_time_then_arrival(
         (0, ["priority 1", "priority 2", "regular 1", "regular 2"]),
     ],
 )
-def test_priority_and_regular_trucks_are_interleaved(
-    settings, other_api, other_company, declared, morning, streak, expected
-):
+def test_priority_and_regular_trucks_are_interleaved(settings, other_company, morning, streak, expected):
     settings.SMARTGATE_QUEUE_PRIORITY_STREAK = streak
     Company.objects.filter(id=other_company.id).update(compliance_rating="priority")
     only_open("1119-EX1")
     names = {
-        declared(0): "regular 1",
-        declared(1): "regular 2",
-        declared(2, client=other_api): "priority 1",
-        declared(3, client=other_api): "priority 2",
+        DeclarationFactory(n=0).id: "regular 1",
+        DeclarationFactory(n=1).id: "regular 2",
+        DeclarationFactory(n=2, company=other_company).id: "priority 1",
+        DeclarationFactory(n=3, company=other_company).id: "priority 2",
     }
     for n in range(4):  # the regular trucks were there first
         arrive(n, morning - timedelta(minutes=40 - n))
@@ -290,22 +208,20 @@ def test_priority_and_regular_trucks_are_interleaved(
     assert [names[declaration_id] for declaration_id in called_ids(called)] == expected
 
 
-def test_interleaving_calls_priority_trucks_in_a_row_when_no_regular_waits(
-    settings, other_api, other_company, declared, morning
-):
+def test_interleaving_calls_priority_trucks_in_a_row_when_no_regular_waits(settings, other_company, morning):
     settings.SMARTGATE_QUEUE_PRIORITY_STREAK = 1
     Company.objects.filter(id=other_company.id).update(compliance_rating="priority")
     only_open("1119-EX1")
-    ids = [declared(n, client=other_api) for n in range(3)]
+    ids = [DeclarationFactory(n=n, company=other_company).id for n in range(3)]
     for n in range(3):
         arrive(n, morning - timedelta(minutes=30 - n))
 
     assert called_ids(dispatch_run(now=morning)) == ids
 
 
-def test_waiting_vehicle_sees_its_position_and_estimated_call(api, declared, morning):
+def test_waiting_vehicle_sees_its_position_and_estimated_call(api, morning):
     only_open("1119-EX1")  # 30 vehicles an hour: one every two minutes
-    first, second, not_arrived = declared(0), declared(1), declared(2)
+    first, second, not_arrived = DeclarationFactory(n=0).id, DeclarationFactory(n=1).id, DeclarationFactory(n=2).id
     arrive(0, morning - timedelta(minutes=20))
     arrive(1, morning - timedelta(minutes=10))
 
@@ -326,14 +242,14 @@ def test_waiting_vehicle_sees_its_position_and_estimated_call(api, declared, mor
     assert (called["queue_position"], called["estimated_call_at"]) == (None, None)
 
 
-def test_estimated_call_counts_only_lanes_working_at_that_hour(api, declared):
+def test_estimated_call_counts_only_lanes_working_at_that_hour(api):
     import time_machine
 
     only_open("1119-EX1", "1119-REV1")  # REV1 works 07:00–22:00 only
     night = local(local_date(timezone.now()), 23, 0)
     with time_machine.travel(night, tick=False):
-        declared(0)
-        second = declared(1)
+        DeclarationFactory(n=0)
+        second = DeclarationFactory(n=1).id
         arrive(0, night - timedelta(minutes=20))
         arrive(1, night - timedelta(minutes=10))
 
@@ -344,8 +260,8 @@ def test_estimated_call_counts_only_lanes_working_at_that_hour(api, declared):
     assert datetime.fromisoformat(body["estimated_call_at"]) == night + timedelta(minutes=2)
 
 
-def test_positions_count_only_the_same_route_and_direction(api, declared, morning):
-    export, imported = declared(0), declared(1, direction="import")
+def test_positions_count_only_the_same_route_and_direction(api, morning):
+    export, imported = DeclarationFactory(n=0).id, DeclarationFactory(n=1, direction="import").id
     arrive(1, morning - timedelta(minutes=30), yard="1119-import-yard")
     arrive(0, morning - timedelta(minutes=10))
 
@@ -356,10 +272,10 @@ def test_positions_count_only_the_same_route_and_direction(api, declared, mornin
 # --- The dispatcher -------------------------------------------------------------------------------
 
 
-def test_only_cleared_vehicles_are_called_and_inspections_only_to_a_bay(api, declared, inspected, morning):
+def test_only_cleared_vehicles_are_called_and_inspections_only_to_a_bay(api, morning):
     only_open("1119-EX1")  # no inspection bay
-    cleared = declared(0)
-    inspection = inspected(1)
+    cleared = DeclarationFactory(n=0).id
+    inspection = DeclarationFactory(n=1, stage=INSPECTION, goods=PHONES).id
     for n in range(2):
         arrive(n, morning - timedelta(minutes=30 - n))
 
@@ -379,22 +295,22 @@ def test_only_cleared_vehicles_are_called_and_inspections_only_to_a_bay(api, dec
     assert DeclarationEvent.objects.filter(declaration_id=cleared, event="called").count() == 1
 
 
-def test_vehicles_still_being_checked_are_not_called(declare, morning):
+def test_vehicles_still_being_checked_are_not_called(morning):
     only_open("1119-EX1", "1119-EX2")
-    response = declare(**truck(0))  # its checks have not run: checking
-    assert Declaration.objects.get(id=response.json()["id"]).status == "checking"
+    declaration_id = DeclarationFactory(n=0, stage=Declaration.Status.CHECKING).id  # its checks have not run
+    assert Declaration.objects.get(id=declaration_id).status == "checking"
     arrive(0, morning - timedelta(minutes=10))
 
     assert dispatch_run(now=morning) == []
-    assert where(response.json()["id"]) == ("in_yard", None)
+    assert where(declaration_id) == ("in_yard", None)
 
 
-def test_vehicles_go_to_lanes_of_their_route_and_current_direction(declared, morning):
+def test_vehicles_go_to_lanes_of_their_route_and_current_direction(morning):
     trucks = {
-        declared(0): ("1119-1120", "export"),
-        declared(1, direction="import"): ("1119-1120", "import"),
-        declared(2, route="1088/2-1089"): ("1088/2-1089", "export"),
-        declared(3, route="1088/2-1089", direction="import"): ("1088/2-1089", "import"),
+        DeclarationFactory(n=0).id: ("1119-1120", "export"),
+        DeclarationFactory(n=1, direction="import").id: ("1119-1120", "import"),
+        DeclarationFactory(n=2, route="1088/2-1089").id: ("1088/2-1089", "export"),
+        DeclarationFactory(n=3, route="1088/2-1089", direction="import").id: ("1088/2-1089", "import"),
     }
     arrive(0, morning - timedelta(minutes=10))
     arrive(1, morning - timedelta(minutes=10), yard="1119-import-yard")
@@ -410,9 +326,9 @@ def test_vehicles_go_to_lanes_of_their_route_and_current_direction(declared, mor
         assert declaration.lane.purpose == "cargo"
 
 
-def test_a_lane_never_holds_more_than_its_maximum(declared, morning):
+def test_a_lane_never_holds_more_than_its_maximum(morning):
     only_open("1119-EX1")  # at most 4 in the lane
-    ids = [declared(n) for n in range(6)]
+    ids = [DeclarationFactory(n=n).id for n in range(6)]
     for n in range(6):
         arrive(n, morning - timedelta(minutes=30 - n))
 
@@ -430,11 +346,11 @@ def test_a_lane_never_holds_more_than_its_maximum(declared, morning):
     assert where(ids[5]) == ("in_yard", None)
 
 
-def test_a_lane_is_never_called_more_than_its_capacity_in_an_hour(settings, declared, morning):
+def test_a_lane_is_never_called_more_than_its_capacity_in_an_hour(settings, morning):
     settings.SMARTGATE_CALL_TIMEOUT_MINUTES = 15
     only_open("1119-EX1")
     Lane.objects.filter(code="1119-EX1").update(capacity_per_hour=3)  # below its maximum of 4 in lane
-    ids = [declared(n) for n in range(4)]
+    ids = [DeclarationFactory(n=n).id for n in range(4)]
     for n in range(4):
         arrive(n, morning - timedelta(minutes=30 - n))
 
@@ -450,9 +366,9 @@ def test_a_lane_is_never_called_more_than_its_capacity_in_an_hour(settings, decl
     assert len(dispatch_run(now=next_hour)) == 3
 
 
-def test_a_closed_lane_gets_no_calls(declared, morning):
+def test_a_closed_lane_gets_no_calls(morning):
     only_open("1119-EX1")
-    declaration_id = declared(0)
+    declaration_id = DeclarationFactory(n=0).id
     arrive(0, morning - timedelta(minutes=10))
 
     lane_set_open(lane_id=lane("1119-EX1").id, is_open=False, actor=OPERATOR, reason="Barrier fault")
@@ -477,10 +393,10 @@ def test_a_closed_lane_gets_no_calls(declared, morning):
         (1, 12, 0, False),
     ],
 )
-def test_a_night_lane_is_called_only_within_its_hours(declared, days_later, hour, minute, served):
+def test_a_night_lane_is_called_only_within_its_hours(days_later, hour, minute, served):
     only_open("1119-EX1")
     Lane.objects.filter(code="1119-EX1").update(opens_at=time(22, 0), closes_at=time(6, 0))
-    declaration_id = declared(0)
+    declaration_id = DeclarationFactory(n=0).id
     day = local_date(timezone.now())
     at = local(day + timedelta(days=days_later), hour, minute)
     arrive(0, local(day, 21, 0))
@@ -491,9 +407,9 @@ def test_a_night_lane_is_called_only_within_its_hours(declared, days_later, hour
     assert lane_room(lane("1119-EX1"), now=at) == (3 if served else 0)
 
 
-def test_reversible_lane_serves_its_current_direction_then_the_other(declared, morning):
+def test_reversible_lane_serves_its_current_direction_then_the_other(morning):
     only_open("1119-REV1")  # reversible, now pointing export
-    export, imported = declared(0), declared(1, direction="import")
+    export, imported = DeclarationFactory(n=0).id, DeclarationFactory(n=1, direction="import").id
     arrive(0, morning - timedelta(minutes=10))
     arrive(1, morning - timedelta(minutes=20), yard="1119-import-yard")
 
@@ -518,8 +434,8 @@ def test_a_one_way_lane_refuses_to_switch(reference):
     assert not LaneEvent.objects.exists()
 
 
-def test_autonomous_vehicles_go_only_to_the_autonomous_lane(declared, morning):
-    autonomous, regular = declared(0, autonomous=True), declared(1)
+def test_autonomous_vehicles_go_only_to_the_autonomous_lane(morning):
+    autonomous, regular = DeclarationFactory(n=0, vehicle__is_autonomous=True).id, DeclarationFactory(n=1).id
     arrive(0, morning - timedelta(minutes=20))
     arrive(1, morning - timedelta(minutes=10))
 
@@ -530,8 +446,8 @@ def test_autonomous_vehicles_go_only_to_the_autonomous_lane(declared, morning):
     assert stage == "called" and lane_code != "1119-AV1"
 
 
-def test_no_other_lane_takes_an_autonomous_vehicle_nor_the_autonomous_lane_a_regular_one(declared, morning):
-    autonomous, regular = declared(0, autonomous=True), declared(1)
+def test_no_other_lane_takes_an_autonomous_vehicle_nor_the_autonomous_lane_a_regular_one(morning):
+    autonomous, regular = DeclarationFactory(n=0, vehicle__is_autonomous=True).id, DeclarationFactory(n=1).id
     arrive(0, morning - timedelta(minutes=20))
     arrive(1, morning - timedelta(minutes=10))
 
@@ -546,13 +462,13 @@ def test_no_other_lane_takes_an_autonomous_vehicle_nor_the_autonomous_lane_a_reg
     assert where(autonomous) == ("called", "1119-AV1")
 
 
-def test_many_inspections_waiting_throttle_lanes_without_a_bay(settings, declared, inspected, morning):
+def test_many_inspections_waiting_throttle_lanes_without_a_bay(settings, morning):
     settings.SMARTGATE_INSPECTION_SHARE_PERCENT = 30
     settings.SMARTGATE_INSPECTION_THROTTLE_PERCENT = 50
     Lane.objects.filter(code__in=["1119-EX1", "1119-EX2"]).update(max_vehicles_in_lane=100)
     for n in range(3):
-        declared(n)
-    inspected(3)
+        DeclarationFactory(n=n)
+    DeclarationFactory(n=3, stage=INSPECTION, goods=PHONES)
     for n in (0, 1, 3):
         arrive(n, morning - timedelta(minutes=30 - n))
 
@@ -567,11 +483,11 @@ def test_many_inspections_waiting_throttle_lanes_without_a_bay(settings, declare
     assert lane_room(lane("1119-EX2"), now=morning) == 20
 
 
-def test_a_called_vehicle_that_does_not_come_goes_back_to_its_place(settings, api, declared, morning):
+def test_a_called_vehicle_that_does_not_come_goes_back_to_its_place(settings, api, morning):
     settings.SMARTGATE_CALL_TIMEOUT_MINUTES = 15
     only_open("1119-EX1")
     Lane.objects.filter(code="1119-EX1").update(max_vehicles_in_lane=1)
-    first, second = declared(0), declared(1)
+    first, second = DeclarationFactory(n=0).id, DeclarationFactory(n=1).id
     first_arrival = morning - timedelta(minutes=30)
     arrive(0, first_arrival)
     arrive(1, morning - timedelta(minutes=20))
@@ -625,17 +541,12 @@ def test_every_lane_change_is_audited(django_user_model, reference):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_dispatchers_at_once_call_each_vehicle_once_and_never_overfill(company, reference, declaration_body):
+def test_two_dispatchers_at_once_call_each_vehicle_once_and_never_overfill(reference):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency is tested on PostgreSQL")
     at = local(local_date(timezone.now()), 10, 5)
     Lane.objects.update(is_open=False)  # nothing is called while the yard fills
-    api = client_for(company)
-    ids = []
-    for n in range(14):
-        response = api.post("/api/v1/declarations/", declaration_body(**truck(n)), format="json")
-        assert response.status_code == 201, response.json()
-        ids.append(response.json()["id"])
+    ids = [DeclarationFactory(n=n).id for n in range(14)]
     assert set(Declaration.objects.filter(id__in=ids).values_list("status", flat=True)) == {"cleared"}
     for n in range(14):
         arrive(n, at - timedelta(minutes=60 - n))

@@ -13,36 +13,12 @@ from clearance.audit import Actor
 from clearance.models import ArrivalSlot, Company, Declaration, DeclarationEvent
 from clearance.services.slots import slots_generate, slots_sweep_no_shows
 from clearance.services.yard import yard_arrival_record
-from tests.clearance.conftest import LAPTOPS, client_for
+from tests.factories import DeclarationFactory, client_for, truck_plate_read
 from vehicles.models import LOCAL_TZ, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
-
-
-def truck(n: int, **overrides) -> dict:
-    """A body for the n-th truck: its own plate and customs number, non-perishable goods."""
-    number = 30000 + n
-    body = {
-        "vehicle": {
-            "plate": f"12C-{number // 100:03d}.{number % 100:02d}",
-            "country": "VN",
-            "max_gross_weight_kg": 40000,
-            "permit_number": f"VN-CN-2026-{number}",
-            "permit_expires": str(timezone.localdate() + timedelta(days=365)),
-        },
-        "trailer": None,
-        "containers": [],
-        "customs_declarations": [{"number": f"3070{number:08d}", "type": "B11"}],
-        "goods": LAPTOPS,
-        "quarantine_certificates": [],
-    }
-    body.update(overrides)
-    return body
-
-
-def plate_of(n: int) -> str:
-    number = 30000 + n
-    return f"12C{number:05d}"
+# Booking a slot does not wait for the checks: the trucks here are declared with their checks left pending.
+CHECKING = Declaration.Status.CHECKING
 
 
 @pytest.fixture
@@ -57,18 +33,6 @@ def hour_from_now(hours: int):
 
 def slot_at(starts_at, route="1119-1120", direction="export") -> ArrivalSlot:
     return ArrivalSlot.objects.get(route__code=route, direction=direction, starts_at=starts_at)
-
-
-@pytest.fixture
-def declared(declare):
-    """Declare the n-th truck and return its id."""
-
-    def post(n: int = 0, client=None, **overrides) -> int:
-        response = declare(client=client, **truck(n, **overrides))
-        assert response.status_code == 201, response.json()
-        return response.json()["id"]
-
-    return post
 
 
 def book(api, declaration_id: int, starts_at):
@@ -143,10 +107,10 @@ def test_generating_again_creates_nothing_and_keeps_changed_capacities(reference
 # --- Listing ------------------------------------------------------------------------------------
 
 
-def test_slots_of_a_day_are_listed_with_their_free_places(api, slots, declared):
+def test_slots_of_a_day_are_listed_with_their_free_places(api, slots):
     tomorrow = local_date(timezone.now() + timedelta(days=1))
     booked_hour = datetime.combine(tomorrow, time(10), tzinfo=LOCAL_TZ)
-    assert book(api, declared(), booked_hour).status_code == 200
+    assert book(api, DeclarationFactory(n=0, stage=CHECKING).id, booked_hour).status_code == 200
 
     response = api.get("/api/v1/slots/", {"route": "1119-1120", "direction": "export", "date": str(tomorrow)})
 
@@ -198,8 +162,8 @@ def test_listing_slots_needs_an_api_key(slots):
 # --- Booking, moving, releasing -----------------------------------------------------------------
 
 
-def test_booking_a_slot_shows_on_the_declaration_and_takes_a_place(api, slots, declared):
-    declaration_id = declared()
+def test_booking_a_slot_shows_on_the_declaration_and_takes_a_place(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
 
     response = book(api, declaration_id, hour)
@@ -216,8 +180,8 @@ def test_booking_a_slot_shows_on_the_declaration_and_takes_a_place(api, slots, d
     assert DeclarationEvent.objects.filter(declaration_id=declaration_id, event="slot_booked").count() == 1
 
 
-def test_booking_the_same_slot_again_changes_nothing(api, slots, declared):
-    declaration_id = declared()
+def test_booking_the_same_slot_again_changes_nothing(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
 
@@ -228,8 +192,8 @@ def test_booking_the_same_slot_again_changes_nothing(api, slots, declared):
     assert slot_at(hour).booked == 1
 
 
-def test_booking_with_another_offset_names_the_same_slot(api, slots, declared):
-    declaration_id = declared()
+def test_booking_with_another_offset_names_the_same_slot(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
 
     response = book(api, declaration_id, hour.astimezone(timezone.get_fixed_timezone(7 * 60)).isoformat())
@@ -238,8 +202,8 @@ def test_booking_with_another_offset_names_the_same_slot(api, slots, declared):
     assert slot_at(hour).booked == 1
 
 
-def test_booking_another_slot_moves_the_booking_and_frees_the_old_place(api, slots, declared):
-    declaration_id = declared()
+def test_booking_another_slot_moves_the_booking_and_frees_the_old_place(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     first, second = hour_from_now(5), hour_from_now(8)
     book(api, declaration_id, first)
 
@@ -254,8 +218,8 @@ def test_booking_another_slot_moves_the_booking_and_frees_the_old_place(api, slo
     assert DeclarationEvent.objects.filter(declaration_id=declaration_id, event="slot_moved").count() == 1
 
 
-def test_moving_more_than_allowed_is_refused_and_keeps_the_booking(api, slots, declared):
-    declaration_id = declared()
+def test_moving_more_than_allowed_is_refused_and_keeps_the_booking(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     max_moves = django_settings.SMARTGATE_SLOT_MAX_MOVES
     hours = [hour_from_now(4 + index) for index in range(max_moves + 2)]
     assert book(api, declaration_id, hours[0]).status_code == 200
@@ -274,23 +238,23 @@ def test_moving_more_than_allowed_is_refused_and_keeps_the_booking(api, slots, d
     assert sum(ArrivalSlot.objects.values_list("booked", flat=True)) == 1
 
 
-def test_a_full_slot_is_refused(api, slots, declared):
+def test_a_full_slot_is_refused(api, slots):
     hour = hour_from_now(5)
     ArrivalSlot.objects.filter(id=slot_at(hour).id).update(capacity=1)
-    assert book(api, declared(0), hour).status_code == 200
+    assert book(api, DeclarationFactory(n=0, stage=CHECKING).id, hour).status_code == 200
 
-    refused = book(api, declared(1), hour)
+    refused = book(api, DeclarationFactory(n=1, stage=CHECKING).id, hour)
 
     assert refused.status_code == 409
     assert refused.json()["code"] == "slot_full"
     assert slot_at(hour).booked == 1
 
 
-def test_moving_to_a_full_slot_keeps_the_current_booking(api, slots, declared):
+def test_moving_to_a_full_slot_keeps_the_current_booking(api, slots):
     full, current = hour_from_now(5), hour_from_now(6)
     ArrivalSlot.objects.filter(id=slot_at(full).id).update(capacity=1)
-    assert book(api, declared(0), full).status_code == 200
-    mover = declared(1)
+    assert book(api, DeclarationFactory(n=0, stage=CHECKING).id, full).status_code == 200
+    mover = DeclarationFactory(n=1, stage=CHECKING).id
     assert book(api, mover, current).status_code == 200
 
     refused = book(api, mover, full)
@@ -311,8 +275,8 @@ def test_moving_to_a_full_slot_keeps_the_current_booking(api, slots, declared):
         lambda: hour_from_now(-2),  # in the past
     ],
 )
-def test_booking_a_time_that_is_no_slot_is_400_unknown_slot(api, slots, declared, when):
-    declaration_id = declared()
+def test_booking_a_time_that_is_no_slot_is_400_unknown_slot(api, slots, when):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
 
     response = book(api, declaration_id, when())
 
@@ -321,8 +285,8 @@ def test_booking_a_time_that_is_no_slot_is_400_unknown_slot(api, slots, declared
     assert Declaration.objects.get(id=declaration_id).slot_id is None
 
 
-def test_an_import_declaration_books_an_import_slot(api, slots, declared):
-    declaration_id = declared(direction="import")
+def test_an_import_declaration_books_an_import_slot(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING, direction="import").id
 
     response = book(api, declaration_id, hour_from_now(5))
 
@@ -331,8 +295,8 @@ def test_an_import_declaration_books_an_import_slot(api, slots, declared):
     assert slot_at(hour_from_now(5), direction="export").booked == 0
 
 
-def test_releasing_frees_the_place(api, slots, declared):
-    declaration_id = declared()
+def test_releasing_frees_the_place(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
 
@@ -344,15 +308,15 @@ def test_releasing_frees_the_place(api, slots, declared):
     assert DeclarationEvent.objects.filter(declaration_id=declaration_id, event="slot_released").count() == 1
 
 
-def test_releasing_without_a_slot_is_a_conflict(api, slots, declared):
-    response = api.delete(f"/api/v1/declarations/{declared()}/slot/")
+def test_releasing_without_a_slot_is_a_conflict(api, slots):
+    response = api.delete(f"/api/v1/declarations/{DeclarationFactory(n=0, stage=CHECKING).id}/slot/")
 
     assert response.status_code == 409
     assert response.json()["code"] == "no_slot"
 
 
-def test_another_companys_declaration_is_not_found(api, other_api, slots, declared):
-    declaration_id = declared()
+def test_another_companys_declaration_is_not_found(api, other_api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
 
     assert book(other_api, declaration_id, hour).status_code == 404
@@ -363,10 +327,10 @@ def test_another_companys_declaration_is_not_found(api, other_api, slots, declar
     assert slot_at(hour).booked == 1
 
 
-def test_a_vehicle_already_in_the_yard_cannot_book(api, slots, declared):
-    declaration_id = declared()
+def test_a_vehicle_already_in_the_yard_cannot_book(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     yard_arrival_record(
-        plate_read=plate_of(0),
+        plate_read=truck_plate_read(0),
         yard=Yard.objects.get(code="1119-export-yard"),
         occurred_at=timezone.now(),
         source="camera",
@@ -380,8 +344,8 @@ def test_a_vehicle_already_in_the_yard_cannot_book(api, slots, declared):
     assert slot_at(hour_from_now(5)).booked == 0
 
 
-def test_cancelling_a_declaration_gives_its_place_back(api, slots, declared):
-    declaration_id = declared()
+def test_cancelling_a_declaration_gives_its_place_back(api, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
 
@@ -391,8 +355,8 @@ def test_cancelling_a_declaration_gives_its_place_back(api, slots, declared):
     assert slot_at(hour).booked == 0
 
 
-def test_a_cancelled_crossing_is_no_no_show(api, company, slots, declared):
-    declaration_id = declared()
+def test_a_cancelled_crossing_is_no_no_show(api, company, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
     api.post(f"/api/v1/declarations/{declaration_id}/cancel/", {"reason": "Trip postponed"}, format="json")
@@ -406,18 +370,14 @@ def test_a_cancelled_crossing_is_no_no_show(api, company, slots, declared):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_bookings_of_the_last_place_at_once_give_one(company, reference, declaration_body):
+def test_two_bookings_of_the_last_place_at_once_give_one(company, reference):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency is tested on PostgreSQL")
     slots_generate(days=1)
     hour = hour_from_now(5)
     ArrivalSlot.objects.filter(id=slot_at(hour).id).update(capacity=1)
-    api = client_for(company)
-    ids = []
-    for n in range(2):
-        response = api.post("/api/v1/declarations/", declaration_body(**truck(n)), format="json")
-        assert response.status_code == 201, response.json()
-        ids.append(response.json()["id"])
+    # The checks run as each declaration commits (a transactional test runs post-commit work at once).
+    ids = [DeclarationFactory(n=n).id for n in range(2)]
     barrier = threading.Barrier(2)
     answers = []
 
@@ -456,16 +416,14 @@ def test_two_bookings_of_the_last_place_at_once_give_one(company, reference, dec
         (240, False),
     ],
 )
-def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(
-    api, slots, declared, minutes_after_start, on_time
-):
+def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(api, slots, minutes_after_start, on_time):
     assert django_settings.SMARTGATE_SLOT_TOLERANCE_MINUTES == 30
-    declaration_id = declared()
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
 
     declaration = yard_arrival_record(
-        plate_read=plate_of(0),
+        plate_read=truck_plate_read(0),
         yard=Yard.objects.get(code="1119-export-yard"),
         occurred_at=hour + timedelta(minutes=minutes_after_start),
         source="camera",
@@ -477,11 +435,11 @@ def test_arriving_within_the_tolerance_of_the_slot_counts_as_on_time(
     assert declaration.queue_class == (6 if on_time else 7)
 
 
-def test_arriving_without_a_slot_is_never_on_time(api, slots, declared):
-    declared()
+def test_arriving_without_a_slot_is_never_on_time(api, slots):
+    DeclarationFactory(n=0, stage=CHECKING)
 
     declaration = yard_arrival_record(
-        plate_read=plate_of(0),
+        plate_read=truck_plate_read(0),
         yard=Yard.objects.get(code="1119-export-yard"),
         occurred_at=timezone.now(),
         source="camera",
@@ -491,13 +449,13 @@ def test_arriving_without_a_slot_is_never_on_time(api, slots, declared):
     assert declaration.queue_class == 7
 
 
-def test_no_show_sweep_releases_the_slot_and_counts_against_the_company(api, company, slots, declared):
-    no_show, arrived = declared(0), declared(1)
+def test_no_show_sweep_releases_the_slot_and_counts_against_the_company(api, company, slots):
+    no_show, arrived = DeclarationFactory(n=0, stage=CHECKING).id, DeclarationFactory(n=1, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, no_show, hour)
     book(api, arrived, hour)
     yard_arrival_record(
-        plate_read=plate_of(1),
+        plate_read=truck_plate_read(1),
         yard=Yard.objects.get(code="1119-export-yard"),
         occurred_at=hour + timedelta(minutes=10),
         source="camera",
@@ -523,8 +481,8 @@ def test_no_show_sweep_releases_the_slot_and_counts_against_the_company(api, com
     assert event.reason and event.actor_kind == "system"
 
 
-def test_no_show_sweep_twice_counts_once(api, company, slots, declared):
-    declaration_id = declared()
+def test_no_show_sweep_twice_counts_once(api, company, slots):
+    declaration_id = DeclarationFactory(n=0, stage=CHECKING).id
     hour = hour_from_now(5)
     book(api, declaration_id, hour)
     later = hour + timedelta(hours=3)
@@ -536,10 +494,10 @@ def test_no_show_sweep_twice_counts_once(api, company, slots, declared):
     assert slot_at(hour).booked == 0
 
 
-def test_no_show_sweep_leaves_other_companies_alone(api, other_api, company, other_company, slots, declared):
+def test_no_show_sweep_leaves_other_companies_alone(api, other_api, company, other_company, slots):
     hour = hour_from_now(5)
-    book(api, declared(0), hour)
-    book(other_api, declared(1, client=other_api), hour_from_now(9))
+    book(api, DeclarationFactory(n=0, stage=CHECKING).id, hour)
+    book(other_api, DeclarationFactory(n=1, stage=CHECKING, company=other_company).id, hour_from_now(9))
 
     slots_sweep_no_shows(now=hour + timedelta(hours=2))
 

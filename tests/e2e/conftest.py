@@ -65,4 +65,4 @@ def worker(start_worker, broker, database_url, no_random_selection):
 
 
 # The forwarder's side, shared with the API tests.
-from tests.clearance.conftest import api, company, declaration_body, declare  # noqa: E402, F401  # noqa: E402, F401, F811
+from tests.clearance.conftest import declaration_body, declare  # noqa: E402, F401
