@@ -1,0 +1,154 @@
+"""The record holds against another company: a declaration keeps what was declared for it, the shared
+registry learns only audited facts, clashes never disclose another company's crossing, and the
+watchlist sees every name a document has been declared with."""
+
+from __future__ import annotations
+
+import pytest
+
+from clearance.models import Check, Declaration, DeclarationEvent, WatchlistEntry
+from tests.factories import TruckBody, arrival_in
+from vehicles.models import Driver, RegistryFact
+
+DRIVER = {
+    "full_name": "Nguyễn Văn An",
+    "nationality": "VN",
+    "document_type": "passport",
+    "document_number": "C7654321",
+    "document_expires": "2030-01-01",
+}
+
+
+def declare(client, **fields) -> dict:
+    response = client.post("/api/v1/declarations/", TruckBody(**fields), format="json")
+    assert response.status_code == 201, response.json()
+    return response.json()
+
+
+def test_another_companys_declaration_of_the_same_driver_does_not_rewrite_mine(api, other_api):
+    mine = declare(api, n=1, driver=DRIVER)
+    events_before = DeclarationEvent.objects.filter(declaration_id=mine["id"]).count()
+
+    declare(other_api, n=2, driver={**DRIVER, "full_name": "Trần Văn Bình", "document_expires": "2027-01-02"})
+
+    seen = api.get(f"/api/v1/declarations/{mine['id']}/").json()
+    assert seen["driver"]["full_name"] == "Nguyễn Văn An"
+    assert seen["driver"]["document_expires"] == "2030-01-01"
+    assert seen["version"] == mine["version"]
+    assert DeclarationEvent.objects.filter(declaration_id=mine["id"]).count() == events_before
+
+
+def test_another_companys_declaration_of_the_same_vehicle_does_not_rewrite_mine(api, other_api):
+    mine = declare(api, n=1)
+    api.post(f"/api/v1/declarations/{mine['id']}/cancel/", {"reason": "Trip postponed"}, format="json")
+    again = declare(api, n=1)  # the same truck, declared again by its own company
+    assert again["vehicle"]["max_gross_weight_kg"] == 40000
+
+    vehicle = TruckBody(n=1)["vehicle"]
+    response = other_api.post(
+        "/api/v1/declarations/",
+        TruckBody(n=3, vehicle={**vehicle, "max_gross_weight_kg": 26000, "permit_number": "CN-XX-1"}),
+        format="json",
+    )
+
+    assert response.status_code == 409
+    seen = api.get(f"/api/v1/declarations/{again['id']}/").json()
+    assert (seen["vehicle"]["max_gross_weight_kg"], seen["vehicle"]["permit_number"]) == (
+        40000,
+        vehicle["permit_number"],
+    )
+
+
+def test_a_clash_with_another_companys_crossing_does_not_name_it(api, other_api):
+    mine = declare(api, n=1)
+
+    response = other_api.post("/api/v1/declarations/", TruckBody(n=1), format="json")
+
+    assert response.status_code == 409
+    body = response.json()
+    assert body["code"] == "vehicle_has_active_crossing"
+    assert mine["reference"] not in str(body) and "declaration" not in body
+    assert "another company" in body["detail"]
+
+
+def test_a_clash_of_customs_numbers_with_another_company_does_not_name_it(api, other_api):
+    mine = declare(api, n=1)
+    numbers = TruckBody(n=1)["customs_declarations"]
+
+    response = other_api.post("/api/v1/declarations/", TruckBody(n=2, customs_declarations=numbers), format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "customs_declaration_in_use"
+    assert mine["reference"] not in str(response.json())
+
+
+def test_a_clash_with_my_own_crossing_names_it(api):
+    mine = declare(api, n=1)
+
+    response = api.post("/api/v1/declarations/", TruckBody(n=1), format="json")
+
+    assert response.status_code == 409
+    assert response.json()["declaration"] == mine["reference"]
+
+
+def test_my_amendment_is_judged_by_what_i_declared_not_by_another_companys_later_values(api, other_api):
+    mine = declare(api, n=1, driver=DRIVER, expected_arrival=arrival_in(24 * 5))
+    # Another company declares the same passport as expiring before my crossing, on a crossing of its own
+    # that is accepted because it arrives earlier (tomorrow, the last day of that validity).
+    theirs = TruckBody(n=2)
+    declare(other_api, n=2, driver={**DRIVER, "document_expires": theirs["expected_arrival"][:10]})
+
+    response = api.patch(
+        f"/api/v1/declarations/{mine['id']}/",
+        {"goods": TruckBody(n=1)["goods"]},
+        format="json",
+        HTTP_IF_MATCH=f'"{mine["version"]}"',
+    )
+
+    assert response.status_code == 200, response.json()
+
+
+def test_the_registry_keeps_each_change_as_a_fact_with_its_source(api, other_api, other_company):
+    declare(api, n=1, driver=DRIVER)
+    declare(other_api, n=2, driver={**DRIVER, "full_name": "Trần Văn Bình"})
+
+    driver = Driver.objects.get(document_number=DRIVER["document_number"])
+    fact = RegistryFact.objects.get(subject=RegistryFact.Subject.DRIVER, subject_id=driver.id)
+    assert fact.changes == {"full_name": ["Nguyễn Văn An", "Trần Văn Bình"]}
+    assert other_company.tax_code in fact.source
+    assert driver.full_name == "Trần Văn Bình" and driver.name_key == "tran van binh"
+
+
+@pytest.mark.parametrize("listed_as", ["Lê Văn Cấm", "le van cam", "Cấm Lê Văn"])
+def test_a_watchlisted_name_declared_after_a_harmless_one_is_not_cleared(
+    api, other_api, django_capture_on_commit_callbacks, listed_as
+):
+    WatchlistEntry.objects.create(
+        kind=WatchlistEntry.Kind.PERSON, full_name=listed_as, action=WatchlistEntry.Action.DENY, reason="Entry ban"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        harmless = declare(api, n=1, driver=DRIVER)
+    with django_capture_on_commit_callbacks(execute=True):
+        listed = declare(other_api, n=2, driver={**DRIVER, "full_name": "Lê Văn Cấm"})
+
+    assert Declaration.objects.get(id=harmless["id"]).status == Declaration.Status.CLEARED
+    declaration = Declaration.objects.get(id=listed["id"])
+    assert declaration.status == Declaration.Status.REJECTED
+    check = Check.objects.get(declaration=declaration, kind=Check.Kind.BORDER_GUARD)
+    assert "driver_watchlisted" in [reason["code"] for reason in check.reasons]
+
+
+def test_a_document_once_declared_under_a_watchlisted_name_is_caught_under_any_other(
+    api, django_capture_on_commit_callbacks
+):
+    WatchlistEntry.objects.create(
+        kind=WatchlistEntry.Kind.PERSON, full_name="Lê Văn Cấm", action=WatchlistEntry.Action.FLAG, reason="Watch"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        first = declare(api, n=1, driver={**DRIVER, "full_name": "Lê Văn Cấm"})
+    api.post(f"/api/v1/declarations/{first['id']}/cancel/", {"reason": "Trip postponed"}, format="json")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        renamed = declare(api, n=2, driver={**DRIVER, "full_name": "Phạm Văn Hiền"})
+
+    assert Declaration.objects.get(id=renamed["id"]).status == Declaration.Status.INSPECTION
