@@ -124,7 +124,13 @@ class Inspection(models.Model):
         verbose_name_plural = _("inspections")
         ordering = ["-id"]
         constraints = [
-            models.UniqueConstraint(fields=["declaration", "version", "force"], name="inspection_once_per_force"),
+            # One open inspection per force and version; a recorded one is never reopened: a new finding
+            # (a weighbridge reading after a passed inspection) opens another.
+            models.UniqueConstraint(
+                fields=["declaration", "version", "force"],
+                condition=Q(status="open"),
+                name="inspection_open_once_per_force",
+            ),
         ]
         indexes = [models.Index(fields=["force", "status"], name="inspection_force_status_idx")]
 

@@ -184,6 +184,8 @@ class Declaration(models.Model):
         related_name="declarations",
     )
     slot_moves = models.PositiveSmallIntegerField(_("slot moves"), default=0)
+    # Every booking counts, so releasing and booking again is a move too (the move limit cannot be dodged).
+    slot_bookings = models.PositiveSmallIntegerField(_("slot bookings"), default=0, editable=False)
     yard = models.ForeignKey(
         Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
     )

@@ -233,20 +233,34 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
 
 
 def _hold_for_weight(declaration: Declaration, *, measured: int, declared: Decimal | None) -> None:
+    """A weight that disagrees opens a customs physical inspection (or adds the finding to the one still
+    open). A recorded result is never changed: after a passed inspection, a new one is opened."""
     reason = {
         "code": "weight_mismatch",
         "message": f"Weighed {measured} kg against {declared or 'an unknown'} kg declared.",
     }
-    inspection, created = Inspection.objects.get_or_create(
-        declaration=declaration,
-        version=declaration.version,
-        force=Inspection.Force.CUSTOMS,
-        defaults={"kind": Inspection.Kind.PHYSICAL, "reasons": [reason]},
+    open_inspection = (
+        Inspection.objects.select_for_update()
+        .filter(
+            declaration=declaration,
+            version=declaration.version,
+            force=Inspection.Force.CUSTOMS,
+            status=Inspection.Status.OPEN,
+        )
+        .first()
     )
-    if not created:
-        inspection.kind, inspection.status = Inspection.Kind.PHYSICAL, Inspection.Status.OPEN
-        inspection.reasons = [*inspection.reasons, reason]
-        inspection.save(update_fields=["kind", "status", "reasons"])
+    if open_inspection is None:
+        Inspection.objects.create(
+            declaration=declaration,
+            version=declaration.version,
+            force=Inspection.Force.CUSTOMS,
+            kind=Inspection.Kind.PHYSICAL,
+            reasons=[reason],
+        )
+    else:
+        open_inspection.kind = Inspection.Kind.PHYSICAL
+        open_inspection.reasons = [*open_inspection.reasons, reason]
+        open_inspection.save(update_fields=["kind", "reasons"])
     lifecycle.declaration_inspection_required(
         declaration=declaration,
         actor=WEIGHBRIDGE,

@@ -272,11 +272,13 @@ def declaration_cancelled(*, declaration: Declaration, actor: Actor, reason: str
 
 def slot_booked(*, declaration: Declaration, slot: ArrivalSlot, actor: Actor) -> None:
     """A place in ``slot`` (locked by the caller, with room) is taken; a held place in another slot is
-    given back and counts as a move."""
+    given back. Every booking after the first counts as a move, released in between or not."""
     moving = declaration.slot_id is not None
     if moving:
         _free_slot_place(declaration)
+    if declaration.slot_bookings:
         declaration.slot_moves += 1
+    declaration.slot_bookings += 1
     ArrivalSlot.objects.filter(id=slot.id).update(booked=F("booked") + 1)
     slot.booked += 1
     declaration.slot = slot
@@ -286,7 +288,7 @@ def slot_booked(*, declaration: Declaration, slot: ArrivalSlot, actor: Actor) ->
         kind=Kind.SLOT_MOVED if moving else Kind.SLOT_BOOKED,
         data={"starts_at": slot.starts_at.isoformat()},
     )
-    _save(declaration, "slot", "slot_moves")
+    _save(declaration, "slot", "slot_moves", "slot_bookings")
 
 
 def slot_released(*, declaration: Declaration, actor: Actor) -> None:

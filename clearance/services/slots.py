@@ -89,8 +89,8 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
         )
     if declaration.slot_id == slot.id:
         return declaration
-    moving = declaration.slot_id is not None
-    if moving and declaration.slot_moves >= settings.SMARTGATE_SLOT_MAX_MOVES:
+    rebooking = declaration.slot_bookings > 0  # a move, or a booking again after a release or a no-show
+    if rebooking and declaration.slot_moves >= settings.SMARTGATE_SLOT_MAX_MOVES:
         raise Conflict(
             f"This booking has been moved {declaration.slot_moves} times, the most allowed.", code="slot_move_limit"
         )

@@ -52,30 +52,36 @@ class YardArrival:
 def yard_arrival_record(
     *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
 ) -> YardArrival:
-    """A vehicle entered a yard. Its active declaration joins the queue (stage in_yard); a plate with
-    no active declaration is kept as an unmatched arrival for officers."""
+    """A vehicle entered a yard. Its active declaration joins the queue (stage in_yard); a second read of a
+    vehicle already waiting keeps its place; a plate with no active declaration is kept as an unmatched
+    arrival for officers. Every read is kept as a movement.
+
+    Raises Conflict (409, nothing recorded) when the declaration is for a route this yard does not serve.
+    """
+    normalized = normalize_plate(plate_read)
+    declaration = (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("company", "slot", "route")
+        .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
+        .filter(Q(vehicle__normalized_plate=normalized) | Q(trailer__normalized_plate=normalized))
+        .first()
+    )
+    if declaration is not None and yard.route_id is not None and declaration.route_id != yard.route_id:
+        raise Conflict(
+            f"This vehicle is declared for route {declaration.route.code}; {yard.name} serves route "
+            f"{yard.route.code}. Nothing was recorded.",
+            code="wrong_route",
+        )
     movement = movement_record(
         plate_read=plate_read, kind=Movement.Kind.YARD_IN, occurred_at=occurred_at, source=source, yard=yard
     )
-    declaration = (
-        Declaration.objects.select_for_update(of=("self",))
-        .select_related("company", "slot")
-        .filter(ACTIVE_DECLARATION, stage=Declaration.Stage.EXPECTED)
-        .filter(
-            Q(vehicle__normalized_plate=movement.normalized_plate)
-            | Q(trailer__normalized_plate=movement.normalized_plate)
-        )
-        .first()
-    )
     if declaration is None:
         unmatched = UnmatchedArrival.objects.create(
-            plate_read=plate_read,
-            normalized_plate=normalize_plate(plate_read),
-            yard=yard,
-            movement=movement,
-            seen_at=occurred_at,
+            plate_read=plate_read, normalized_plate=normalized, yard=yard, movement=movement, seen_at=occurred_at
         )
         return YardArrival(unmatched=unmatched)
+    if declaration.stage == Declaration.Stage.IN_YARD:
+        return YardArrival(declaration=declaration)  # read again while waiting: it keeps its place
     lifecycle.declaration_arrived(
         declaration=declaration,
         actor=actor,

@@ -4,8 +4,7 @@ import copy
 
 import pytest
 
-# arrival_in and client_for are imported from here by tests written before tests/factories.py.
-from tests.factories import EXAMPLE, arrival_in, client_for  # noqa: F401
+from tests.factories import EXAMPLE, arrival_in
 
 
 @pytest.fixture

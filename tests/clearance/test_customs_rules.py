@@ -23,7 +23,7 @@ from clearance.models import (
     RiskSettings,
 )
 from clearance.services.checks import check_run
-from tests.clearance.conftest import arrival_in
+from tests.factories import arrival_in
 from vehicles.models import Vehicle
 
 RULES_GATEWAY = "clearance.engines.customs.RulesCustomsGateway"

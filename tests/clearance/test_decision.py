@@ -20,7 +20,7 @@ from clearance.models import (
     WatchlistEntry,
 )
 from clearance.services.checks import check_fail, check_run, checks_reconcile
-from tests.clearance.conftest import arrival_in
+from tests.factories import arrival_in
 
 SECOND_TRUCK = {
     "vehicle": {

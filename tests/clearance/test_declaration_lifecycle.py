@@ -1,7 +1,7 @@
 """Declare, read, list, amend and cancel over HTTP, as a forwarder's ERP does."""
 
 from clearance.models import Declaration, DeclarationEvent
-from tests.clearance.conftest import arrival_in
+from tests.factories import arrival_in
 
 
 def test_declaring_returns_the_declaration_as_get_returns_it(api, declare):

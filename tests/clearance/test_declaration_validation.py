@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from clearance.models import Declaration
-from tests.clearance.conftest import arrival_in
+from tests.factories import arrival_in
 
 URL = "/api/v1/declarations/"
 PROBLEM = "application/problem+json"

@@ -10,7 +10,7 @@ from django.core.management import call_command
 from clearance import disclosure, roles
 from clearance.models import DeclarationEvent, HsRiskRule, Inspection
 from clearance.services.inspections import inspection_record_result
-from tests.clearance.conftest import LAPTOPS
+from tests.factories import LAPTOPS
 
 Kind = DeclarationEvent.Kind
 ActorKind = DeclarationEvent.ActorKind

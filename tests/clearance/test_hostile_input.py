@@ -7,7 +7,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from tests.clearance.conftest import arrival_in
+from tests.factories import arrival_in
 
 pytestmark = pytest.mark.django_db
 

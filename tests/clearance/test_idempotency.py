@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from clearance.models import Declaration, IdempotencyRecord
-from tests.clearance.conftest import client_for
+from tests.factories import client_for
 
 
 def post(api, body, key):

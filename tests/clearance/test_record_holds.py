@@ -4,11 +4,28 @@ watchlist sees every name a document has been declared with."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from clearance.models import Check, Declaration, DeclarationEvent, WatchlistEntry
-from tests.factories import TruckBody, arrival_in
-from vehicles.models import Driver, RegistryFact
+import pytest
+from django.utils import timezone
+
+from clearance.audit import Actor
+from clearance.errors import Conflict
+from clearance.models import (
+    Check,
+    Declaration,
+    DeclarationEvent,
+    HsRiskRule,
+    Inspection,
+    UnmatchedArrival,
+    WatchlistEntry,
+)
+from clearance.services.gate import weighbridge_record
+from clearance.services.inspections import inspection_record_result
+from clearance.services.slots import slots_generate
+from clearance.services.yard import yard_arrival_record
+from tests.factories import PHONES, DeclarationFactory, TruckBody, arrival_in, truck_plate_read
+from vehicles.models import Driver, GateDevice, Movement, RegistryFact, Yard
 
 DRIVER = {
     "full_name": "Nguyễn Văn An",
@@ -152,3 +169,87 @@ def test_a_document_once_declared_under_a_watchlisted_name_is_caught_under_any_o
         renamed = declare(api, n=2, driver={**DRIVER, "full_name": "Phạm Văn Hiền"})
 
     assert Declaration.objects.get(id=renamed["id"]).status == Declaration.Status.INSPECTION
+
+
+# --- The gate's rules ---------------------------------------------------------------------------------
+
+CAMERA = Actor(kind=DeclarationEvent.ActorKind.DEVICE, name="camera-1088-yard")
+
+
+def test_a_yard_of_the_other_route_refuses_the_arrival_and_records_nothing(reference, tariff):
+    declaration = DeclarationFactory(n=1, stage=Declaration.Stage.EXPECTED)  # route 1119-1120
+    other_route_yard = Yard.objects.get(code="1088-yard")
+
+    with pytest.raises(Conflict) as refused:
+        yard_arrival_record(
+            plate_read=truck_plate_read(1),
+            yard=other_route_yard,
+            occurred_at=timezone.now(),
+            source=CAMERA.name,
+            actor=CAMERA,
+        )
+
+    assert refused.value.code == "wrong_route" and "1119-1120" in refused.value.detail
+    declaration.refresh_from_db()
+    assert declaration.stage == Declaration.Stage.EXPECTED
+    assert not Movement.objects.exists() and not UnmatchedArrival.objects.exists()
+
+
+def test_a_second_read_of_a_waiting_vehicle_keeps_its_place_and_adds_no_unmatched_arrival(reference, tariff):
+    declaration = DeclarationFactory(n=1, stage=Declaration.Stage.IN_YARD)
+    arrived_at = declaration.arrived_at
+
+    again = yard_arrival_record(
+        plate_read=truck_plate_read(1),
+        yard=declaration.yard,
+        occurred_at=timezone.now(),
+        source=CAMERA.name,
+        actor=CAMERA,
+    )
+
+    assert again.declaration.id == declaration.id and again.unmatched is None
+    declaration.refresh_from_db()
+    assert (declaration.stage, declaration.arrived_at) == (Declaration.Stage.IN_YARD, arrived_at)
+    assert not UnmatchedArrival.objects.exists()
+    assert Movement.objects.filter(normalized_plate=truck_plate_read(1), kind=Movement.Kind.YARD_IN).count() == 2
+
+
+def test_a_weighing_after_a_passed_inspection_opens_a_new_one_and_keeps_the_result(
+    reference, tariff, django_user_model
+):
+    HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Smartphones under-declared")  # yellow
+    declaration = DeclarationFactory(
+        n=1, stage=Declaration.Stage.IN_YARD, status=Declaration.Status.INSPECTION, goods=PHONES
+    )
+    supervisor = django_user_model.objects.create_superuser("sv", password="x")
+    for inspection in Inspection.objects.filter(declaration=declaration, status=Inspection.Status.OPEN):
+        inspection_record_result(inspection_id=inspection.id, user=supervisor, passed=True, notes="All in order.")
+    passed = Inspection.objects.get(declaration=declaration, force=Inspection.Force.CUSTOMS)
+    device = GateDevice.objects.create(kind=GateDevice.Kind.WEIGHBRIDGE, yard=declaration.yard, name="wb-1")
+
+    weighbridge_record(device=device, plate=truck_plate_read(1), gross_weight_kg=90_000, measured_at=timezone.now())
+
+    passed.refresh_from_db()
+    assert (passed.status, passed.notes) == (Inspection.Status.PASSED, "All in order.")
+    reopened = Inspection.objects.get(declaration=declaration, status=Inspection.Status.OPEN)
+    assert (reopened.force, reopened.kind) == (Inspection.Force.CUSTOMS, Inspection.Kind.PHYSICAL)
+    assert Declaration.objects.get(id=declaration.id).status == Declaration.Status.INSPECTION
+
+
+def test_releasing_and_booking_again_counts_as_a_move(api, reference, settings):
+    settings.SMARTGATE_SLOT_MAX_MOVES = 1
+    slots_generate()
+    declaration = declare(api, n=1)
+    hours = [timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=h) for h in (30, 31, 32)]
+
+    def book(at):
+        return api.post(f"/api/v1/declarations/{declaration['id']}/slot/", {"starts_at": at.isoformat()}, format="json")
+
+    assert book(hours[0]).status_code == 200
+    assert api.delete(f"/api/v1/declarations/{declaration['id']}/slot/").status_code == 200
+    assert book(hours[1]).status_code == 200  # the one move allowed
+    assert api.delete(f"/api/v1/declarations/{declaration['id']}/slot/").status_code == 200
+
+    refused = book(hours[2])
+
+    assert refused.status_code == 409 and refused.json()["code"] == "slot_move_limit"

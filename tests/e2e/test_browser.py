@@ -105,7 +105,7 @@ def test_each_role_sees_only_its_screens(gate, page, username, role, sees, does_
 
 def test_quarantine_officer_records_an_inspection_and_the_declaration_moves_on(gate, page, company, declaration_body):
     from clearance.models import Declaration, Inspection, RiskSettings
-    from tests.clearance.conftest import client_for
+    from tests.factories import client_for
 
     RiskSettings.current()
     RiskSettings.objects.update(random_rate_percent=0, random_rate_priority_percent=0, random_rate_floor_percent=0)
