@@ -17,6 +17,8 @@ from stdnum.exceptions import InvalidChecksum
 from stdnum.exceptions import ValidationError as StdnumError
 from stdnum.vn import mst
 
+from vehicles.models import Direction
+
 # VNACCS declaration types used at this gate (DOMAIN.md).
 CUSTOMS_DECLARATION_TYPES = {
     "B11": "Export for trade",
@@ -26,6 +28,16 @@ CUSTOMS_DECLARATION_TYPES = {
     "G22": "Temporary export",
     "C11": "Goods into a bonded area",
     "C21": "Goods out of a bonded area",
+}
+# The direction each type declares (DOMAIN.md): import types A…, C11, G11–G14; export types B…, C21, G21–G24.
+CUSTOMS_DECLARATION_DIRECTIONS = {
+    "B11": Direction.EXPORT,
+    "A11": Direction.IMPORT,
+    "A12": Direction.IMPORT,
+    "G12": Direction.IMPORT,
+    "G22": Direction.EXPORT,
+    "C11": Direction.IMPORT,
+    "C21": Direction.EXPORT,
 }
 CONTAINER_SIZES = ("20", "40", "45")
 # HS chapters 01–97; chapter 77 is reserved for future use and holds no goods.
@@ -80,9 +92,10 @@ def customs_declaration_type(value: str) -> str:
 
 
 def hs_code(value: str) -> str:
-    if not (6 <= len(value) <= 10 and _DIGITS.fullmatch(value)):
+    """A goods line's HS code: the 8 digits of Vietnam's tariff (the ASEAN nomenclature)."""
+    if not (len(value) == 8 and _DIGITS.fullmatch(value)):
         raise ValidationError(
-            _("%(value)r is not an HS code: 6 to 10 digits (6 international, 8 ASEAN), e.g. 08106000.")
+            _("%(value)r is not an HS code of Vietnam's tariff: 8 digits (the ASEAN nomenclature), e.g. 08106000.")
             % {"value": value},
             code="invalid_hs_code",
         )

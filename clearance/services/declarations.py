@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from clearance.audit import Actor
 from clearance.errors import Conflict, FieldError, PreconditionFailed, RuleViolations
+from clearance.identifiers import CUSTOMS_DECLARATION_DIRECTIONS
 from clearance.models import (
     ACTIVE_DECLARATION,
     Company,
@@ -99,6 +100,24 @@ def _weight_errors(*, vehicle: dict, goods: list[dict]) -> list[FieldError]:
             )
         ]
     return []
+
+
+def _customs_type_errors(*, direction: str, lines: list[dict]) -> list[FieldError]:
+    """Each customs declaration's type must declare the crossing's direction (VNACCS)."""
+    errors = []
+    accepted = ", ".join(code for code, way in CUSTOMS_DECLARATION_DIRECTIONS.items() if way == direction)
+    for index, line in enumerate(lines):
+        declared = CUSTOMS_DECLARATION_DIRECTIONS.get(line["type"])
+        if declared is not None and declared != direction:
+            errors.append(
+                FieldError(
+                    f"customs_declarations[{index}].type",
+                    "type_not_for_direction",
+                    f"{line['type']} declares an {declared} crossing; this crossing is {direction}. Types for "
+                    f"{direction}: {accepted}.",
+                )
+            )
+    return errors
 
 
 def _raise_if(errors: list[FieldError]) -> None:
@@ -235,6 +254,7 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         expected_arrival=data["expected_arrival"], vehicle=data["vehicle"], driver=data["driver"]
     )
     errors += _weight_errors(vehicle=data["vehicle"], goods=data["goods"])
+    errors += _customs_type_errors(direction=data["direction"], lines=data["customs_declarations"])
     _raise_if(errors)
 
     parties = _register_parties(
@@ -335,6 +355,8 @@ def _amendment_errors(declaration: Declaration, changes: dict) -> list[FieldErro
         errors += _arrival_errors(route=declaration.route, expected_arrival=arrival, now=timezone.now())
     errors += _document_errors(expected_arrival=arrival, vehicle=vehicle, driver=driver)
     errors += _weight_errors(vehicle=vehicle, goods=goods)
+    if "customs_declarations" in changes:
+        errors += _customs_type_errors(direction=declaration.direction, lines=changes["customs_declarations"])
     return errors
 
 

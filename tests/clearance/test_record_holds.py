@@ -253,3 +253,46 @@ def test_releasing_and_booking_again_counts_as_a_move(api, reference, settings):
     refused = book(hours[2])
 
     assert refused.status_code == 409 and refused.json()["code"] == "slot_move_limit"
+
+
+# --- Identifiers the crossing must agree with ------------------------------------------------------------
+
+
+def problem_fields(response) -> dict[str, str]:
+    assert response.status_code == 400, response.json()
+    return {error["field"]: error["code"] for error in response.json()["errors"]}
+
+
+@pytest.mark.parametrize(("direction", "wrong"), [("export", "A11"), ("export", "C11"), ("import", "B11")])
+def test_a_customs_type_of_the_other_direction_is_refused_on_that_number(api, direction, wrong):
+    body = TruckBody(n=1, direction=direction)
+    right = {**body["customs_declarations"][0], "type": "B11" if direction == "export" else "A11"}
+    body["customs_declarations"] = [right, {"number": "305999999999", "type": wrong}]
+
+    response = api.post("/api/v1/declarations/", body, format="json")
+
+    assert problem_fields(response) == {"customs_declarations[1].type": "type_not_for_direction"}
+    assert direction in response.json()["errors"][0]["message"]
+
+
+def test_an_amendment_cannot_bring_a_type_of_the_other_direction(api):
+    mine = declare(api, n=1)  # export
+
+    response = api.patch(
+        f"/api/v1/declarations/{mine['id']}/",
+        {"customs_declarations": [{"number": "105123456789", "type": "A11"}]},
+        format="json",
+        HTTP_IF_MATCH=f'"{mine["version"]}"',
+    )
+
+    assert problem_fields(response) == {"customs_declarations[0].type": "type_not_for_direction"}
+
+
+@pytest.mark.parametrize("code", ["081060", "0810600", "081060001", "0810600000"])
+def test_hs_codes_on_goods_lines_are_the_8_digits_of_vietnams_tariff(api, code):
+    body = TruckBody(n=1)
+    body["goods"] = [{**body["goods"][0], "hs_code": code}]
+
+    response = api.post("/api/v1/declarations/", body, format="json")
+
+    assert problem_fields(response) == {"goods[0].hs_code": "invalid_hs_code"}
