@@ -24,6 +24,7 @@ from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
+from stdnum import iso6346
 from stdnum.vn import mst
 
 from clearance.audit import Actor
@@ -138,6 +139,12 @@ def truck_plate_read(n: int) -> str:
     return f"12C{truck_number(n):05d}"
 
 
+def container(n: int, *, size: str = "40") -> dict:
+    """The n-th test container: a valid ISO 6346 number of its own (owner TST), sealed."""
+    number = f"TSTU{n:06d}"
+    return {"number": number + iso6346.calc_check_digit(number), "size": size, "seals": [f"SEAL{n:06d}"]}
+
+
 class VehicleBody(factory.DictFactory):
     """The ``vehicle`` of a body: a Vietnamese truck with a permit valid for a year. Add a field with
     ``TruckBody(vehicle__is_autonomous=True)``."""
@@ -166,7 +173,10 @@ class TruckBody(factory.DictFactory):
     direction = Direction.EXPORT.value
     route = EXAMPLE["route"]
     expected_arrival = factory.LazyFunction(lambda: arrival_in(24))
-    customs_declarations = factory.LazyAttribute(lambda o: [{"number": f"3070{o.number:08d}", "type": "B11"}])
+    # A type of the crossing's direction (VNACCS: B11 export for trade, A11 import for consumption).
+    customs_declarations = factory.LazyAttribute(
+        lambda o: [{"number": f"3070{o.number:08d}", "type": "B11" if o.direction == Direction.EXPORT else "A11"}]
+    )
     vehicle = factory.SubFactory(VehicleBody, number=factory.SelfAttribute("..number"))
     trailer = None
     driver = factory.LazyFunction(lambda: copy.deepcopy(EXAMPLE["driver"]))

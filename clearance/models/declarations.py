@@ -381,6 +381,8 @@ class Container(models.Model):
     number = models.CharField(_("number"), max_length=11)
     size = models.CharField(_("size (ft)"), max_length=2)
     seals = models.JSONField(_("seals"), default=list)
+    # Mirrors the crossing's activity so the database can refuse one container on two active crossings.
+    is_active = models.BooleanField(default=True)
 
     class Meta:
         verbose_name = _("container")
@@ -388,6 +390,9 @@ class Container(models.Model):
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(fields=["declaration", "number"], name="container_once_per_declaration"),
+            models.UniqueConstraint(
+                fields=["number"], condition=Q(is_active=True), name="container_on_one_active_crossing"
+            ),
         ]
         indexes = [models.Index(fields=["number"], name="container_number_idx")]
 

@@ -171,6 +171,22 @@ def _ensure_customs_numbers_free(*, numbers: list[str], company_id: int, declara
         )
 
 
+def _ensure_containers_free(*, numbers: list[str], company_id: int, declaration_id: int | None = None) -> None:
+    taken = (
+        Container.objects.filter(number__in=numbers, is_active=True)
+        .exclude(declaration_id=declaration_id)
+        .select_related("declaration")
+        .first()
+    )
+    if taken is not None:
+        named, extra = _other_crossing(taken.declaration, company_id=company_id)
+        raise Conflict(
+            f"Container {taken.number} is already on {named}; it can be on one active crossing at a time.",
+            code="container_in_use",
+            extra=extra,
+        )
+
+
 def _register_parties(*, company: Company, vehicle: dict | None, trailer: dict | None, driver: dict | None) -> dict:
     """Bring the shared registry up to what is declared, each change kept as a fact naming its source."""
     source = f"declaration by {company.tax_code}"
@@ -201,7 +217,17 @@ def _replace_lines(declaration: Declaration, data: dict) -> None:
             raise
     if "containers" in data:
         declaration.containers.all().delete()
-        Container.objects.bulk_create(Container(declaration=declaration, **line) for line in data["containers"])
+        numbers = [line["number"] for line in data["containers"]]
+        _ensure_containers_free(numbers=numbers, company_id=declaration.company_id, declaration_id=declaration.id)
+        try:
+            with transaction.atomic():
+                Container.objects.bulk_create(
+                    Container(declaration=declaration, **line) for line in data["containers"]
+                )
+        except IntegrityError:
+            # Another request took a container between our check and this insert.
+            _ensure_containers_free(numbers=numbers, company_id=declaration.company_id, declaration_id=declaration.id)
+            raise
     if "goods" in data:
         declaration.goods.all().delete()
         GoodsLine.objects.bulk_create(GoodsLine(declaration=declaration, **line) for line in data["goods"])

@@ -116,8 +116,9 @@ def _free_slot_place(declaration: Declaration) -> None:
 
 
 def _free_customs_numbers(declaration: Declaration) -> None:
-    """An inactive crossing no longer holds its customs declaration numbers."""
+    """An inactive crossing no longer holds its customs declaration numbers nor its containers."""
     declaration.customs_declarations.update(is_active=False)
+    declaration.containers.update(is_active=False)
 
 
 # --- Submission and checks -------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from rest_framework.test import APIClient
 
 from clearance.models import CompanyAPIKey, Declaration, DeclarationEvent
 from clearance.services.companies import api_key_create
+from tests.factories import container
 
 URL = "/api/v1/declarations/"
 PROBLEM = "application/problem+json"
@@ -37,7 +38,13 @@ def mine(declare):
 
 @pytest.fixture
 def theirs(declare, other_api):
-    response = declare(client=other_api, vehicle=THEIR_VEHICLE, trailer=None, customs_declarations=THEIR_CUSTOMS)
+    response = declare(
+        client=other_api,
+        vehicle=THEIR_VEHICLE,
+        trailer=None,
+        customs_declarations=THEIR_CUSTOMS,
+        containers=[container(2)],
+    )
     assert response.status_code == 201, response.content
     return response.json()
 

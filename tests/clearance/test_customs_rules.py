@@ -23,7 +23,7 @@ from clearance.models import (
     RiskSettings,
 )
 from clearance.services.checks import check_run
-from tests.factories import arrival_in
+from tests.factories import arrival_in, container
 from vehicles.models import Vehicle
 
 RULES_GATEWAY = "clearance.engines.customs.RulesCustomsGateway"
@@ -444,6 +444,7 @@ def test_full_rate_selects_every_declaration_to_the_random_channel(submitted):
             "permit_expires": "2027-06-30",
         },
         customs_declarations=[{"number": "305123456790", "type": "B11"}],
+        containers=[container(2)],
     )
 
     checks = [run_customs(first), run_customs(second)]

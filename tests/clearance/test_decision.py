@@ -20,9 +20,10 @@ from clearance.models import (
     WatchlistEntry,
 )
 from clearance.services.checks import check_fail, check_run, checks_reconcile
-from tests.factories import arrival_in
+from tests.factories import arrival_in, container
 
 SECOND_TRUCK = {
+    "containers": [container(2)],  # a container is on one active crossing at a time
     "vehicle": {
         "plate": "12C-555.55",
         "country": "VN",

@@ -1,7 +1,7 @@
 """Declare, read, list, amend and cancel over HTTP, as a forwarder's ERP does."""
 
 from clearance.models import Declaration, DeclarationEvent
-from tests.factories import arrival_in
+from tests.factories import arrival_in, container
 
 
 def test_declaring_returns_the_declaration_as_get_returns_it(api, declare):
@@ -187,6 +187,7 @@ def test_swapping_to_a_vehicle_with_an_active_crossing_is_409(api, declare):
     declare(
         vehicle={"plate": "12C-555.55", "country": "VN", "max_gross_weight_kg": 40000},
         customs_declarations=[{"number": "305123456790", "type": "B11"}],
+        containers=[container(1)],
     )
     created = declare()
 
@@ -225,8 +226,9 @@ def test_list_filters_and_cursor_pagination(api, declare, django_assert_max_num_
     for index in range(5):
         declare(
             vehicle={"plate": f"12C-100.0{index}", "country": "VN", "max_gross_weight_kg": 40000},
-            customs_declarations=[{"number": f"30512345600{index}", "type": "B11"}],
+            customs_declarations=[{"number": f"30512345600{index}", "type": "A11" if index % 2 else "B11"}],
             direction="import" if index % 2 else "export",
+            containers=[container(index)],
         )
 
     with django_assert_max_num_queries(10):
@@ -246,6 +248,7 @@ def test_list_queries_do_not_grow_with_the_page(api, declare, django_assert_max_
         declare(
             vehicle={"plate": f"12C-200.{index:02d}", "country": "VN", "max_gross_weight_kg": 40000},
             customs_declarations=[{"number": f"3051234570{index:02d}", "type": "B11"}],
+            containers=[container(index)],
         )
 
     with django_assert_max_num_queries(10):

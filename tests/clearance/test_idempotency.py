@@ -8,7 +8,7 @@ from django.db import connection
 from django.utils import timezone
 
 from clearance.models import Declaration, IdempotencyRecord
-from tests.factories import client_for
+from tests.factories import client_for, container
 
 
 def post(api, body, key):
@@ -57,6 +57,7 @@ def test_keys_are_per_company(api, other_api, declaration_body):
         declaration_body(
             vehicle={"plate": "桂A12345", "country": "CN", "max_gross_weight_kg": 40000},
             customs_declarations=[{"number": "305123456790", "type": "B11"}],
+            containers=[container(2)],
         ),
         "shared-key",
     )

@@ -296,3 +296,47 @@ def test_hs_codes_on_goods_lines_are_the_8_digits_of_vietnams_tariff(api, code):
     response = api.post("/api/v1/declarations/", body, format="json")
 
     assert problem_fields(response) == {"goods[0].hs_code": "invalid_hs_code"}
+
+
+# --- One container, one active crossing --------------------------------------------------------------
+
+CONTAINER = [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}]
+
+
+def test_a_container_on_another_companys_active_crossing_is_refused_without_naming_it(api, other_api):
+    mine = declare(api, n=1, containers=CONTAINER)
+
+    response = other_api.post("/api/v1/declarations/", TruckBody(n=2, containers=CONTAINER), format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "container_in_use"
+    assert mine["reference"] not in str(response.json()) and "another company" in response.json()["detail"]
+
+
+def test_a_container_on_my_own_active_crossing_is_named(api):
+    mine = declare(api, n=1, containers=CONTAINER)
+
+    response = api.post("/api/v1/declarations/", TruckBody(n=2, containers=CONTAINER), format="json")
+
+    assert response.status_code == 409 and response.json()["declaration"] == mine["reference"]
+
+
+def test_a_container_is_free_again_once_its_crossing_is_cancelled(api, other_api):
+    mine = declare(api, n=1, containers=CONTAINER)
+    api.post(f"/api/v1/declarations/{mine['id']}/cancel/", {"reason": "Trip postponed"}, format="json")
+
+    declare(other_api, n=2, containers=CONTAINER)
+
+
+def test_an_amendment_cannot_take_a_container_of_another_active_crossing(api):
+    declare(api, n=1, containers=CONTAINER)
+    other = declare(api, n=2)
+
+    response = api.patch(
+        f"/api/v1/declarations/{other['id']}/",
+        {"containers": CONTAINER},
+        format="json",
+        HTTP_IF_MATCH=f'"{other["version"]}"',
+    )
+
+    assert response.status_code == 409 and response.json()["code"] == "container_in_use"
