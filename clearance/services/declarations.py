@@ -221,9 +221,7 @@ def _replace_lines(declaration: Declaration, data: dict) -> None:
         _ensure_containers_free(numbers=numbers, company_id=declaration.company_id, declaration_id=declaration.id)
         try:
             with transaction.atomic():
-                Container.objects.bulk_create(
-                    Container(declaration=declaration, **line) for line in data["containers"]
-                )
+                Container.objects.bulk_create(Container(declaration=declaration, **line) for line in data["containers"])
         except IntegrityError:
             # Another request took a container between our check and this insert.
             _ensure_containers_free(numbers=numbers, company_id=declaration.company_id, declaration_id=declaration.id)
