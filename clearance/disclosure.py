@@ -81,6 +81,16 @@ FORWARDER_REASON_CODES = frozenset(
     }
 )
 UNDER_REVIEW = {"code": "under_review", "message": "The authority reviews this crossing further."}
+# What an outcome means to the forwarder, said in place of the internal reasons behind it. An outcome that
+# sends the crossing to officers (yellow, red, flag, inspection) is "under review"; these are not.
+OUTCOME_SUMMARIES = {
+    Check.Outcome.GREEN: {
+        "code": "green_channel",
+        "message": "Customs releases the goods on the declared documents (green channel).",
+    },
+    Check.Outcome.PASS: {"code": "passed", "message": "Nothing in this check stands in the way of the crossing."},
+    Check.Outcome.DENY: {"code": "refused", "message": "The authority refuses this crossing."},
+}
 
 # The fields a forwarder reads, in the order they are shown. Not shown: a check's claim and enqueue
 # bookkeeping; an inspection's version, officer's notes and who resolved it; the officer user of an event.
@@ -89,10 +99,13 @@ INSPECTION_FIELDS = ("id", "force", "kind", "status", "reasons", "created_at", "
 EVENT_FIELDS = ("id", "at", "actor_kind", "actor", "event", "reason", "version", "data")
 
 
-def forwarder_reasons(reasons: list[dict]) -> list[dict]:
-    """The reasons whose code the forwarder may read, and UNDER_REVIEW once if any other was left out."""
+def forwarder_reasons(reasons: list[dict], *, outcome: str | None = None) -> list[dict]:
+    """The reasons whose code the forwarder may read; when any other was left out, once, what the check's
+    outcome means to the forwarder (``OUTCOME_SUMMARIES``), or UNDER_REVIEW."""
     shown = [reason for reason in reasons if reason.get("code") in FORWARDER_REASON_CODES]
-    return shown + [UNDER_REVIEW] if len(shown) < len(reasons) else shown
+    if len(shown) == len(reasons):
+        return shown
+    return [*shown, OUTCOME_SUMMARIES.get(outcome, UNDER_REVIEW)]
 
 
 def written_by_forwarder(event: DeclarationEvent) -> bool:
@@ -113,5 +126,5 @@ def event_data(event: DeclarationEvent) -> dict:
         return event.data
     details = dict(event.data or {})
     if "reasons" in details:
-        details["reasons"] = forwarder_reasons(details["reasons"])
+        details["reasons"] = forwarder_reasons(details["reasons"], outcome=details.get("outcome"))
     return details

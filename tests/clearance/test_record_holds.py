@@ -340,3 +340,34 @@ def test_an_amendment_cannot_take_a_container_of_another_active_crossing(api):
     )
 
     assert response.status_code == 409 and response.json()["code"] == "container_in_use"
+
+
+# --- What the forwarder reads of its checks ----------------------------------------------------------
+
+
+def test_a_green_customs_check_reads_as_green_not_under_review(api, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = declare(api, n=1)
+
+    checks = {check["kind"]: check for check in api.get(f"/api/v1/declarations/{mine['id']}/").json()["checks"]}
+
+    assert checks["customs"]["outcome"] == "green"
+    assert [reason["code"] for reason in checks["customs"]["reasons"]] == ["green_channel"]
+    assert "under_review" not in str(checks)
+    finished = [
+        event
+        for event in api.get(f"/api/v1/declarations/{mine['id']}/events/").json()["results"]
+        if event["event"] == "check_finished" and event["data"]["check"] == "customs"
+    ]
+    assert [reason["code"] for reason in finished[0]["data"]["reasons"]] == ["green_channel"]
+
+
+def test_a_yellow_customs_check_is_still_under_review(api, django_capture_on_commit_callbacks):
+    HsRiskRule.objects.create(hs_prefix="8471", weight=35, description="Laptops")
+    with django_capture_on_commit_callbacks(execute=True):
+        mine = declare(api, n=1)
+
+    checks = {check["kind"]: check for check in api.get(f"/api/v1/declarations/{mine['id']}/").json()["checks"]}
+
+    assert checks["customs"]["outcome"] == "yellow"
+    assert [reason["code"] for reason in checks["customs"]["reasons"]] == ["under_review"]

@@ -15,3 +15,9 @@ class CheckOutput(serializers.ModelSerializer):
     class Meta:
         model = Check
         fields = disclosure.CHECK_FIELDS
+
+    def to_representation(self, check):
+        data = super().to_representation(check)
+        # The summary of hidden reasons follows the check's own outcome (green is not "under review").
+        data["reasons"] = disclosure.forwarder_reasons(check.reasons or [], outcome=check.outcome)
+        return data
