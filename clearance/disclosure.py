@@ -88,7 +88,7 @@ OUTCOME_SUMMARIES = {
         "code": "green_channel",
         "message": "Customs releases the goods on the declared documents (green channel).",
     },
-    Check.Outcome.PASS: {"code": "passed", "message": "Nothing in this check stands in the way of the crossing."},
+    Check.Outcome.PASS: {"code": "check_passed", "message": "Nothing in this check stands in the way of the crossing."},
     Check.Outcome.DENY: {"code": "refused", "message": "The authority refuses this crossing."},
 }
 

@@ -161,6 +161,9 @@ class Fee(models.Model):
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")
         PAID = "paid", _("Paid")
+        # The crossing was cancelled: an unpaid fee is void; a paid one is owed back to the forwarder.
+        VOIDED = "voided", _("Void (crossing cancelled)")
+        REFUND_DUE = "refund_due", _("Refund due (crossing cancelled after payment)")
 
     declaration = models.OneToOneField("clearance.Declaration", on_delete=models.CASCADE, related_name="fee")
     tariff = models.ForeignKey(Tariff, on_delete=models.PROTECT)

@@ -77,6 +77,8 @@ def payment_record(*, provider_payment_id: str, reference: str, amount_vnd: Deci
         )
         if fee is None:
             problem = f"No fee has been issued for {reference}."
+        elif fee.status in (Fee.Status.VOIDED, Fee.Status.REFUND_DUE):
+            problem = f"The crossing {reference} was cancelled; its fee can no longer be paid."
         elif fee.is_paid:
             problem = f"The fee of {reference} is already paid by another payment."
         elif amount_vnd != fee.amount_vnd:
@@ -116,6 +118,8 @@ def payment_record(*, provider_payment_id: str, reference: str, amount_vnd: Deci
 
 def ticket_for(fee: Fee) -> dict:
     """The e-ticket of a paid fee: a signed token (what the QR code carries) and the QR image as SVG."""
+    if fee.status in (Fee.Status.VOIDED, Fee.Status.REFUND_DUE):
+        raise TicketVoid(f"The crossing {fee.declaration.reference} was cancelled: its e-ticket is void.")
     if not fee.is_paid:
         raise Conflict("The fee is not paid yet; the e-ticket comes with the payment.", code="fee_unpaid")
     payload = {
@@ -130,6 +134,14 @@ def ticket_for(fee: Fee) -> dict:
     return {"payload": payload, "token": token, "qr_svg": buffer.getvalue().decode()}
 
 
+class TicketVoid(Conflict):
+    code = "ticket_void"
+
+
 def ticket_read(token: str) -> dict:
-    """What a gate scanner reads from the QR code; raises signing.BadSignature for a forged ticket."""
-    return signing.loads(token, salt=TICKET_SALT)
+    """What a gate scanner reads from the QR code. Raises signing.BadSignature for a forged ticket and
+    TicketVoid (409) for the ticket of a cancelled crossing, whose fee is void or owed back."""
+    payload = signing.loads(token, salt=TICKET_SALT)
+    if not Fee.objects.filter(declaration__reference=payload.get("ref"), status=Fee.Status.PAID).exists():
+        raise TicketVoid(f"The ticket of {payload.get('ref')} is void: its crossing was cancelled.")
+    return payload

@@ -121,6 +121,15 @@ def _free_customs_numbers(declaration: Declaration) -> None:
     declaration.containers.update(is_active=False)
 
 
+def _void_fee(declaration: Declaration) -> str | None:
+    """A cancelled crossing's fee is void if unpaid, owed back if paid (its e-ticket no longer opens
+    anything). Returns the fee's new status, if it had one."""
+    for current, void in ((Fee.Status.ISSUED, Fee.Status.VOIDED), (Fee.Status.PAID, Fee.Status.REFUND_DUE)):
+        if Fee.objects.filter(declaration=declaration, status=current).update(status=void):
+            return void
+    return None
+
+
 # --- Submission and checks -------------------------------------------------------------------------
 
 
@@ -264,7 +273,8 @@ def declaration_cancelled(*, declaration: Declaration, actor: Actor, reason: str
         declaration.move_to_stage(to=Stage.TURNED_BACK)
         declaration.lane = None
     _free_customs_numbers(declaration)
-    _record(declaration, actor=actor, kind=Kind.CANCELLED, reason=reason)
+    fee = _void_fee(declaration)
+    _record(declaration, actor=actor, kind=Kind.CANCELLED, reason=reason, data={"fee": fee} if fee else None)
     _save(declaration, "status", "stage", "lane", "slot")
 
 

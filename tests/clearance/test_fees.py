@@ -14,8 +14,8 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clearance.audit import Actor
-from clearance.models import Declaration, Fee, Payment, Tariff, TariffCoefficient, TariffRate
-from clearance.services.fees import fee_issue, ticket_read
+from clearance.models import Declaration, DeclarationEvent, Fee, Payment, Tariff, TariffCoefficient, TariffRate
+from clearance.services.fees import TicketVoid, fee_issue, ticket_read
 
 SECRET = "provider-shared-secret"
 pytestmark = pytest.mark.usefixtures("tariff")
@@ -369,3 +369,39 @@ def test_a_declaration_without_a_fee_has_no_ticket(declare, api):
     assert Declaration.objects.get(id=declaration_id).status == "checking"
 
     assert api.get(f"/api/v1/declarations/{declaration_id}/ticket/").status_code == 404
+
+
+# --- A cancelled crossing's fee ---------------------------------------------------------------------------
+
+
+def cancel(api, seen: dict):
+    response = api.post(f"/api/v1/declarations/{seen['id']}/cancel/", {"reason": "Trip called off"}, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_cancelling_voids_an_unpaid_fee_and_it_can_no_longer_be_paid(issued, api):
+    cancelled = cancel(api, issued)
+
+    assert cancelled["fee"]["status"] == "voided"
+    response = callback(confirmation(issued))
+    assert response.status_code == 422
+    assert "cancelled" in response.json()["detail"]
+    assert Payment.objects.get().status == Payment.Status.REJECTED  # kept for the record
+    assert Fee.objects.get().status == Fee.Status.VOIDED
+
+
+def test_cancelling_after_payment_owes_the_fee_back_and_voids_the_ticket(issued, api):
+    assert callback(confirmation(issued)).status_code == 200
+    token = api.get(f"/api/v1/declarations/{issued['id']}/ticket/").json()["token"]
+
+    cancelled = cancel(api, issued)
+
+    assert cancelled["fee"]["status"] == "refund_due"
+    response = api.get(f"/api/v1/declarations/{issued['id']}/ticket/")
+    assert response.status_code == 409 and response.json()["code"] == "ticket_void"
+    assert response["Content-Type"] == "application/problem+json"
+    with pytest.raises(TicketVoid):
+        ticket_read(token)  # the gate's scanner refuses it
+    event = DeclarationEvent.objects.get(declaration_id=issued["id"], event=DeclarationEvent.Kind.CANCELLED)
+    assert event.data == {"fee": "refund_due"}
