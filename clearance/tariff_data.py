@@ -8,8 +8,17 @@ from datetime import date
 from decimal import Decimal
 
 from clearance.models import Fee, TariffCoefficient, TariffRate
+from vehicles.models import Direction
 
-TARIFF = {"code": "nq-09-2025", "name": "Nghị quyết 09/2025/NQ-HĐND (sample values)", "valid_from": date(2025, 5, 8)}
+TARIFF = {
+    "code": "nq-09-2025",
+    "name": "Nghị quyết 09/2025/NQ-HĐND (sample values)",
+    "valid_from": date(2025, 5, 8),
+    # "The highest rates reach about 5,000,000 VND a trip" (DOMAIN.md): no computed fee goes above it.
+    "max_fee_vnd": 5_000_000,
+}
+# Goods-type coefficients charged in one direction only: ore five times on export, not on import.
+COEFFICIENT_DIRECTIONS = {"ore": Direction.EXPORT}
 
 # Base rate per trip: by the vehicle's maximum gross weight (upper bound in kg) or by container size.
 RATES = [

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from vehicles.models import GateDevice, Lane, Yard
+from vehicles.models import Direction, GateDevice, Lane, Yard
 
 
 class GateDecision(models.Model):
@@ -88,6 +88,9 @@ class Tariff(models.Model):
     name = models.CharField(_("name"), max_length=255)
     valid_from = models.DateField(_("valid from"))
     valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    max_fee_vnd = models.PositiveIntegerField(
+        _("maximum fee per trip (VND)"), null=True, blank=True, help_text=_("No computed fee exceeds it.")
+    )
 
     class Meta:
         verbose_name = _("tariff")
@@ -137,6 +140,13 @@ class TariffCoefficient(models.Model):
     code = models.CharField(_("code"), max_length=40)
     description = models.CharField(_("description"), max_length=255)
     hs_chapters = models.JSONField(_("HS chapters (goods types)"), default=list, blank=True)
+    direction = models.CharField(
+        _("only for the direction"),
+        max_length=10,
+        choices=Direction.choices,
+        blank=True,
+        help_text=_("A goods type's coefficient for crossings in this direction only (export ore); blank: both."),
+    )
     coefficient = models.DecimalField(_("coefficient"), max_digits=5, decimal_places=2)
 
     class Meta:

@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clearance.errors import DomainError
-from clearance.models import Declaration, Fee, Tariff
+from clearance.models import Declaration, Fee, Tariff, TariffCoefficient
 from vehicles.models import Direction, local_date
 
 logger = logging.getLogger(__name__)
@@ -60,7 +60,10 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
         basis = ("weight_class", next((str(bound) for bound in bounds if weight < bound), "max"))
     base = rates[basis]
     coefficients = list(tariff.coefficients.all())
-    goods = [c for c in coefficients if c.kind == "goods"]
+    # A goods type's coefficient may be for one direction only (ore is charged five times on export).
+    goods = [
+        c for c in coefficients if c.kind == TariffCoefficient.Kind.GOODS and c.direction in ("", declaration.direction)
+    ]
     general = next((c for c in goods if not c.hs_chapters), None)
     applicable = []
     for line in declaration.goods.all():
@@ -74,6 +77,9 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
         Decimal(base) * (goods_coefficient.coefficient if goods_coefficient else 1) * journey_coefficient.coefficient
     )
     amount = int((amount / 1000).quantize(Decimal(1), rounding=ROUND_HALF_UP) * 1000)
+    computed = amount
+    if tariff.max_fee_vnd is not None:
+        amount = min(amount, tariff.max_fee_vnd)
     breakdown = {
         "basis": basis[0],
         "class": basis[1],
@@ -82,6 +88,7 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
         "goods_coefficient": str(goods_coefficient.coefficient) if goods_coefficient else "1",
         "journey": journey,
         "journey_coefficient": str(journey_coefficient.coefficient),
+        **({"computed_vnd": computed, "max_fee_vnd": tariff.max_fee_vnd} if amount < computed else {}),
     }
     return amount, breakdown
 

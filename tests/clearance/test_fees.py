@@ -118,30 +118,51 @@ def test_ore_for_export_pays_five_times_the_base(cleared):
     assert fee["amount_vnd"] == 5 * 1_000_000
 
 
+def test_no_fee_exceeds_the_tariffs_maximum_per_trip(cleared):
+    seen = cleared(direction="export", goods=[IRON_ORE], containers=[container("40")], quarantine_certificates=[])
+
+    fee = seen["fee"]
+    assert fee["amount_vnd"] == 5_000_000  # 4,000,000 × 5 = 20,000,000, capped
+    assert (fee["breakdown"]["computed_vnd"], fee["breakdown"]["max_fee_vnd"]) == (20_000_000, 5_000_000)
+
+
+def test_imported_ore_is_not_charged_the_export_ore_coefficient(cleared):
+    seen = cleared(
+        direction="import",
+        goods=[{**IRON_ORE, "origin_country": "CN"}],
+        customs_declarations=[{"number": "105123456789", "type": "A11"}],
+        quarantine_certificates=[],
+    )
+
+    fee = seen["fee"]
+    assert (fee["breakdown"]["goods_type"], fee["breakdown"]["goods_coefficient"]) == ("general", "1.00")
+    assert fee["amount_vnd"] == 1_300_000  # 1,000,000 (top weight class) × 1.3 inland, not × 5
+
+
 def test_imported_goods_delivered_inland_pay_130_percent(cleared):
     seen = cleared(
         direction="import",
         goods=[{**LAPTOPS, "origin_country": "CN"}],
-        containers=[container("40")],
+        containers=[container("20")],
         customs_declarations=[{"number": "105123456789", "type": "A11"}],
         quarantine_certificates=[],
     )
 
     fee = seen["fee"]
     assert (fee["journey"], fee["breakdown"]["journey_coefficient"]) == ("import_inland", "1.30")
-    assert fee["amount_vnd"] == 5_200_000  # 4,000,000 × 1.3
+    assert fee["amount_vnd"] == 2_600_000  # 2,000,000 × 1.3
 
 
 def test_several_goods_types_pay_the_highest_coefficient(cleared):
     seen = cleared(
         direction="export",
+        vehicle=vehicle(17000),
         goods=[line("08109092", "Fresh dragon fruit", "5000"), line("26011100", "Iron ore", "10000", value="1200.00")],
-        containers=[container("20")],
     )
 
     fee = seen["fee"]
     assert fee["breakdown"]["goods_type"] == "ore"
-    assert fee["amount_vnd"] == 10_000_000  # 2,000,000 × 5
+    assert fee["amount_vnd"] == 4_000_000  # 800,000 (up to 18 t) × 5
 
 
 def test_the_largest_container_sets_the_base_rate(cleared):

@@ -24,6 +24,7 @@ class Command(BaseCommand):
                     description=description,
                     hs_chapters=chapters,
                     coefficient=coefficient,
+                    direction=tariff_data.COEFFICIENT_DIRECTIONS.get(code, ""),
                 )
                 for kind, code, description, chapters, coefficient in tariff_data.COEFFICIENTS
             )
