@@ -464,7 +464,7 @@ IMPORT = {
         "document_expires": "2031-01-01",
     },
     "customs_declarations": [{"number": "105123456789", "type": "A11"}],
-    "containers": [{"number": "MSKU1234565", "size": "40", "seals": ["CN778899"]}],
+    "containers": [{"number": "MSKU1234565", "size": "20", "seals": ["CN778899"]}],
     "goods": [{**PHONES[0], "origin_country": "CN"}],
 }
 
@@ -473,7 +473,8 @@ def test_import_journey_from_declaration_to_crossed(device, api):
     declaration_id = DeclarationFactory(**IMPORT).id
     seen = api.get(f"/api/v1/declarations/{declaration_id}/").json()
     assert seen["status"] == "cleared"
-    assert (seen["fee"]["journey"], seen["fee"]["amount_vnd"]) == ("import_inland", 5_200_000)
+    # 2,000,000 for a 20-ft container × 1.3 delivered inland (a 40-ft one would meet the tariff's maximum)
+    assert (seen["fee"]["journey"], seen["fee"]["amount_vnd"]) == ("import_inland", 2_600_000)
 
     assert pay_over_callback(declaration_id, api).status_code == 200
     arrived = movement(device("yard_gate", yard="1119-import-yard"), "桂A12345", "yard_in")

@@ -141,3 +141,126 @@ def test_an_api_path_that_matches_no_route_answers_problem_json(api):
 
     assert response.status_code == 404
     assert problem_code(response) == "not_found"
+
+
+# --- Characters a database cannot hold, duplicate keys, oversize bodies, times without an offset --------
+
+
+def device_client(kind: str, **place) -> APIClient:
+    import io
+
+    from django.core.management import call_command
+
+    out = io.StringIO()
+    args = [f"--{name}={value}" for name, value in place.items()]
+    call_command("create_device", "--kind", kind, *args, "--name", f"{kind}-probe", stdout=out)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {out.getvalue().strip().splitlines()[-1]}")
+    return client
+
+
+def raw_post(client: APIClient, path: str, text: str):
+    return client.post(path, text.encode(), content_type="application/json")
+
+
+@pytest.mark.parametrize("bad", ["\\ud800", "\\udfff", "a\\u0000b"])
+@pytest.mark.parametrize("field", ["driver.full_name", "direction", "goods[0].description"])
+def test_a_lone_surrogate_or_nul_in_a_string_or_choice_is_400_naming_the_field(api, declaration_body, bad, field):
+    body = declaration_body()
+    if field == "direction":
+        body["direction"] = "PLACEHOLDER"
+    elif field == "driver.full_name":
+        body["driver"]["full_name"] = "PLACEHOLDER"
+    else:
+        body["goods"][0]["description"] = "PLACEHOLDER"
+    text = json.dumps(body).replace('"PLACEHOLDER"', f'"{bad}"')
+
+    response = raw_post(api, "/api/v1/declarations/", text)
+
+    assert response.status_code == 400, response.content
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["errors"] == [
+        {"field": field, "code": "invalid_character", "message": response.json()["errors"][0]["message"]}
+    ]
+
+
+def test_a_nul_in_a_device_plate_is_400(reference):
+    device = device_client("lane_gate", lane="1119-EX1")
+
+    response = raw_post(
+        device,
+        "/api/v1/gate/reads/",
+        '{"plate": "12C\\u000012345", "read_at": "2026-11-30T10:00:00+07:00", "confidence": "0.9"}',
+    )
+
+    assert response.status_code == 400 and response.json()["errors"][0]["field"] == "plate"
+
+
+def test_duplicate_json_keys_are_400(api, declaration_body):
+    text = json.dumps(declaration_body())[:-1] + ', "direction": "import"}'
+
+    response = raw_post(api, "/api/v1/declarations/", text)
+
+    assert response.status_code == 400
+    assert problem_code(response) == "parse_error"
+    assert "direction" in response.json()["detail"]
+
+
+def test_a_body_over_the_limit_is_413_problem_json(api, settings):
+    settings.SMARTGATE_API_MAX_BODY_BYTES = 1000
+
+    response = raw_post(api, "/api/v1/declarations/", json.dumps({"reason": "x" * 2000}))
+
+    assert response.status_code == 413
+    assert response["Content-Type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("kind", "place", "path", "body"),
+    [
+        (
+            "lane_gate",
+            {"lane": "1119-EX1"},
+            "/api/v1/gate/reads/",
+            {"plate": "12C12345", "confidence": "0.9", "read_at": None},
+        ),
+        (
+            "yard_gate",
+            {"yard": "1119-export-yard"},
+            "/api/v1/gate/movements/",
+            {"plate": "12C12345", "kind": "yard_in", "occurred_at": None},
+        ),
+        (
+            "weighbridge",
+            {"yard": "1119-export-yard"},
+            "/api/v1/gate/weights/",
+            {"plate": "12C12345", "gross_weight_kg": 30000, "measured_at": None},
+        ),
+    ],
+)
+def test_a_device_time_without_an_offset_is_timezone_required(reference, kind, place, path, body):
+    field = next(name for name, value in body.items() if value is None)
+    device = device_client(kind, **place)
+
+    response = device.post(path, {**body, field: "2026-11-30T10:00:00"}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == field
+    assert response.json()["errors"][0]["code"] == "timezone_required"
+
+
+def test_a_slot_time_without_an_offset_is_timezone_required(api, declare):
+    declaration = declare().json()
+
+    response = api.post(
+        f"/api/v1/declarations/{declaration['id']}/slot/", {"starts_at": "2026-12-01T10:00:00"}, format="json"
+    )
+
+    assert response.status_code == 400 and response.json()["errors"][0]["code"] == "timezone_required"
+
+
+def test_a_nul_in_an_admin_search_is_400(admin_client, reference):
+    response = admin_client.get("/admin/clearance/declaration/", {"q": "12C\x0012345"})
+
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/problem+json"

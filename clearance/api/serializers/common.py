@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -85,6 +87,21 @@ class StrictSerializer(serializers.Serializer):
             if errors:
                 raise serializers.ValidationError(errors)
         return super().to_internal_value(data)
+
+
+class AwareDateTimeField(serializers.DateTimeField):
+    """An ISO 8601 time that must carry its UTC offset: a gate's local clock and a server's UTC differ by
+    seven hours, so a bare time is refused, not guessed."""
+
+    def to_internal_value(self, value):
+        parsed = super().to_internal_value(value)  # a value that is no time at all is "invalid" first
+        if isinstance(value, str) and not re.search(r"(Z|[+-]\d{2}:?\d{2})$", value.strip()):
+            raise serializers.ValidationError(
+                serializers.ErrorDetail(
+                    "Give the time with its UTC offset, e.g. 2026-11-22T08:00:00+07:00.", code="timezone_required"
+                )
+            )
+        return parsed
 
 
 class ForwarderReasonsField(serializers.ListField):

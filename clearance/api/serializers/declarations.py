@@ -3,7 +3,6 @@ reads them."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from django.utils import timezone
@@ -12,7 +11,7 @@ from rest_framework import serializers
 
 from clearance import disclosure
 from clearance.api.serializers.checks import CheckOutput
-from clearance.api.serializers.common import StrictSerializer, route_for_code
+from clearance.api.serializers.common import AwareDateTimeField, StrictSerializer, route_for_code
 from clearance.api.serializers.inspections import InspectionOutput
 from clearance.api.serializers.parts import (
     ContainerInput,
@@ -40,7 +39,7 @@ from vehicles.models import Direction
 class DeclarationInput(StrictSerializer):
     direction = serializers.ChoiceField(choices=Direction.choices)
     route = serializers.CharField(max_length=20)
-    expected_arrival = serializers.DateTimeField()
+    expected_arrival = AwareDateTimeField()
     customs_declarations = CustomsDeclarationInput(many=True, allow_empty=False, max_length=20)
     vehicle = VehicleInput()
     trailer = TrailerInput(required=False, allow_null=True)
@@ -53,13 +52,6 @@ class DeclarationInput(StrictSerializer):
         return route_for_code(value)
 
     def validate_expected_arrival(self, value):
-        raw = self.initial_data.get("expected_arrival") if isinstance(self.initial_data, dict) else None
-        if isinstance(raw, str) and not re.search(r"(Z|[+-]\d{2}:?\d{2})$", raw):
-            raise serializers.ValidationError(
-                serializers.ErrorDetail(
-                    "Give the time with its UTC offset, e.g. 2026-11-22T08:00:00+07:00.", code="timezone_required"
-                )
-            )
         if value > timezone.now() + timedelta(days=366):  # the service's own window is tighter still
             raise serializers.ValidationError(
                 serializers.ErrorDetail("The expected arrival is more than a year ahead.", code="arrival_too_far")

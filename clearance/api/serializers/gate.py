@@ -5,7 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from clearance import identifiers
-from clearance.api.serializers.common import StrictSerializer, identifier
+from clearance.api.serializers.common import AwareDateTimeField, StrictSerializer, identifier
 from clearance.models import GateDecision
 from clearance.services.gate import MovementResult, Weighing
 from vehicles.models import Movement
@@ -32,7 +32,7 @@ class DevicePlateField(serializers.CharField):
 
 class PlateReadInput(StrictSerializer):
     plate = DevicePlateField()
-    read_at = serializers.DateTimeField()
+    read_at = AwareDateTimeField()
     confidence = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1)
 
 
@@ -52,7 +52,7 @@ DEVICE_MOVEMENTS = [Movement.Kind.YARD_IN, Movement.Kind.YARD_OUT, Movement.Kind
 class MovementInput(StrictSerializer):
     plate = DevicePlateField()
     kind = serializers.ChoiceField(choices=DEVICE_MOVEMENTS)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = AwareDateTimeField()
 
 
 class MovementOutput(serializers.Serializer):
@@ -78,7 +78,7 @@ class MovementOutput(serializers.Serializer):
 class WeightInput(StrictSerializer):
     plate = DevicePlateField()
     gross_weight_kg = serializers.IntegerField(min_value=100, max_value=200_000)
-    measured_at = serializers.DateTimeField()
+    measured_at = AwareDateTimeField()
 
 
 class WeightOutput(serializers.Serializer):
@@ -103,7 +103,7 @@ class HandoverInput(StrictSerializer):
     plate = DevicePlateField(help_text="The autonomous vehicle's plate.")
     from_plate = DevicePlateField(help_text="The truck that brought the containers.")
     containers = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False, max_length=10)
-    occurred_at = serializers.DateTimeField()
+    occurred_at = AwareDateTimeField()
 
     def validate_containers(self, numbers):
         return [identifier(identifiers.container_number, number) for number in numbers]

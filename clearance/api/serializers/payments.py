@@ -6,6 +6,7 @@ from datetime import UTC
 
 from rest_framework import serializers
 
+from clearance.api.serializers.common import AwareDateTimeField
 from clearance.models import Fee
 
 
@@ -26,7 +27,7 @@ class PaymentCallbackInput(serializers.Serializer):
     payment_id = serializers.CharField(max_length=100)
     reference = serializers.CharField(max_length=20, help_text="The declaration's reference, e.g. SG-2026-000123.")
     amount_vnd = serializers.DecimalField(max_digits=15, decimal_places=0, min_value=0)
-    paid_at = serializers.DateTimeField(required=False)
+    paid_at = AwareDateTimeField(required=False)
 
 
 class PaymentCallbackOutput(serializers.Serializer):

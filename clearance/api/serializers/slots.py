@@ -5,13 +5,13 @@ from __future__ import annotations
 from django.utils import timezone
 from rest_framework import serializers
 
-from clearance.api.serializers.common import StrictSerializer, route_for_code
+from clearance.api.serializers.common import AwareDateTimeField, StrictSerializer, route_for_code
 from clearance.models import ArrivalSlot
 from vehicles.models import Direction
 
 
 class SlotBookInput(StrictSerializer):
-    starts_at = serializers.DateTimeField(help_text="The start of a slot, as listed by GET /api/v1/slots/.")
+    starts_at = AwareDateTimeField(help_text="The start of a slot, as listed by GET /api/v1/slots/.")
 
 
 class SlotQueryInput(StrictSerializer):
