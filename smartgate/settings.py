@@ -254,6 +254,8 @@ CELERY_BEAT_SCHEDULE = {
 # --- Yards, slots, queue and dispatch -------------------------------------------------------------
 SMARTGATE_SLOT_TOLERANCE_MINUTES = env_int("SMARTGATE_SLOT_TOLERANCE_MINUTES", default=30, minimum=0)
 SMARTGATE_SLOT_MAX_MOVES = env_int("SMARTGATE_SLOT_MAX_MOVES", default=2, minimum=0)
+# A booked slot lies within this many hours of the declaration's expected arrival, either side.
+SMARTGATE_SLOT_ARRIVAL_WINDOW_HOURS = env_int("SMARTGATE_SLOT_ARRIVAL_WINDOW_HOURS", default=24, minimum=1)
 SMARTGATE_SLOT_DAYS_AHEAD = env_int("SMARTGATE_SLOT_DAYS_AHEAD", default=7, minimum=1)
 SMARTGATE_PERISHABLE_CHAPTERS = env_list("SMARTGATE_PERISHABLE_CHAPTERS", default=["07", "08"])
 # Calls in a row given to priority classes before one regular truck is called; 0 turns interleaving off.

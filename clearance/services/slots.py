@@ -62,7 +62,11 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
     """Book (or move to) the slot starting at ``starts_at``. The slot row is locked, so two requests for
     its last place give one booking. Raises RuleViolations, or Conflict for a full slot, a declaration
     already at the gate, or the move limit reached."""
-    declaration = Declaration.objects.select_for_update().get(id=declaration_id, company=company)
+    declaration = (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("route__gate")
+        .get(id=declaration_id, company=company)
+    )
     if declaration.stage != Declaration.Stage.EXPECTED or declaration.status in (
         Declaration.Status.CANCELLED,
         Declaration.Status.REJECTED,
@@ -87,6 +91,7 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
                 )
             ]
         )
+    _raise_if_outside_the_crossings_window(declaration, starts_at=slot.starts_at)
     if declaration.slot_id == slot.id:
         return declaration
     rebooking = declaration.slot_bookings > 0  # a move, or a booking again after a release or a no-show
@@ -98,6 +103,36 @@ def slot_book(*, declaration_id: int, company: Company, actor: Actor, starts_at:
         raise Conflict("That slot is full; choose another hour.", code="slot_full")
     lifecycle.slot_booked(declaration=declaration, slot=slot, actor=actor)
     return declaration
+
+
+def _raise_if_outside_the_crossings_window(declaration: Declaration, *, starts_at: datetime) -> None:
+    """A slot is when the vehicle arrives: no sooner than the gate's notice after the crossing was
+    declared, and near the arrival declared (``SMARTGATE_SLOT_ARRIVAL_WINDOW_HOURS`` either side)."""
+    notice_hours = declaration.route.gate.crossing_notice_hours
+    earliest = declaration.created_at + timedelta(hours=notice_hours)
+    window = timedelta(hours=settings.SMARTGATE_SLOT_ARRIVAL_WINDOW_HOURS)
+    if starts_at < earliest:
+        raise RuleViolations(
+            [
+                FieldError(
+                    "starts_at",
+                    "slot_within_notice",
+                    f"A crossing is declared at least {notice_hours} hours before arrival; the earliest slot for "
+                    f"this one starts at {earliest.isoformat()}.",
+                )
+            ]
+        )
+    if abs(starts_at - declaration.expected_arrival) > window:
+        raise RuleViolations(
+            [
+                FieldError(
+                    "starts_at",
+                    "slot_far_from_arrival",
+                    f"The slot must be within {window.total_seconds() / 3600:g} hours of the declared arrival "
+                    f"({declaration.expected_arrival.isoformat()}); amend the expected arrival first.",
+                )
+            ]
+        )
 
 
 @transaction.atomic

@@ -371,3 +371,38 @@ def test_a_yellow_customs_check_is_still_under_review(api, django_capture_on_com
 
     assert checks["customs"]["outcome"] == "yellow"
     assert [reason["code"] for reason in checks["customs"]["reasons"]] == ["under_review"]
+
+
+# --- Slots respect the notice and the declared arrival ------------------------------------------------
+
+
+@pytest.fixture
+def slots_ahead(reference):
+    slots_generate(days=3)
+
+
+def hour_from_now(hours: int):
+    return timezone.now().replace(minute=0, second=0, microsecond=0) + timedelta(hours=hours)
+
+
+def book_slot(api, declaration: dict, at):
+    return api.post(f"/api/v1/declarations/{declaration['id']}/slot/", {"starts_at": at.isoformat()}, format="json")
+
+
+def test_a_slot_inside_the_notice_period_is_refused(api, slots_ahead):
+    mine = declare(api, n=1, expected_arrival=arrival_in(6))  # the gate's notice is 3 hours
+
+    response = book_slot(api, mine, hour_from_now(2))
+
+    assert problem_fields(response) == {"starts_at": "slot_within_notice"}
+
+
+def test_a_slot_days_away_from_the_declared_arrival_is_refused(api, slots_ahead, settings):
+    settings.SMARTGATE_SLOT_ARRIVAL_WINDOW_HOURS = 6
+    mine = declare(api, n=1, expected_arrival=arrival_in(12))
+
+    too_far = book_slot(api, mine, hour_from_now(40))
+    near = book_slot(api, mine, hour_from_now(14))
+
+    assert problem_fields(too_far) == {"starts_at": "slot_far_from_arrival"}
+    assert near.status_code == 200, near.json()
