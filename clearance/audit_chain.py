@@ -53,6 +53,22 @@ def canonical(
     )
 
 
+def content_of(event) -> str:
+    """The canonical text of a stored (or about to be stored) DeclarationEvent."""
+    return canonical(
+        declaration_id=event.declaration_id,
+        seq=event.seq,
+        at=event.at,
+        actor_kind=event.actor_kind,
+        actor=event.actor,
+        user_id=event.user_id,
+        event=event.event,
+        reason=event.reason,
+        version=event.version,
+        data=event.data,
+    )
+
+
 def link(previous_hash: str, content: str) -> str:
     return hashlib.sha256(f"{previous_hash}\n{content}".encode()).hexdigest()
 

@@ -102,21 +102,6 @@ class AuditReport:
         return not self.problems
 
 
-def _content(event: DeclarationEvent) -> str:
-    return audit_chain.canonical(
-        declaration_id=event.declaration_id,
-        seq=event.seq,
-        at=event.at,
-        actor_kind=event.actor_kind,
-        actor=event.actor,
-        user_id=event.user_id,
-        event=event.event,
-        reason=event.reason,
-        version=event.version,
-        data=event.data,
-    )
-
-
 def _verify_chain(declaration: Declaration, events: list[DeclarationEvent], report: AuditReport) -> None:
     head = audit_chain.GENESIS
     for expected_seq, event in enumerate(events, start=1):
@@ -127,7 +112,7 @@ def _verify_chain(declaration: Declaration, events: list[DeclarationEvent], repo
         if event.prev_hash != head:
             report.problems.append(f"{where}: does not follow the event before it (removed or reordered)")
             return
-        if audit_chain.link(head, _content(event)) != event.hash:
+        if audit_chain.link(head, audit_chain.content_of(event)) != event.hash:
             report.problems.append(f"{where}: its content was changed after it was written")
             return
         head = event.hash

@@ -155,36 +155,42 @@ def _ensure_vehicle_free(*, vehicle_id: int, company_id: int, declaration_id: in
         )
 
 
-def _ensure_customs_numbers_free(*, numbers: list[str], company_id: int, declaration_id: int | None = None) -> None:
+def _ensure_on_no_other_active_crossing(
+    model, *, what: str, code: str, numbers: list[str], company_id: int, declaration_id: int | None = None
+) -> None:
+    """Customs numbers and containers are each on one active crossing at a time (the rows mirror their
+    crossing's activity): a clash is a 409 that names the other crossing only to its own company."""
     taken = (
-        CustomsDeclaration.objects.filter(number__in=numbers, is_active=True)
+        model.objects.filter(number__in=numbers, is_active=True)
         .exclude(declaration_id=declaration_id)
         .select_related("declaration")
         .first()
     )
     if taken is not None:
         named, extra = _other_crossing(taken.declaration, company_id=company_id)
-        raise Conflict(
-            f"Customs declaration {taken.number} is already on {named}.",
-            code="customs_declaration_in_use",
-            extra=extra,
-        )
+        raise Conflict(f"{what} {taken.number} is already on {named}.", code=code, extra=extra)
+
+
+def _ensure_customs_numbers_free(*, numbers: list[str], company_id: int, declaration_id: int | None = None) -> None:
+    _ensure_on_no_other_active_crossing(
+        CustomsDeclaration,
+        what="Customs declaration",
+        code="customs_declaration_in_use",
+        numbers=numbers,
+        company_id=company_id,
+        declaration_id=declaration_id,
+    )
 
 
 def _ensure_containers_free(*, numbers: list[str], company_id: int, declaration_id: int | None = None) -> None:
-    taken = (
-        Container.objects.filter(number__in=numbers, is_active=True)
-        .exclude(declaration_id=declaration_id)
-        .select_related("declaration")
-        .first()
+    _ensure_on_no_other_active_crossing(
+        Container,
+        what="Container",
+        code="container_in_use",
+        numbers=numbers,
+        company_id=company_id,
+        declaration_id=declaration_id,
     )
-    if taken is not None:
-        named, extra = _other_crossing(taken.declaration, company_id=company_id)
-        raise Conflict(
-            f"Container {taken.number} is already on {named}; it can be on one active crossing at a time.",
-            code="container_in_use",
-            extra=extra,
-        )
 
 
 def _register_parties(*, company: Company, vehicle: dict | None, trailer: dict | None, driver: dict | None) -> dict:

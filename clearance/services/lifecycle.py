@@ -77,26 +77,11 @@ def _record(
         seq=declaration.audit_seq + 1,
         prev_hash=declaration.audit_head or audit_chain.GENESIS,
     )
-    event.hash = audit_chain.link(event.prev_hash, event_content(event))
+    event.hash = audit_chain.link(event.prev_hash, audit_chain.content_of(event))
     event.save(force_insert=True)
     # The new head is saved with the change (``_save``) or on its own (``_save_head``).
     declaration.audit_seq, declaration.audit_head = event.seq, event.hash
     return event
-
-
-def event_content(event: DeclarationEvent) -> str:
-    return audit_chain.canonical(
-        declaration_id=event.declaration_id,
-        seq=event.seq,
-        at=event.at,
-        actor_kind=event.actor_kind,
-        actor=event.actor,
-        user_id=event.user_id,
-        event=event.event,
-        reason=event.reason,
-        version=event.version,
-        data=event.data,
-    )
 
 
 def _save(declaration: Declaration, *fields: str) -> None:

@@ -96,18 +96,6 @@ class DeclarationInput(StrictSerializer):
         return lines
 
 
-AMENDABLE = (
-    "expected_arrival",
-    "vehicle",
-    "trailer",
-    "driver",
-    "containers",
-    "goods",
-    "customs_declarations",
-    "quarantine_certificates",
-)
-
-
 class DeclarationAmendInput(DeclarationInput):
     """A PATCH: any amendable field; lists given replace the lists held."""
 
@@ -140,7 +128,8 @@ class DeclarationAmendInput(DeclarationInput):
                     {
                         "non_field_errors": [
                             serializers.ErrorDetail(
-                                f"Send at least one of: {', '.join(AMENDABLE)}.", code="empty_amendment"
+                                f"Send at least one of: {', '.join(Declaration.AMENDABLE_FIELDS)}.",
+                                code="empty_amendment",
                             )
                         ]
                     }
