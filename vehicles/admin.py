@@ -3,6 +3,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
+from vehicles.history import ReasonedHistoryAdmin
 from vehicles.models import BorderGate, DeviceAPIKey, Driver, GateDevice, Lane, Movement, Route, Trailer, Vehicle, Yard
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
@@ -52,7 +53,7 @@ class RouteAdmin(admin.ModelAdmin):
 
 
 @admin.register(Lane)
-class LaneAdmin(admin.ModelAdmin):
+class LaneAdmin(ReasonedHistoryAdmin):
     list_display = [
         "code",
         "route",
@@ -167,7 +168,7 @@ class MovementAdmin(admin.ModelAdmin):
 
 
 @admin.register(GateDevice)
-class GateDeviceAdmin(admin.ModelAdmin):
+class GateDeviceAdmin(ReasonedHistoryAdmin):
     """Devices are registered with `manage.py create_device` (which shows the key once); here they are
     listed and switched off."""
 

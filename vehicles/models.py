@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
+from simple_history.models import HistoricalRecords
 
 from vehicles.names import fold_name
 from vehicles.plates import Country, normalize_plate, parse_plate
@@ -116,6 +117,8 @@ class Lane(models.Model):
     closes_at = models.TimeField(_("closes at (local time)"), null=True, blank=True)
     is_open = models.BooleanField(_("open"), default=True)
     has_inspection_bay = models.BooleanField(_("has an inspection bay"), default=False)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("lane")
@@ -413,6 +416,8 @@ class GateDevice(models.Model):
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("gate device")

@@ -13,6 +13,7 @@ from clearance.models import (
     TariffRate,
     UnmatchedArrival,
 )
+from vehicles.history import ReasonedHistoryAdmin
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -57,7 +58,7 @@ class TariffCoefficientInline(admin.TabularInline):
 
 
 @admin.register(Tariff)
-class TariffAdmin(admin.ModelAdmin):
+class TariffAdmin(ReasonedHistoryAdmin):
     list_display = ["code", "name", "valid_from", "valid_to"]
     inlines = [TariffRateInline, TariffCoefficientInline]
 
@@ -79,7 +80,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(ArrivalSlot)
-class ArrivalSlotAdmin(admin.ModelAdmin):
+class ArrivalSlotAdmin(ReasonedHistoryAdmin):
     list_display = ["starts_at", "route", "direction", "capacity", "booked"]
     list_filter = ["route", "direction"]
     date_hierarchy = "starts_at"

@@ -36,12 +36,13 @@ from clearance.roles import FORCE_ROLES, can_act_for_force, is_gate_operator, is
 from clearance.services.dispatch import declaration_call_forward
 from clearance.services.inspections import declaration_reject_held, declaration_release, inspection_record_result
 from clearance.services.yard import declaration_turn_back
+from vehicles.history import ReasonedHistoryAdmin
 from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
 from vehicles.plates import normalize_plate
 
 
 @admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
+class CompanyAdmin(ReasonedHistoryAdmin):
     list_display = ["name", "tax_code", "country", "compliance_rating", "is_active", "created_at"]
     list_filter = ["country", "compliance_rating", "is_active"]
     search_fields = ["name", "tax_code"]
@@ -338,7 +339,7 @@ class DeclarationEventAdmin(ReadOnlyAdmin):
 
 
 @admin.register(RiskSettings)
-class RiskSettingsAdmin(admin.ModelAdmin):
+class RiskSettingsAdmin(ReasonedHistoryAdmin):
     list_display = ["__str__", "yellow_threshold", "red_threshold", "random_rate_percent", "random_rate_floor_percent"]
 
     def has_add_permission(self, request) -> bool:
@@ -350,14 +351,14 @@ class RiskSettingsAdmin(admin.ModelAdmin):
 
 
 @admin.register(HsRiskRule)
-class HsRiskRuleAdmin(admin.ModelAdmin):
+class HsRiskRuleAdmin(ReasonedHistoryAdmin):
     list_display = ["hs_prefix", "weight", "description", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["hs_prefix", "description"]
 
 
 @admin.register(ReferencePrice)
-class ReferencePriceAdmin(admin.ModelAdmin):
+class ReferencePriceAdmin(ReasonedHistoryAdmin):
     list_display = ["hs_heading", "price_per_kg", "currency"]
     list_filter = ["currency"]
     search_fields = ["hs_heading"]
@@ -377,7 +378,7 @@ class CompanyViolationAdmin(admin.ModelAdmin):
 
 
 @admin.register(WatchlistEntry)
-class WatchlistEntryAdmin(admin.ModelAdmin):
+class WatchlistEntryAdmin(ReasonedHistoryAdmin):
     list_display = ["__str__", "kind", "action", "document_number", "plate", "added_by", "added_at", "expires_at"]
     list_filter = ["kind", "action"]
     search_fields = ["full_name", "name_key", "document_number", "plate", "normalized_plate", "reason"]
@@ -390,7 +391,7 @@ class WatchlistEntryAdmin(admin.ModelAdmin):
 
 
 @admin.register(RevokedCertificate)
-class RevokedCertificateAdmin(admin.ModelAdmin):
+class RevokedCertificateAdmin(ReasonedHistoryAdmin):
     list_display = ["number", "reason", "added_by", "revoked_at"]
     search_fields = ["number"]
     readonly_fields = ["added_by", "revoked_at"]

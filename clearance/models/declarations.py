@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
+from simple_history.models import HistoricalRecords
 
 from vehicles.models import Direction, Driver, Lane, Route, Trailer, Vehicle, Yard
 
@@ -75,6 +76,8 @@ class Company(models.Model):
     no_shows = models.PositiveIntegerField(_("slot no-shows"), default=0)
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("company")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from vehicles.models import Direction, GateDevice, Lane, Yard
 
@@ -92,6 +93,8 @@ class Tariff(models.Model):
         _("maximum fee per trip (VND)"), null=True, blank=True, help_text=_("No computed fee exceeds it.")
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("tariff")
         verbose_name_plural = _("tariffs")
@@ -118,6 +121,8 @@ class TariffRate(models.Model):
         ),
     )
     amount_vnd = models.PositiveIntegerField(_("amount (VND)"))
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("tariff rate")
@@ -148,6 +153,8 @@ class TariffCoefficient(models.Model):
         help_text=_("A goods type's coefficient for crossings in this direction only (export ore); blank: both."),
     )
     coefficient = models.DecimalField(_("coefficient"), max_digits=5, decimal_places=2)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("tariff coefficient")

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from vehicles.models import Direction, Lane, Route
 
@@ -18,6 +19,8 @@ class ArrivalSlot(models.Model):
     starts_at = models.DateTimeField(_("starts at"))
     capacity = models.PositiveSmallIntegerField(_("capacity"))
     booked = models.PositiveSmallIntegerField(_("booked"), default=0)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("arrival slot")

@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
 
 from clearance.models.declarations import Company, Declaration
 from vehicles.names import fold_name
@@ -62,6 +63,8 @@ class RiskSettings(models.Model):
         default=Declaration.Channel.YELLOW,
     )
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("customs risk settings")
         verbose_name_plural = _("customs risk settings")
@@ -87,6 +90,8 @@ class HsRiskRule(models.Model):
     description = models.CharField(_("why this is risky"), max_length=255)
     is_active = models.BooleanField(_("active"), default=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("HS risk rule")
         verbose_name_plural = _("HS risk rules")
@@ -104,6 +109,8 @@ class ReferencePrice(models.Model):
     )
     currency = models.CharField(_("currency"), max_length=3, default="USD")
     price_per_kg = models.DecimalField(_("price per kg"), max_digits=12, decimal_places=4)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("reference price")
@@ -167,6 +174,8 @@ class WatchlistEntry(models.Model):
 
     objects = WatchlistEntryQuerySet.as_manager()
 
+    history = HistoricalRecords()
+
     class Meta:
         verbose_name = _("watchlist entry")
         verbose_name_plural = _("watchlist entries")
@@ -187,6 +196,8 @@ class RevokedCertificate(models.Model):
     reason = models.TextField(_("reason"))
     revoked_at = models.DateTimeField(_("revoked at"), auto_now_add=True)
     added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name = _("revoked quarantine certificate")

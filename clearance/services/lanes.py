@@ -16,6 +16,7 @@ def lane_set_open(*, lane_id: int, is_open: bool, actor: Actor, reason: str = ""
     lane = Lane.objects.select_for_update().get(id=lane_id)
     if lane.is_open != is_open:
         lane.is_open = is_open
+        lane._change_reason = reason[:100]  # kept in the lane's history as well as its event
         lane.save(update_fields=["is_open"])
         LaneEvent.objects.create(
             lane=lane,
@@ -42,6 +43,7 @@ def lane_switch_direction(*, lane_id: int, direction: str, actor: Actor, reason:
     if lane.current_direction != direction:
         previous = lane.current_direction
         lane.current_direction = direction
+        lane._change_reason = reason[:100]
         lane.save(update_fields=["current_direction"])
         LaneEvent.objects.create(
             lane=lane,

@@ -334,12 +334,20 @@ def test_customs_officer_edits_an_hs_risk_rule(client, login):
 
     response = client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
-        {"hs_prefix": "8517", "weight": 50, "description": "Phones: value fraud", "is_active": "on"},
+        {
+            "hs_prefix": "8517",
+            "weight": 50,
+            "description": "Phones: value fraud",
+            "is_active": "on",
+            "change_reason": "Audit finding 2026-11",
+        },
     )
 
     assert response.status_code == 302
     rule.refresh_from_db()
     assert (rule.weight, rule.description) == (50, "Phones: value fraud")
+    change = rule.history.first()  # the latest version: who, when, why
+    assert (change.history_user.username, change.history_change_reason) == ("customs-officer", "Audit finding 2026-11")
 
 
 def test_border_guard_adds_a_watchlist_entry_and_customs_cannot(client, login):
@@ -352,6 +360,7 @@ def test_border_guard_adds_a_watchlist_entry_and_customs_cannot(client, login):
         "plate": "",
         "expires_at_0": "",
         "expires_at_1": "",
+        "change_reason": "Court order received",
     }
     login("customs")
     assert client.post(reverse("admin:clearance_watchlistentry_add"), body).status_code == 403
@@ -369,7 +378,8 @@ def test_quarantine_officer_adds_a_revoked_certificate(client, login):
     officer = login("quarantine")
 
     response = client.post(
-        reverse("admin:clearance_revokedcertificate_add"), {"number": "KD-2026-009999", "reason": "Forged lab results"}
+        reverse("admin:clearance_revokedcertificate_add"),
+        {"number": "KD-2026-009999", "reason": "Forged lab results", "change_reason": "Lab notice 7/2026"},
     )
 
     assert response.status_code == 302
@@ -915,3 +925,49 @@ def test_demo_refuses_without_debug(settings):
     with pytest.raises(CommandError):
         call_command("demo", stdout=io.StringIO())
     assert not get_user_model().objects.filter(username="officer").exists()
+
+
+# --- Reference data keeps its history -------------------------------------------------------------------
+
+
+def test_a_change_to_reference_data_needs_a_reason(client, login):
+    rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
+    login("customs")
+
+    response = client.post(
+        reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
+        {"hs_prefix": "8517", "weight": 90, "description": "Phones", "is_active": "on"},
+    )
+
+    assert response.status_code == 200  # the form again, with the missing reason named
+    assert "change_reason" in response.context["adminform"].form.errors
+    rule.refresh_from_db()
+    assert rule.weight == 35
+
+
+def test_the_rules_in_force_at_a_decision_can_be_read_back(client, login):
+    rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
+    decided_at = timezone.now()
+    login("customs")
+    client.post(
+        reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
+        {"hs_prefix": "8517", "weight": 90, "description": "Phones", "is_active": "on", "change_reason": "Raised"},
+    )
+
+    assert HsRiskRule.history.as_of(decided_at).get(id=rule.id).weight == 35
+    assert HsRiskRule.objects.get(id=rule.id).weight == 90
+    assert client.get(reverse("admin:clearance_hsriskrule_history", args=[rule.id])).status_code == 200
+
+
+def test_a_lane_closed_from_the_board_keeps_the_reason_in_its_history(client, login, reference):
+    lane = Lane.objects.get(code="1119-EX1")
+    login("gate")
+
+    client.post(reverse("admin:lane-action", args=[lane.id, "close"]), {"reason": "Barrier fault"})
+
+    change = lane.history.first()
+    assert (change.is_open, change.history_change_reason, change.history_user.username) == (
+        False,
+        "Barrier fault",
+        "gate-officer",
+    )

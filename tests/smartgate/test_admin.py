@@ -70,6 +70,7 @@ def test_watchlist_entry_records_who_added_it(admin_client, admin_user, db):
             "plate": "",
             "expires_at_0": "",
             "expires_at_1": "",
+            "change_reason": "Court order received",
         },
     )
 
