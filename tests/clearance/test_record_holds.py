@@ -406,3 +406,18 @@ def test_a_slot_days_away_from_the_declared_arrival_is_refused(api, slots_ahead,
 
     assert problem_fields(too_far) == {"starts_at": "slot_far_from_arrival"}
     assert near.status_code == 200, near.json()
+
+
+def test_one_400_lists_format_errors_and_the_rules_broken_by_the_well_formed_parts(api):
+    body = TruckBody(n=1)
+    body["goods"] = [{**body["goods"][0], "gross_weight_kg": "45000"}]  # above the vehicle's 40,000 kg
+    body["driver"] = {**body["driver"], "document_expires": "2020-01-01"}  # expired before the arrival
+    body["customs_declarations"] = [{"number": "12", "type": "B11"}]  # malformed
+
+    response = api.post("/api/v1/declarations/", body, format="json")
+
+    assert problem_fields(response) == {
+        "customs_declarations[0].number": "invalid_declaration_number",
+        "driver.document_expires": "document_expired",
+        "goods": "overweight",
+    }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -50,6 +51,22 @@ class DeclarationInput(StrictSerializer):
 
     def validate_route(self, value):
         return route_for_code(value)
+
+    def valid_parts(self) -> dict:
+        """After a failed ``is_valid()``: the top-level fields that are valid on their own, validated, so
+        the rules that need them can still be checked and reported in the same answer."""
+        data = self.initial_data if isinstance(self.initial_data, dict) else {}
+        parts = {}
+        for name, field in self.fields.items():
+            if name in self.errors or name not in data or field.read_only:
+                continue
+            try:
+                value = field.run_validation(data[name])
+                validator = getattr(self, f"validate_{name}", None)
+                parts[name] = validator(value) if validator else value
+            except (serializers.ValidationError, DjangoValidationError):
+                continue
+        return parts
 
     def validate_expected_arrival(self, value):
         if value > timezone.now() + timedelta(days=366):  # the service's own window is tighter still

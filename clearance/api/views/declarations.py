@@ -8,12 +8,14 @@ from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from clearance import selectors
 from clearance.api.idempotency import idempotent
 from clearance.api.openapi import IDEMPOTENCY_KEY, IF_MATCH, page_of, problems
 from clearance.api.pagination import DeclarationCursorPagination, EventCursorPagination
+from clearance.api.problems import flatten_errors
 from clearance.api.serializers.declarations import (
     CancelInput,
     DeclarationAmendInput,
@@ -22,9 +24,14 @@ from clearance.api.serializers.declarations import (
     DeclarationOutput,
 )
 from clearance.api.views.base import CompanyApi
-from clearance.errors import PreconditionFailed, PreconditionRequired
+from clearance.errors import PreconditionFailed, PreconditionRequired, RuleViolations
 from clearance.models import Declaration
-from clearance.services.declarations import declaration_amend, declaration_cancel, declaration_submit
+from clearance.services.declarations import (
+    declaration_amend,
+    declaration_cancel,
+    declaration_rule_errors,
+    declaration_submit,
+)
 from vehicles.models import Direction
 
 
@@ -71,7 +78,12 @@ class DeclarationListCreateApi(CompanyApi):
     @idempotent
     def post(self, request):
         serializer = DeclarationInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # One answer lists every error it can find: the rules on the parts that are well formed too.
+            rule_errors = declaration_rule_errors(data=serializer.valid_parts())
+            if rule_errors:
+                raise RuleViolations(flatten_errors(serializer.errors) + rule_errors)
+            raise ValidationError(serializer.errors)
         declaration = declaration_submit(company=self.company, actor=self.actor, data=serializer.validated_data)
         declaration = selectors.declaration_get(company=self.company, declaration_id=declaration.id)
         return declaration_response(declaration, status_code=status.HTTP_201_CREATED, location=True)
