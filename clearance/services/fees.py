@@ -20,9 +20,7 @@ from clearance.audit import Actor
 from clearance.errors import Conflict, DomainError
 from clearance.models import Declaration, Fee, Payment
 from clearance.services import lifecycle
-from clearance.services.tariffs import TariffMissing, fee_calculate, fee_create, journey_of, tariff_in_force
-
-__all__ = ["TariffMissing", "fee_calculate", "fee_issue", "journey_of", "payment_record", "tariff_in_force"]
+from clearance.services.tariffs import fee_create
 
 logger = logging.getLogger(__name__)
 TICKET_SALT = "smartgate.e-ticket"
