@@ -365,6 +365,15 @@ def declaration_amend(
     return declaration
 
 
+def declaration_amendment_rule_errors(*, declaration_id: int, company: Company, changes: dict) -> list[FieldError]:
+    """The rules an amendment would break, run on whatever parts of ``changes`` are valid: an amendment
+    with format errors elsewhere still hears of these in the same 400. Reads only."""
+    if not changes:
+        return []
+    declaration = Declaration.objects.select_related("route__gate").get(id=declaration_id, company=company)
+    return _amendment_errors(declaration, changes)
+
+
 def _ensure_amendable(declaration: Declaration, *, expected_version: int, changes: dict) -> None:
     if declaration.version != expected_version:
         raise PreconditionFailed(

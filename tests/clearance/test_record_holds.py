@@ -421,3 +421,24 @@ def test_one_400_lists_format_errors_and_the_rules_broken_by_the_well_formed_par
         "driver.document_expires": "document_expired",
         "goods": "overweight",
     }
+
+
+def test_one_400_to_an_amendment_lists_format_errors_and_the_rules_broken_by_the_well_formed_parts(api):
+    mine = declare(api, n=1)
+    goods = TruckBody(n=1)["goods"]
+
+    response = api.patch(
+        f"/api/v1/declarations/{mine['id']}/",
+        {
+            "goods": [{**goods[0], "gross_weight_kg": "45000"}],  # above the vehicle's 40,000 kg
+            "customs_declarations": [{"number": "12", "type": "B11"}],  # malformed
+        },
+        format="json",
+        HTTP_IF_MATCH=f'"{mine["version"]}"',
+    )
+
+    assert problem_fields(response) == {
+        "customs_declarations[0].number": "invalid_declaration_number",
+        "goods": "overweight",
+    }
+    assert api.get(f"/api/v1/declarations/{mine['id']}/").json()["version"] == mine["version"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import NoReturn
 
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +29,7 @@ from clearance.errors import PreconditionFailed, PreconditionRequired, RuleViola
 from clearance.models import Declaration
 from clearance.services.declarations import (
     declaration_amend,
+    declaration_amendment_rule_errors,
     declaration_cancel,
     declaration_rule_errors,
     declaration_submit,
@@ -80,10 +82,7 @@ class DeclarationListCreateApi(CompanyApi):
         serializer = DeclarationInput(data=request.data)
         if not serializer.is_valid():
             # One answer lists every error it can find: the rules on the parts that are well formed too.
-            rule_errors = declaration_rule_errors(data=serializer.valid_parts())
-            if rule_errors:
-                raise RuleViolations(flatten_errors(serializer.errors) + rule_errors)
-            raise ValidationError(serializer.errors)
+            refuse(serializer, rule_errors=declaration_rule_errors(data=serializer.valid_parts()))
         declaration = declaration_submit(company=self.company, actor=self.actor, data=serializer.validated_data)
         declaration = selectors.declaration_get(company=self.company, declaration_id=declaration.id)
         return declaration_response(declaration, status_code=status.HTTP_201_CREATED, location=True)
@@ -110,7 +109,11 @@ class DeclarationDetailApi(CompanyApi):
         selectors.declaration_id_for_company(company=self.company, declaration_id=declaration_id)
         expected_version = _if_match_version(request)
         serializer = DeclarationAmendInput(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            rule_errors = declaration_amendment_rule_errors(
+                declaration_id=declaration_id, company=self.company, changes=serializer.valid_parts()
+            )
+            refuse(serializer, rule_errors=rule_errors)
         declaration_amend(
             declaration_id=declaration_id,
             company=self.company,
@@ -119,6 +122,14 @@ class DeclarationDetailApi(CompanyApi):
             changes=serializer.validated_data,
         )
         return declaration_response(selectors.declaration_get(company=self.company, declaration_id=declaration_id))
+
+
+def refuse(serializer, *, rule_errors: list) -> NoReturn:
+    """One 400 for a request that failed validation: its format errors and the rules its well-formed
+    parts break."""
+    if rule_errors:
+        raise RuleViolations(flatten_errors(serializer.errors) + rule_errors)
+    raise ValidationError(serializer.errors)
 
 
 def _if_match_version(request) -> int:
