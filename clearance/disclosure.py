@@ -47,6 +47,8 @@ EVENTS: dict[DeclarationEvent.Kind, EventDisclosure] = {
     Kind.SLOT_RELEASED: REASON_SHOWN,
     Kind.SLOT_NO_SHOW: REASON_SHOWN,
     Kind.ARRIVED_IN_YARD: REASON_SHOWN,
+    Kind.ARRIVAL_HELD: REASON_SHOWN,  # the notice rule and when it has run: about the forwarder's own timing
+    Kind.ARRIVAL_HOLD_WAIVED: REASON_INTERNAL,  # the officer's words
     Kind.CALLED: REASON_SHOWN,
     Kind.CALL_MISSED: REASON_SHOWN,
     Kind.TURNED_BACK: REASON_SHOWN,

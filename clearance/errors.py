@@ -53,3 +53,11 @@ class PreconditionFailed(DomainError):
     status = 412
     code = "version_mismatch"
     title = "Precondition failed"
+
+
+class NotYourForce(DomainError):
+    """An officer acting outside their force or role."""
+
+    status = 403
+    code = "permission_denied"
+    title = "Permission denied"

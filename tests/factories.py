@@ -21,6 +21,7 @@ from decimal import Decimal
 
 import factory
 from django.core.management import call_command
+from django.db.models import F
 from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -314,13 +315,25 @@ def _pay(declaration: Declaration) -> None:
     )
 
 
+def notice_has_run() -> None:
+    """Every crossing still expected at the gate was declared a day ago, so its pre-arrival notice has run
+    by the time its truck reaches the yard (one that comes early is held: test_record_holds)."""
+    Declaration.objects.filter(stage=Declaration.Stage.EXPECTED).update(created_at=F("created_at") - timedelta(days=1))
+
+
 def _arrive(declaration: Declaration, *, plate: str, yard: str | None, at: datetime | None) -> None:
     yard = Yard.objects.get(code=yard or YARDS[(declaration.route.code, declaration.direction)])
     camera = f"camera-{yard.code}"
+    at = at or timezone.now()
+    # A factory truck was declared in time: its pre-arrival notice has run when it reaches the yard.
+    # (A truck that comes early is held; tests of that call yard_arrival_record themselves.)
+    notice = timedelta(hours=declaration.route.gate.crossing_notice_hours)
+    if declaration.created_at + notice > at:
+        Declaration.objects.filter(id=declaration.id).update(created_at=at - notice)
     yard_arrival_record(
         plate_read=plate,
         yard=yard,
-        occurred_at=at or timezone.now(),
+        occurred_at=at,
         source=camera,
         actor=Actor(kind=DeclarationEvent.ActorKind.DEVICE, name=camera),
     )

@@ -35,7 +35,7 @@ from clearance.models import (
 from clearance.roles import FORCE_ROLES, can_act_for_force, is_gate_operator, is_supervisor
 from clearance.services.dispatch import declaration_call_forward
 from clearance.services.inspections import declaration_reject_held, declaration_release, inspection_record_result
-from clearance.services.yard import declaration_turn_back
+from clearance.services.yard import arrival_hold_waive, declaration_turn_back
 from vehicles.history import ReasonedHistoryAdmin
 from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
 from vehicles.plates import normalize_plate
@@ -167,7 +167,7 @@ class DeclarationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
-    actions = ["call_forward", "turn_back", "release_held", "reject_held"]
+    actions = ["call_forward", "turn_back", "release_held", "reject_held", "waive_arrival_hold"]
     readonly_fields = ["movements", "fee_summary"]
     inlines = [
         CustomsDeclarationInline,
@@ -236,6 +236,9 @@ class DeclarationAdmin(admin.ModelAdmin):
             )
             if applies
         )
+        if declaration.is_held_after_early_arrival:
+            until = declaration.arrival_held_until.astimezone(LOCAL_TZ).strftime("%H:%M")
+            marks = f"{marks} · {_('early, held until')} {until}".lstrip(" ·")
         return f"{position} {marks}".strip()
 
     @admin.display(description=_("waiting"), ordering="arrived_at")
@@ -279,7 +282,7 @@ class DeclarationAdmin(admin.ModelAdmin):
         if is_gate_operator(request.user):
             allowed |= {"call_forward", "turn_back"}
         if is_supervisor(request.user):
-            allowed |= {"release_held", "reject_held"}
+            allowed |= {"release_held", "reject_held", "waive_arrival_hold"}
         return {name: action for name, action in actions.items() if name in allowed or name not in self.actions}
 
     @admin.action(description=_("Call forward to a lane"))
@@ -327,6 +330,16 @@ class DeclarationAdmin(admin.ModelAdmin):
             apply=lambda d, data: declaration_reject_held(
                 declaration_id=d.id, user=request.user, reason=data["reason"]
             ),
+        )
+
+    @admin.action(description=_("Waive the early-arrival hold"))
+    def waive_arrival_hold(self, request, queryset):
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Waive the early-arrival hold"),
+            apply=lambda d, data: arrival_hold_waive(declaration_id=d.id, user=request.user, reason=data["reason"]),
         )
 
 

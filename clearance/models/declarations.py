@@ -8,6 +8,7 @@ import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.models import AbstractAPIKey
 from simple_history.models import HistoricalRecords
@@ -199,6 +200,9 @@ class Declaration(models.Model):
     )
     arrived_at = models.DateTimeField(_("arrived in yard at"), null=True, blank=True)
     called_at = models.DateTimeField(_("called at"), null=True, blank=True)
+    # A vehicle that reached the yard before its pre-arrival notice had run waits until then, unless an
+    # officer waives the hold (lifecycle.arrival_hold_waived); the dispatcher does not call it before.
+    arrival_held_until = models.DateTimeField(_("held in the yard until"), null=True, blank=True)
     in_lane_at = models.DateTimeField(_("entered lane at"), null=True, blank=True)
     crossed_at = models.DateTimeField(_("crossed at"), null=True, blank=True)
     call_misses = models.PositiveSmallIntegerField(_("missed calls"), default=0)
@@ -249,6 +253,11 @@ class Declaration(models.Model):
     @property
     def is_waiting(self) -> bool:
         return self.stage == self.Stage.IN_YARD
+
+    @property
+    def is_held_after_early_arrival(self) -> bool:
+        """Waiting in the yard before its pre-arrival notice has run, and not waived."""
+        return self.arrival_held_until is not None and self.arrival_held_until > timezone.now()
 
     @property
     def is_before_lane(self) -> bool:
@@ -472,6 +481,8 @@ class DeclarationEvent(models.Model):
         SLOT_RELEASED = "slot_released", _("Slot released")
         SLOT_NO_SHOW = "slot_no_show", _("Slot missed (no-show)")
         ARRIVED_IN_YARD = "arrived_in_yard", _("Arrived in yard")
+        ARRIVAL_HELD = "arrival_held", _("Held: arrived before the pre-arrival notice had run")
+        ARRIVAL_HOLD_WAIVED = "arrival_hold_waived", _("Early-arrival hold waived")
         CALLED = "called", _("Called to a lane")
         CALL_MISSED = "call_missed", _("Call missed")
         TURNED_BACK = "turned_back", _("Turned back")

@@ -47,24 +47,29 @@ def _inspection_share(lane: Lane) -> float:
     return 100 * waiting.filter(status=Declaration.Status.INSPECTION).count() / total
 
 
-def _eligible(lane: Lane):
-    """Vehicles waiting in a yard that this lane may take, in call order."""
+def _eligible(lane: Lane, *, now: datetime):
+    """Vehicles waiting in a yard that this lane may take at ``now``, in call order."""
     statuses = [Declaration.Status.CLEARED]
     if lane.has_inspection_bay:
         statuses.append(Declaration.Status.INSPECTION)
-    return Declaration.objects.filter(
-        route_id=lane.route_id,
-        direction=lane.current_direction,
-        stage=Declaration.Stage.IN_YARD,
-        status__in=statuses,
-        vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
-    ).order_by("queue_class", "arrived_at", "id")
+    return (
+        Declaration.objects.filter(
+            route_id=lane.route_id,
+            direction=lane.current_direction,
+            stage=Declaration.Stage.IN_YARD,
+            status__in=statuses,
+            vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
+        )
+        # Arrived before its notice had run: not called until then, unless an officer waived the hold.
+        .exclude(arrival_held_until__gt=now)
+        .order_by("queue_class", "arrived_at", "id")
+    )
 
 
-def _next_vehicle(lane: Lane, turn: QueueTurn) -> Declaration | None:
+def _next_vehicle(lane: Lane, turn: QueueTurn, *, now: datetime) -> Declaration | None:
     """The next vehicle for the lane, skipping rows another dispatcher holds. After a streak of priority
     calls, a waiting regular truck gets its turn."""
-    candidates = _eligible(lane).select_for_update(skip_locked=True, of=("self",))
+    candidates = _eligible(lane, now=now).select_for_update(skip_locked=True, of=("self",))
     streak_limit = settings.SMARTGATE_QUEUE_PRIORITY_STREAK
     if streak_limit and turn.priority_streak >= streak_limit:
         regular = candidates.filter(queue_class=QUEUE_REGULAR).first()
@@ -95,7 +100,7 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
                 route_id=lane.route_id, direction=lane.current_direction
             )
             for _ in range(room):
-                declaration = _next_vehicle(lane, turn)
+                declaration = _next_vehicle(lane, turn, now=now)
                 if declaration is None:
                     break
                 lifecycle.declaration_called(declaration=declaration, actor=DISPATCHER, lane=lane, at=now)
@@ -137,7 +142,13 @@ def declaration_call_forward(*, declaration_id: int, lane_id: int, actor: Actor)
     declaration = Declaration.objects.select_for_update(of=("self",)).select_related("vehicle").get(id=declaration_id)
     if declaration.stage != Declaration.Stage.IN_YARD:
         raise Conflict("Only a vehicle waiting in a yard can be called.", code="not_waiting")
-    if not _eligible(lane).filter(id=declaration.id).exists():
+    if declaration.is_held_after_early_arrival:
+        raise Conflict(
+            f"This vehicle arrived before its pre-arrival notice had run and is held until "
+            f"{declaration.arrival_held_until.isoformat()}; a supervisor may waive the hold.",
+            code="arrival_held",
+        )
+    if not _eligible(lane, now=timezone.now()).filter(id=declaration.id).exists():
         raise Conflict(
             f"Lane {lane.code} cannot take this vehicle (route, direction, status or vehicle type).",
             code="lane_not_eligible",

@@ -8,18 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from clearance.audit import Actor
-from clearance.errors import Conflict, DomainError
+from clearance.errors import Conflict, NotYourForce
 from clearance.models import Declaration, Inspection
 from clearance.roles import can_act_for_force, is_supervisor
 from clearance.services import lifecycle
 
 logger = logging.getLogger(__name__)
-
-
-class NotYourForce(DomainError):
-    status = 403
-    code = "permission_denied"
-    title = "Permission denied"
 
 
 @transaction.atomic

@@ -304,20 +304,55 @@ def slot_no_show(*, declaration: Declaration, actor: Actor, reason: str) -> None
 
 
 def declaration_arrived(
-    *, declaration: Declaration, actor: Actor, yard: Yard, arrived_at: datetime, queue_class: int, source: str
+    *,
+    declaration: Declaration,
+    actor: Actor,
+    yard: Yard,
+    arrived_at: datetime,
+    queue_class: int,
+    source: str,
+    held_until: datetime | None = None,
 ) -> None:
-    """The vehicle entered a yard and joins its queue."""
+    """The vehicle entered a yard and joins its queue. Arrived before its pre-arrival notice had run
+    (``held_until``), it waits there, not called, until then or until an officer waives the hold."""
     declaration.move_to_stage(to=Stage.IN_YARD)
     declaration.yard = yard
     declaration.arrived_at = arrived_at
     declaration.queue_class = queue_class
+    declaration.arrival_held_until = held_until
     _record(
         declaration,
         actor=actor,
         kind=Kind.ARRIVED_IN_YARD,
         data={"yard": yard.code, "queue_class": queue_class, "source": source},
     )
-    _save(declaration, "stage", "yard", "arrived_at", "queue_class")
+    if held_until is not None:
+        _record(
+            declaration,
+            actor=actor,
+            kind=Kind.ARRIVAL_HELD,
+            reason=(
+                f"Arrived before the pre-arrival notice had run; not called to a lane before "
+                f"{held_until.isoformat()} unless an officer waives the hold."
+            ),
+            data={"code": "arrived_before_notice", "held_until": held_until.isoformat()},
+        )
+    _save(declaration, "stage", "yard", "arrived_at", "queue_class", "arrival_held_until")
+    dispatch_soon()
+
+
+def arrival_hold_waived(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """An officer lets a vehicle that arrived early be called now; the reason is kept."""
+    waived_until = declaration.arrival_held_until
+    declaration.arrival_held_until = None
+    _record(
+        declaration,
+        actor=actor,
+        kind=Kind.ARRIVAL_HOLD_WAIVED,
+        reason=reason,
+        data={"held_until": waived_until.isoformat() if waived_until else None},
+    )
+    _save(declaration, "arrival_held_until")
     dispatch_soon()
 
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from clearance.audit import Actor
-from clearance.errors import Conflict
+from clearance.errors import Conflict, NotYourForce
 from clearance.models import (
     ACTIVE_DECLARATION,
     Company,
@@ -20,6 +20,7 @@ from clearance.models import (
     UnmatchedArrival,
     queue_class_of,
 )
+from clearance.roles import is_supervisor
 from clearance.services import lifecycle
 from vehicles.models import Movement, Yard
 from vehicles.plates import normalize_plate
@@ -61,7 +62,7 @@ def yard_arrival_record(
     normalized = normalize_plate(plate_read)
     declaration = (
         Declaration.objects.select_for_update(of=("self",))
-        .select_related("company", "slot", "route")
+        .select_related("company", "slot", "route__gate")
         .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
         .filter(Q(vehicle__normalized_plate=normalized) | Q(trailer__normalized_plate=normalized))
         .first()
@@ -82,6 +83,7 @@ def yard_arrival_record(
         return YardArrival(unmatched=unmatched)
     if declaration.stage == Declaration.Stage.IN_YARD:
         return YardArrival(declaration=declaration)  # read again while waiting: it keeps its place
+    notice_runs_out = declaration.created_at + timedelta(hours=declaration.route.gate.crossing_notice_hours)
     lifecycle.declaration_arrived(
         declaration=declaration,
         actor=actor,
@@ -89,8 +91,24 @@ def yard_arrival_record(
         arrived_at=occurred_at,
         queue_class=queue_class(declaration, arrived_at=occurred_at),
         source=source,
+        held_until=notice_runs_out if occurred_at < notice_runs_out else None,
     )
     return YardArrival(declaration=declaration)
+
+
+@transaction.atomic
+def arrival_hold_waive(*, declaration_id: int, user, reason: str) -> Declaration:
+    """A supervisor lets a vehicle that reached the yard before its notice had run be called now.
+
+    Raises Conflict (409) when the vehicle is not waiting under such a hold, NotYourForce (403) for anyone
+    but a supervisor."""
+    if not is_supervisor(user):
+        raise NotYourForce("Only a supervisor waives an early-arrival hold.")
+    declaration = Declaration.objects.select_for_update(of=("self",)).get(id=declaration_id)
+    if declaration.stage != Declaration.Stage.IN_YARD or not declaration.is_held_after_early_arrival:
+        raise Conflict("This vehicle is not waiting under an early-arrival hold.", code="not_held_on_arrival")
+    lifecycle.arrival_hold_waived(declaration=declaration, actor=Actor.for_user(user), reason=reason)
+    return declaration
 
 
 @transaction.atomic

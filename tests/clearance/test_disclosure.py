@@ -17,7 +17,14 @@ ActorKind = DeclarationEvent.ActorKind
 
 # The kinds whose free text, written by an officer or a worker, may quote a watchlist entry, a risk rule
 # or an officer's notes.
-INTERNAL_REASON = {Kind.REJECTED, Kind.INSPECTION_REQUIRED, Kind.INSPECTION_PASSED, Kind.INSPECTION_FAILED, Kind.HELD}
+INTERNAL_REASON = {
+    Kind.REJECTED,
+    Kind.INSPECTION_REQUIRED,
+    Kind.INSPECTION_PASSED,
+    Kind.INSPECTION_FAILED,
+    Kind.HELD,
+    Kind.ARRIVAL_HOLD_WAIVED,
+}
 # Reason codes about the forwarder's own documents and goods.
 SHOWN_CODES = {
     "document_expired",

@@ -16,7 +16,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from clearance import roles
-from clearance.errors import Conflict
+from clearance.errors import Conflict, NotYourForce
 from clearance.models import (
     Declaration,
     DeclarationEvent,
@@ -27,8 +27,8 @@ from clearance.models import (
     UnmatchedArrival,
 )
 from clearance.services.dispatch import dispatch_run
-from clearance.services.inspections import NotYourForce, declaration_reject_held, declaration_release
-from tests.factories import PHONES, DeclarationFactory, truck_plate
+from clearance.services.inspections import declaration_reject_held, declaration_release
+from tests.factories import PHONES, DeclarationFactory, notice_has_run, truck_plate
 from vehicles.models import Movement
 
 PAYMENT_SECRET = "provider-shared-secret"
@@ -79,6 +79,8 @@ def now_iso() -> str:
 
 
 def movement(client: APIClient, plate_read: str, kind: str):
+    if kind == "yard_in":
+        notice_has_run()  # the journeys here were declared in time
     return client.post(
         "/api/v1/gate/movements/", {"plate": plate_read, "kind": kind, "occurred_at": now_iso()}, format="json"
     )

@@ -16,7 +16,7 @@ from clearance.models import Declaration
 from clearance.services.dispatch import dispatch_run
 from clearance.services.lanes import lane_set_open
 from clearance.services.yard import yard_arrival_record
-from tests.factories import DeclarationFactory, truck_plate_read
+from tests.factories import DeclarationFactory, notice_has_run, truck_plate_read
 from vehicles.models import LOCAL_TZ, Lane, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
@@ -57,6 +57,7 @@ def at_ten(day):
 
 
 def arrive(n: int, yard: str = "1119-export-yard"):
+    notice_has_run()
     return yard_arrival_record(
         plate_read=truck_plate_read(n),
         yard=Yard.objects.get(code=yard),

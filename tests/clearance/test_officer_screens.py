@@ -444,8 +444,12 @@ def test_posting_a_change_to_a_declaration_changes_nothing(client, login, submit
 @pytest.mark.parametrize(
     "role, offered, not_offered",
     [
-        ("gate", {"call_forward", "turn_back"}, {"release_held", "reject_held", "delete_selected"}),
-        ("supervisor", {"release_held", "reject_held"}, {"delete_selected"}),
+        (
+            "gate",
+            {"call_forward", "turn_back"},
+            {"release_held", "reject_held", "waive_arrival_hold", "delete_selected"},
+        ),
+        ("supervisor", {"release_held", "reject_held", "waive_arrival_hold"}, {"delete_selected"}),
         ("customs", set(), {"call_forward", "turn_back", "release_held", "reject_held", "delete_selected"}),
         ("border_guard", set(), {"call_forward", "turn_back", "release_held", "reject_held"}),
         ("quarantine", set(), {"call_forward", "turn_back", "release_held", "reject_held"}),
@@ -520,6 +524,23 @@ def test_supervisor_releases_a_held_declaration(client, login, held):
     assert declaration.status == Declaration.Status.CLEARED
     event = DeclarationEvent.objects.filter(declaration=declaration, event="cleared").latest("id")
     assert (event.actor, event.reason) == (supervisor.username, "Pests treated on site, re-inspected")
+
+
+def test_supervisor_waives_an_early_arrival_hold_with_a_reason_shown_in_the_queue(client, login, submit):
+    declaration = arrive(submit(0), minutes_ago=10)  # declared moments ago: its notice has not run
+    login("gate")
+    assert "early, held until" in client.get(changelist("declaration")).content.decode()
+    supervisor = login("supervisor")
+
+    response = confirm_action(
+        client, "declaration", "waive_arrival_hold", [declaration.id], reason="Checks done; fruit spoiling"
+    )
+
+    assert response.status_code == 302
+    declaration.refresh_from_db()
+    assert declaration.arrival_held_until is None
+    event = DeclarationEvent.objects.get(declaration=declaration, event="arrival_hold_waived")
+    assert (event.actor, event.reason) == (supervisor.username, "Checks done; fruit spoiling")
 
 
 def test_supervisor_rejects_a_held_declaration(client, login, held):

@@ -23,7 +23,7 @@ from clearance.services.dispatch import calls_expire, dispatch_run, lane_room
 from clearance.services.lanes import lane_set_open, lane_switch_direction
 from clearance.services.slots import slots_generate
 from clearance.services.yard import yard_arrival_record
-from tests.factories import DURIAN, PHONES, DeclarationFactory, quarantine_certificate, truck_plate
+from tests.factories import DURIAN, PHONES, DeclarationFactory, notice_has_run, quarantine_certificate, truck_plate
 from vehicles.models import LOCAL_TZ, Lane, Movement, Yard, local_date
 
 CAMERA = Actor(kind="device", name="camera-1119-export-gate")
@@ -54,6 +54,7 @@ def morning():
 
 
 def arrive(n: int, at: datetime, yard: str = EXPORT_YARD):
+    notice_has_run()
     return yard_arrival_record(
         plate_read=written(n), yard=Yard.objects.get(code=yard), occurred_at=at, source="camera-1", actor=CAMERA
     )

@@ -4,13 +4,14 @@ watchlist sees every name a document has been declared with."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from clearance.audit import Actor
-from clearance.errors import Conflict
+from clearance.errors import Conflict, NotYourForce
 from clearance.models import (
     Check,
     Declaration,
@@ -20,12 +21,13 @@ from clearance.models import (
     UnmatchedArrival,
     WatchlistEntry,
 )
+from clearance.services.dispatch import declaration_call_forward, dispatch_run
 from clearance.services.gate import weighbridge_record
 from clearance.services.inspections import inspection_record_result
 from clearance.services.slots import slots_generate
-from clearance.services.yard import yard_arrival_record
+from clearance.services.yard import arrival_hold_waive, yard_arrival_record
 from tests.factories import PHONES, DeclarationFactory, TruckBody, arrival_in, truck_plate_read
-from vehicles.models import Driver, GateDevice, Movement, RegistryFact, Yard
+from vehicles.models import LOCAL_TZ, Driver, GateDevice, Lane, Movement, RegistryFact, Yard, local_date
 
 DRIVER = {
     "full_name": "Nguyễn Văn An",
@@ -442,3 +444,81 @@ def test_one_400_to_an_amendment_lists_format_errors_and_the_rules_broken_by_the
         "goods": "overweight",
     }
     assert api.get(f"/api/v1/declarations/{mine['id']}/").json()["version"] == mine["version"]
+
+
+@pytest.fixture
+def at_eight_in_the_morning():
+    """08:00 at the gate: every lane is open through the morning."""
+    with time_machine.travel(datetime.combine(local_date(timezone.now()), time(8, 0), tzinfo=LOCAL_TZ), tick=False):
+        yield
+
+
+def arrive_early(declaration: Declaration, *, minutes_after_declaring: int) -> Declaration:
+    yard_arrival_record(
+        plate_read=truck_plate_read(declaration_n(declaration)),
+        yard=Yard.objects.get(code="1119-export-yard"),
+        occurred_at=declaration.created_at + timedelta(minutes=minutes_after_declaring),
+        source=CAMERA.name,
+        actor=CAMERA,
+    )
+    return Declaration.objects.get(id=declaration.id)
+
+
+def declaration_n(declaration: Declaration) -> int:
+    return next(n for n in range(10) if truck_plate_read(n) == declaration.vehicle.normalized_plate)
+
+
+def test_a_truck_reaching_the_yard_before_its_notice_has_run_is_held_and_not_called(
+    reference, tariff, at_eight_in_the_morning, api, company
+):
+    declaration = DeclarationFactory(n=1, company=company)  # cleared, declared at 08:00; notice 3 h
+
+    waiting = arrive_early(declaration, minutes_after_declaring=30)
+
+    assert waiting.stage == Declaration.Stage.IN_YARD
+    assert waiting.arrival_held_until == declaration.created_at + timedelta(hours=3)
+    assert dispatch_run() == []
+    with pytest.raises(Conflict) as refused:
+        declaration_call_forward(
+            declaration_id=declaration.id, lane_id=Lane.objects.get(code="1119-EX1").id, actor=Actor.system("gate")
+        )
+    assert refused.value.code == "arrival_held"
+    held = api.get(f"/api/v1/declarations/{declaration.id}/events/").json()["results"]
+    assert [e["event"] for e in held][-2:] == ["arrived_in_yard", "arrival_held"]
+    assert "notice" in held[-1]["reason"]
+
+
+def test_a_truck_held_on_arrival_is_called_once_its_notice_has_run(reference, tariff, at_eight_in_the_morning):
+    declaration = DeclarationFactory(n=1)
+    arrive_early(declaration, minutes_after_declaring=30)
+
+    assert dispatch_run(now=timezone.now() + timedelta(hours=2, minutes=59)) == []
+    called = dispatch_run(now=timezone.now() + timedelta(hours=3, minutes=1))
+
+    assert [d.id for d in called] == [declaration.id]
+
+
+def test_a_supervisor_waives_an_early_arrival_hold_with_a_reason(
+    reference, tariff, at_eight_in_the_morning, django_user_model
+):
+    declaration = DeclarationFactory(n=1)
+    arrive_early(declaration, minutes_after_declaring=30)
+    operator = django_user_model.objects.create_user("op", is_staff=True)
+    supervisor = django_user_model.objects.create_superuser("sv", password="x")
+
+    with pytest.raises(NotYourForce):
+        arrival_hold_waive(declaration_id=declaration.id, user=operator, reason="I let it through")
+    arrival_hold_waive(declaration_id=declaration.id, user=supervisor, reason="Checks already done")
+
+    assert [d.id for d in dispatch_run()] == [declaration.id]
+    waived = DeclarationEvent.objects.get(declaration=declaration, event=DeclarationEvent.Kind.ARRIVAL_HOLD_WAIVED)
+    assert (waived.actor, waived.user_id, waived.reason) == ("sv", supervisor.id, "Checks already done")
+
+
+def test_a_truck_declared_in_time_is_not_held(reference, tariff, at_eight_in_the_morning):
+    declaration = DeclarationFactory(n=1)
+
+    waiting = arrive_early(declaration, minutes_after_declaring=3 * 60)
+
+    assert waiting.arrival_held_until is None
+    assert not DeclarationEvent.objects.filter(declaration=declaration, event="arrival_held").exists()

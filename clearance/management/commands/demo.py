@@ -147,7 +147,13 @@ class Command(BaseCommand):
             Direction.EXPORT: Yard.objects.get(code="1119-export-yard"),
             Direction.IMPORT: Yard.objects.get(code="1119-import-yard"),
         }
+        # Sixteen of the trucks were declared yesterday, so their notice has run when they reach the yard;
+        # the last two arriving come within their notice and wait under an early-arrival hold.
+        Declaration.objects.filter(id__in=[d.id for d in created[:16]]).update(
+            created_at=timezone.now() - timedelta(days=1)
+        )
         for declaration in created[:18]:
+            declaration.refresh_from_db(fields=["created_at"])
             yard_arrival_record(
                 plate_read=declaration.vehicle.plate,
                 yard=yards[declaration.direction],
