@@ -69,6 +69,34 @@ def content_of(event) -> str:
     )
 
 
+def record_content(record) -> str:
+    """The canonical text of an AuditRecord (a chain other than a declaration's)."""
+    return json.dumps(
+        {
+            "chain": record.chain,
+            "seq": record.seq,
+            "at": record.at.astimezone(UTC).isoformat(timespec="microseconds"),
+            "kind": str(record.kind),
+            "actor": record.actor,
+            "user": record.user_id,
+            "subject": record.subject,
+            "data": record.data,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+
+
+def digest(rows: Iterable[dict]) -> str:
+    """sha256 over rows as canonical JSON lines: what a summary record holds of the rows it sums up."""
+    hasher = hashlib.sha256()
+    for row in rows:
+        hasher.update(json.dumps(row, sort_keys=True, separators=(",", ":"), default=str).encode())
+        hasher.update(b"\n")
+    return hasher.hexdigest()
+
+
 def link(previous_hash: str, content: str) -> str:
     return hashlib.sha256(f"{previous_hash}\n{content}".encode()).hexdigest()
 
@@ -89,6 +117,11 @@ def merkle_root(leaves: Iterable[str]) -> str:
 def head_leaf(declaration_id: int, seq: int, head_hash: str) -> str:
     """A chain's head as a Merkle leaf: which chain, how long, ending where."""
     return hashlib.sha256(f"{declaration_id}:{seq}:{head_hash}".encode()).hexdigest()
+
+
+def record_chain_leaf(chain: str, seq: int, head_hash: str) -> str:
+    """A record chain's head as a Merkle leaf."""
+    return hashlib.sha256(f"{chain}:{seq}:{head_hash}".encode()).hexdigest()
 
 
 def sign(key: bytes, message: str) -> str:

@@ -11,6 +11,7 @@ from django.utils import timezone
 from clearance.errors import FieldError, RuleViolations
 from clearance.models import (
     ArrivalSlot,
+    AuditAnchor,
     Company,
     Declaration,
     DeclarationEvent,
@@ -321,3 +322,13 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
         "waiting": Declaration.objects.filter(stage=Declaration.Stage.IN_YARD).count(),
         "fees_vnd": {"today": fees["today"] or 0, "week": fees["week"] or 0},
     }
+
+
+def audit_daily_heads(*, days: int, now: datetime | None = None) -> list[tuple[date, AuditAnchor]]:
+    """The last anchor of each of the last ``days`` local days that has one, newest first."""
+    today = local_date(now or timezone.now())
+    start = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=LOCAL_TZ)
+    heads: dict[date, AuditAnchor] = {}
+    for anchor in AuditAnchor.objects.filter(created_at__gte=start).order_by("-id"):
+        heads.setdefault(local_date(anchor.created_at), anchor)
+    return list(heads.items())

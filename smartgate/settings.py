@@ -298,6 +298,9 @@ SMARTGATE_PAYMENT_SECRET = env_str("SMARTGATE_PAYMENT_SECRET", default="")
 # --- The audit trail ------------------------------------------------------------------------------
 # Signs the audit anchors (HMAC-SHA256); derived from DJANGO_SECRET_KEY when not set.
 SMARTGATE_AUDIT_SIGNING_KEY = env_str("SMARTGATE_AUDIT_SIGNING_KEY", default="")
+# Each day's last anchor is appended here as a JSON line (and always logged as audit.daily_head), to be
+# shipped somewhere the database's administrators cannot write.
+SMARTGATE_AUDIT_EXPORT_FILE = env_str("SMARTGATE_AUDIT_EXPORT_FILE", default="")
 SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS = env_int("SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS", default=3600, minimum=60)
 CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "task": "clearance.tasks.audit_anchor_task",

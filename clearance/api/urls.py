@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clearance.api.views import declarations, gate, inspections, load, payments, slots
+from clearance.api.views import audit, declarations, gate, inspections, load, payments, slots
 
 urlpatterns = [
     path("declarations/", declarations.DeclarationListCreateApi.as_view(), name="declaration-list"),
@@ -18,6 +18,7 @@ urlpatterns = [
     path("declarations/<int:declaration_id>/slot/", slots.DeclarationSlotApi.as_view(), name="declaration-slot"),
     path("slots/", slots.SlotListApi.as_view(), name="slot-list"),
     path("gates/load/", load.GateLoadApi.as_view(), name="gate-load"),
+    path("audit/daily-heads/", audit.AuditDailyHeadsApi.as_view(), name="audit-daily-heads"),
     path("declarations/<int:declaration_id>/ticket/", payments.TicketApi.as_view(), name="declaration-ticket"),
     path("gate/reads/", gate.GateReadApi.as_view(), name="gate-reads"),
     path("gate/movements/", gate.GateMovementApi.as_view(), name="gate-movements"),

@@ -1,4 +1,4 @@
-from clearance.models.audit import AuditAnchor
+from clearance.models.audit import AuditAnchor, AuditChainHead, AuditRecord
 from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
@@ -31,6 +31,8 @@ from clearance.models.rules import (
 
 __all__ = [
     "AuditAnchor",
+    "AuditChainHead",
+    "AuditRecord",
     "CHECK_FAILED_REASON",
     "Fee",
     "GateDecision",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pgtrigger
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +52,8 @@ class GateDecision(models.Model):
         verbose_name = _("barrier decision")
         verbose_name_plural = _("barrier decisions")
         ordering = ["-id"]
+        # Evidence, summed up in the lane's audit chain (services.ledger): never updated or deleted.
+        triggers = [pgtrigger.Protect(name="gate_decision_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
         indexes = [models.Index(fields=["lane", "-decided_at"], name="gatedecision_lane_time_idx")]
 
     def __str__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pgtrigger
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
@@ -84,10 +85,11 @@ class LaneEvent(models.Model):
         CLOSED = "closed", _("Closed")
         DIRECTION_SWITCHED = "direction_switched", _("Direction switched")
 
-    lane = models.ForeignKey(Lane, on_delete=models.CASCADE, related_name="events")
+    # Evidence, chained in the lane's audit records: never updated or deleted (PostgreSQL triggers).
+    lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.CharField(_("actor"), max_length=150)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     event = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     reason = models.TextField(_("reason"), blank=True)
     data = models.JSONField(default=dict, blank=True)
@@ -96,6 +98,7 @@ class LaneEvent(models.Model):
         verbose_name = _("lane event")
         verbose_name_plural = _("lane events")
         ordering = ["-id"]
+        triggers = [pgtrigger.Protect(name="lane_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
 
     def __str__(self) -> str:
         return f"{self.lane} {self.event}"

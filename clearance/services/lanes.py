@@ -1,4 +1,4 @@
-"""Gate operators' lane actions, each audited."""
+"""Gate operators' lane actions, each audited in the lane's chain (services.ledger)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from clearance.audit import Actor
 from clearance.errors import Conflict
 from clearance.models import LaneEvent
 from clearance.services.enqueue import dispatch_soon
+from clearance.services.ledger import lane_event_record
 from vehicles.models import Direction, Lane
 
 
@@ -18,12 +19,8 @@ def lane_set_open(*, lane_id: int, is_open: bool, actor: Actor, reason: str = ""
         lane.is_open = is_open
         lane._change_reason = reason[:100]  # kept in the lane's history as well as its event
         lane.save(update_fields=["is_open"])
-        LaneEvent.objects.create(
-            lane=lane,
-            actor=actor.name,
-            user_id=actor.user_id,
-            event=LaneEvent.Kind.OPENED if is_open else LaneEvent.Kind.CLOSED,
-            reason=reason,
+        lane_event_record(
+            lane=lane, actor=actor, kind=LaneEvent.Kind.OPENED if is_open else LaneEvent.Kind.CLOSED, reason=reason
         )
         if is_open:
             dispatch_soon()
@@ -45,11 +42,10 @@ def lane_switch_direction(*, lane_id: int, direction: str, actor: Actor, reason:
         lane.current_direction = direction
         lane._change_reason = reason[:100]
         lane.save(update_fields=["current_direction"])
-        LaneEvent.objects.create(
+        lane_event_record(
             lane=lane,
-            actor=actor.name,
-            user_id=actor.user_id,
-            event=LaneEvent.Kind.DIRECTION_SWITCHED,
+            actor=actor,
+            kind=LaneEvent.Kind.DIRECTION_SWITCHED,
             reason=reason,
             data={"from": previous, "to": direction},
         )

@@ -13,7 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
 from clearance import audit_chain
-from clearance.models import AuditAnchor, Declaration, DeclarationEvent
+from clearance.models import AuditAnchor, AuditChainHead, AuditRecord, Declaration, DeclarationEvent
 from clearance.services.audit import audit_anchor_create
 
 postgres_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="append-only triggers are PostgreSQL's")
@@ -28,6 +28,10 @@ def trail(declare, django_capture_on_commit_callbacks) -> Declaration:
     declaration = Declaration.objects.get(id=response.json()["id"])
     assert declaration.events.count() >= 6
     return declaration
+
+
+def records() -> int:
+    return AuditRecord.objects.count()
 
 
 def verify() -> tuple[bool, str]:
@@ -65,7 +69,8 @@ def test_an_untouched_trail_verifies(trail):
     intact, output = verify()
 
     assert intact, output
-    assert "1 chains" in output and "1 anchors" in output
+    chains = 1 + AuditChainHead.objects.count()  # the declaration's, and the reference data's loaded
+    assert f"{chains} chains" in output and "1 anchors" in output
 
 
 @postgres_only
@@ -168,8 +173,9 @@ def test_an_anchor_is_made_only_when_something_was_written(trail):
     first = audit_anchor_create()
     assert audit_anchor_create() is None
 
-    assert (first.chains, first.events) == (1, trail.events.count())
+    assert (first.chains, first.events) == (1 + AuditChainHead.objects.count(), trail.events.count() + records())
     assert first.last_event_id == DeclarationEvent.objects.latest("id").id
+    assert first.last_record_id == AuditRecord.objects.latest("id").id
 
 
 def test_anchors_export_as_json_lines(trail, tmp_path):

@@ -33,7 +33,11 @@ DEVICE_OPERATIONS = {
     ("/api/v1/gate/handovers/", "post"): "gate_handovers",
 }
 OFFICER_OPERATIONS = {("/api/v1/inspections/{inspection_id}/result/", "post"): "inspections_result"}
-PUBLIC_OPERATIONS = {(LOAD, "get"): "gates_load", ("/api/v1/payments/callback/", "post"): "payments_callback"}
+PUBLIC_OPERATIONS = {
+    (LOAD, "get"): "gates_load",
+    ("/api/v1/payments/callback/", "post"): "payments_callback",
+    ("/api/v1/audit/daily-heads/", "get"): "audit_daily_heads",
+}
 PROBLEM_REF = "#/components/schemas/Problem"
 
 
