@@ -130,5 +130,7 @@ ROLE_PERMISSIONS = {
         "clearance.view_payment",
         "clearance.view_companyviolation",
         "clearance.add_companyviolation",
+        "clearance.view_auditrecord",
+        "clearance.view_auditanchor",
     ],
 }

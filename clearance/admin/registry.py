@@ -13,6 +13,8 @@ from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL, STATUS_COLOURS, ba
 from clearance.admin.gate import ReadOnlyAdmin
 from clearance.audit import Actor
 from clearance.models import (
+    AuditAnchor,
+    AuditRecord,
     Check,
     Company,
     CompanyAPIKey,
@@ -349,6 +351,26 @@ class DeclarationEventAdmin(ReadOnlyAdmin):
     list_filter = ["event", "actor_kind"]
     search_fields = ["declaration__reference", "actor", "reason"]
     list_select_related = ["declaration"]
+
+
+@admin.register(AuditRecord)
+class AuditRecordAdmin(ReadOnlyAdmin):
+    """The chains of lane actions, reference-data changes and the barrier's decisions (services.ledger)."""
+
+    list_display = ["at", "chain", "seq", "kind", "subject", "actor", "short_hash"]
+    list_filter = ["kind"]
+    search_fields = ["chain", "subject", "actor"]
+
+    @admin.display(description=_("hash"))
+    def short_hash(self, record):
+        return f"{record.hash[:16]}…"
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(ReadOnlyAdmin):
+    """The signed roots over every chain; ``manage.py verify_audit`` proves them."""
+
+    list_display = ["created_at", "chains", "events", "last_event_id", "last_record_id", "root"]
 
 
 @admin.register(RiskSettings)
