@@ -8,6 +8,7 @@ from clearance.services import enqueue
 from clearance.services.audit import audit_anchor_create
 from clearance.services.checks import CHECK_RETRY, check_fail, check_run, checks_reconcile
 from clearance.services.dispatch import calls_expire, dispatch_run
+from clearance.services.operations import idempotency_records_purge, worker_heartbeat_record
 from clearance.services.slots import slots_generate, slots_sweep_no_shows
 
 
@@ -56,3 +57,13 @@ def slots_generate_task() -> None:
 @shared_task(name=enqueue.AUDIT_ANCHOR_TASK, acks_late=True)
 def audit_anchor_task() -> None:
     audit_anchor_create()
+
+
+@shared_task(name=enqueue.IDEMPOTENCY_PURGE_TASK, acks_late=True)
+def idempotency_purge_task() -> None:
+    idempotency_records_purge()
+
+
+@shared_task(name=enqueue.WORKER_HEARTBEAT_TASK, bind=True)
+def worker_heartbeat_task(self) -> None:
+    worker_heartbeat_record(worker=self.request.hostname or "in-process")

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "smartgate.middleware.ServerTimingMiddleware",
+    "smartgate.handlers.DatabaseUnavailableMiddleware",
     "smartgate.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -92,8 +93,12 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
         _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", default=10, minimum=1),
+            "timeout": env_int("DATABASE_POOL_TIMEOUT", default=5, minimum=1),
         }
+    # Connections are checked before use (with the pool: psycopg's ConnectionPool.check_connection, as
+    # Django wires it): after PostgreSQL restarts, or its backends are terminated, dead connections are
+    # dropped instead of failing a request each.
+    _database["CONN_HEALTH_CHECKS"] = True
 else:
     # SQLite is the single-user embedded default; wait for a writer instead of failing at once.
     _database.setdefault("OPTIONS", {})["timeout"] = 20
@@ -131,6 +136,8 @@ STORAGES = {
 # --- Security (production values come from the environment) -------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
+# Health checks come over plain HTTP from inside the network (load balancer, docker compose).
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, minimum=0)
@@ -157,13 +164,18 @@ REST_FRAMEWORK = {
 }
 SMARTGATE_API_MAX_BODY_BYTES = env_int("SMARTGATE_API_MAX_BODY_BYTES", default=256 * 1024, minimum=1024)
 SMARTGATE_IDEMPOTENCY_RETENTION_HOURS = env_int("SMARTGATE_IDEMPOTENCY_RETENTION_HOURS", default=24, minimum=1)
-# A claimed key whose request never answered (a crashed process) is released after this long.
-SMARTGATE_IDEMPOTENCY_LOCK_SECONDS = env_int("SMARTGATE_IDEMPOTENCY_LOCK_SECONDS", default=120, minimum=5)
+# How long a request waits for another still running with its Idempotency-Key before a 409.
+SMARTGATE_IDEMPOTENCY_WAIT_SECONDS = env_int("SMARTGATE_IDEMPOTENCY_WAIT_SECONDS", default=5, minimum=1)
 
 # Throttle counters must be shared by all web processes: Redis in production, memory otherwise.
 _cache_url = env_url("CACHE_URL", schemes=("redis", "rediss", "locmem"))
+# It fails soft (smartgate/cache.py): with Redis down, throttling fails open and reads go on answering.
 CACHES = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    "default": {
+        "BACKEND": "smartgate.cache.FailSoftRedisCache",
+        "LOCATION": _cache_url,
+        "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},
+    }
     if _cache_url and _cache_url.startswith("redis")
     else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
@@ -196,16 +208,31 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=60, minimum=1)
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=90, minimum=1)
+# Short, so the work of a killed worker is taken up again within a minute (the visibility timeout and
+# the stale-check threshold below are bound to exceed these).
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=20, minimum=1)
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", default=30, minimum=1)
 if CELERY_TASK_TIME_LIMIT <= CELERY_TASK_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("CELERY_TASK_TIME_LIMIT must be greater than CELERY_TASK_SOFT_TIME_LIMIT.")
 # Redis redelivers an unacknowledged message after this many seconds (a worker killed mid-task);
 # it must exceed the hard time limit so a slow task is not run twice while still running.
+# Short socket timeouts: a request that sends a task after commit never waits long on a broker that is
+# down (the send is logged and the outbox — checks_reconcile, the periodic dispatcher — sends it later).
+_BROKER_SOCKET_TIMEOUT = 1.0
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=300, minimum=1),
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", default=45, minimum=1),
+    "socket_connect_timeout": _BROKER_SOCKET_TIMEOUT,
+    "socket_timeout": _BROKER_SOCKET_TIMEOUT,
+    "retry_on_timeout": False,
 }
+if CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] <= CELERY_TASK_TIME_LIMIT:
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must exceed CELERY_TASK_TIME_LIMIT.")
+CELERY_BROKER_CONNECTION_TIMEOUT = _BROKER_SOCKET_TIMEOUT
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker keeps trying to reconnect to a broker that went away, for as long as it takes.
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TIMEZONE = "UTC"
 CELERY_ENABLE_UTC = True
 # One queue per check kind, so a slow force does not hold back another.
@@ -238,8 +265,8 @@ SMARTGATE_CUSTOMS_GATEWAY = env_str(
 )
 SMARTGATE_DOCUMENT_MARGIN_DAYS = env_int("SMARTGATE_DOCUMENT_MARGIN_DAYS", default=7, minimum=0)
 # A check pending (not picked up) or running (its worker died) longer than this is sent again.
-SMARTGATE_CHECK_STALE_SECONDS = env_int("SMARTGATE_CHECK_STALE_SECONDS", default=120, minimum=1)
-SMARTGATE_RECONCILE_EVERY_SECONDS = env_int("SMARTGATE_RECONCILE_EVERY_SECONDS", default=30, minimum=1)
+SMARTGATE_CHECK_STALE_SECONDS = env_int("SMARTGATE_CHECK_STALE_SECONDS", default=40, minimum=1)
+SMARTGATE_RECONCILE_EVERY_SECONDS = env_int("SMARTGATE_RECONCILE_EVERY_SECONDS", default=10, minimum=1)
 if SMARTGATE_CHECK_STALE_SECONDS <= CELERY_TASK_TIME_LIMIT and not CELERY_TASK_ALWAYS_EAGER:
     raise ImproperlyConfigured(
         "SMARTGATE_CHECK_STALE_SECONDS must exceed CELERY_TASK_TIME_LIMIT, or a slow check "
@@ -266,6 +293,8 @@ SMARTGATE_CALL_TIMEOUT_MINUTES = env_int("SMARTGATE_CALL_TIMEOUT_MINUTES", defau
 SMARTGATE_INSPECTION_SHARE_PERCENT = env_int("SMARTGATE_INSPECTION_SHARE_PERCENT", default=30, minimum=0)
 SMARTGATE_INSPECTION_THROTTLE_PERCENT = env_int("SMARTGATE_INSPECTION_THROTTLE_PERCENT", default=50, minimum=0)
 SMARTGATE_LOAD_CACHE_SECONDS = env_int("SMARTGATE_LOAD_CACHE_SECONDS", default=5, minimum=0)
+# Readiness reports the workers unavailable when none ran the heartbeat task for three periods.
+SMARTGATE_WORKER_HEARTBEAT_SECONDS = env_int("SMARTGATE_WORKER_HEARTBEAT_SECONDS", default=15, minimum=1)
 SMARTGATE_DISPATCH_EVERY_SECONDS = env_int("SMARTGATE_DISPATCH_EVERY_SECONDS", default=5, minimum=1)
 CELERY_BEAT_SCHEDULE.update(
     {
@@ -284,6 +313,16 @@ CELERY_BEAT_SCHEDULE.update(
             "task": "clearance.tasks.slots_generate_task",
             "schedule": 3600,
             "options": {"queue": "gate"},
+        },
+        "idempotency-purge": {
+            "task": "clearance.tasks.idempotency_purge_task",
+            "schedule": 3600,
+            "options": {"queue": "default"},
+        },
+        "worker-heartbeat": {
+            "task": "clearance.tasks.worker_heartbeat_task",
+            "schedule": SMARTGATE_WORKER_HEARTBEAT_SECONDS,
+            "options": {"queue": "default", "expires": SMARTGATE_WORKER_HEARTBEAT_SECONDS},
         },
     }
 )

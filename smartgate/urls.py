@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from smartgate.health import health, ping
+from smartgate.health import liveness, ping, readiness
 
 api_v1 = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
@@ -14,7 +14,9 @@ api_v1 = [
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
-    path("healthz", health, name="health"),
+    path("healthz", liveness, name="health"),
+    path("healthz/live", liveness, name="health-live"),
+    path("healthz/ready", readiness, name="health-ready"),
     path("ping", ping, name="ping"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

@@ -1,3 +1,4 @@
+import copy
 import io
 import os
 import signal
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tests.factories import CompanyFactory, client_for, forwarder
+from tests.factories import EXAMPLE, CompanyFactory, arrival_in, client_for, forwarder
 from tests.services import reachable, services_required
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -180,3 +181,26 @@ def start_worker(redis_url):
     yield start
     for worker in workers:
         worker.stop()
+
+
+@pytest.fixture
+def declaration_body():
+    """The example body of the API contract, arriving tomorrow; a fresh copy per call."""
+
+    def build(**overrides) -> dict:
+        body = copy.deepcopy(EXAMPLE)
+        body["expected_arrival"] = arrival_in(24)
+        body.update(overrides)
+        return body
+
+    return build
+
+
+@pytest.fixture
+def declare(api, declaration_body):
+    """POST a declaration as the company and return the response."""
+
+    def post(client=None, **overrides):
+        return (client or api).post("/api/v1/declarations/", declaration_body(**overrides), format="json")
+
+    return post

@@ -19,6 +19,7 @@ from clearance.models.declarations import (
     queue_class_of,
 )
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
+from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.rules import (
     CompanyViolation,
@@ -33,6 +34,7 @@ __all__ = [
     "AuditAnchor",
     "AuditChainHead",
     "AuditRecord",
+    "WorkerHeartbeat",
     "CHECK_FAILED_REASON",
     "Fee",
     "GateDecision",

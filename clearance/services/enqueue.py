@@ -24,6 +24,8 @@ CALLS_EXPIRE_TASK = "clearance.tasks.calls_expire_task"
 SLOTS_SWEEP_NO_SHOWS_TASK = "clearance.tasks.slots_sweep_no_shows_task"
 SLOTS_GENERATE_TASK = "clearance.tasks.slots_generate_task"
 AUDIT_ANCHOR_TASK = "clearance.tasks.audit_anchor_task"
+IDEMPOTENCY_PURGE_TASK = "clearance.tasks.idempotency_purge_task"
+WORKER_HEARTBEAT_TASK = "clearance.tasks.worker_heartbeat_task"
 
 # The queue the gate's work (dispatch, sweeps) runs on; each check kind has a queue of its own name.
 GATE_QUEUE = "gate"

@@ -4,9 +4,10 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
 from django.utils import timezone
 
+from clearance.api import idempotency
 from clearance.models import Declaration, IdempotencyRecord
 from tests.factories import client_for, container
 
@@ -87,30 +88,57 @@ def test_key_older_than_the_retention_window_starts_afresh(api, declaration_body
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_with_one_key_create_exactly_one_declaration(company, reference, declaration_body):
+def test_concurrent_requests_with_one_key_create_one_declaration_and_all_get_its_answer(
+    company, reference, declaration_body
+):
     if connection.vendor != "postgresql":
         pytest.skip("concurrency is tested on PostgreSQL")
     body = declaration_body()
-    barrier = threading.Barrier(6)
-    statuses = []
+    senders = 8  # each holds one of the pool's 10 connections while it waits
+    barrier = threading.Barrier(senders)
+    answers = []
 
     def send():
         client = client_for(company)
-        barrier.wait()
+        barrier.wait(timeout=30)
         try:
-            statuses.append(post(client, body, "same-key").status_code)
+            response = post(client, body, "same-key")
+            answers.append((response.status_code, response.json().get("id")))
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=send) for _ in range(6)]
+    threads = [threading.Thread(target=send) for _ in range(senders)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
 
+    (declaration,) = Declaration.objects.all()
+    # The others waited for the first to commit and were given its answer: never a 404 or a second row.
+    assert answers == [(201, declaration.id)] * senders
+
+
+def test_an_answer_that_could_not_be_stored_takes_the_effect_back_with_it(api, declaration_body, monkeypatch):
+    def lost(record, response):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(idempotency, "_store", lost)
+    failed = post(api, declaration_body(), "order-9")
+    monkeypatch.undo()
+
+    assert failed.status_code == 503
+    assert not Declaration.objects.exists() and not IdempotencyRecord.objects.exists()
+    retried = post(api, declaration_body(), "order-9")
+    assert retried.status_code == 201
     assert Declaration.objects.count() == 1
-    assert statuses.count(201) >= 1
-    assert set(statuses) <= {201, 409}
+
+
+def test_a_refused_request_leaves_its_key_free_at_once(api, declaration_body):
+    post(api, declaration_body(), "first")
+    refused = post(api, declaration_body(), "second")  # the same vehicle: already on an active crossing
+
+    assert refused.status_code == 409
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["first"]
 
 
 @pytest.mark.django_db(transaction=True)

@@ -62,7 +62,3 @@ def worker(start_worker, broker, database_url, no_random_selection):
         return start_worker(database_url=database_url, extra_env=env)
 
     return start
-
-
-# The forwarder's side, shared with the API tests.
-from tests.clearance.conftest import declaration_body, declare  # noqa: E402, F401
