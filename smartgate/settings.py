@@ -50,6 +50,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "smartgate.logs.RequestIdMiddleware",
     "smartgate.middleware.ServerTimingMiddleware",
     "smartgate.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -221,15 +222,26 @@ CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 
 # --- Logging ------------------------------------------------------------------------------------
+# JSON lines (smartgate.logs): request id, company, declaration, task id, and every `extra=` field a call
+# passes. LOG_FORMAT=plain gives one readable line per record for a developer's terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format; use json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "smartgate.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "smartgate.logs.JsonFormatter", "format": "%(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
     # One line per task run is noise in the embedded default; failures still show.
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
+# The worker logs through the same handler (JSON lines with the task id) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Gate rules (data an operator tunes; per-gate notice lives on BorderGate) --------------------
 SMARTGATE_DECLARATION_MAX_DAYS_AHEAD = env_int("SMARTGATE_DECLARATION_MAX_DAYS_AHEAD", default=30, minimum=1)
