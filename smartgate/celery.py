@@ -1,5 +1,9 @@
 """The Celery app, configured from Django settings (CELERY_* names) and autodiscovering tasks.
 
+With SMARTGATE_WORKER_METRICS_PORT set, a worker serves its Prometheus counters (checks by kind and outcome,
+their durations) on that port (address SMARTGATE_WORKER_METRICS_ADDR, 127.0.0.1 unless told); its pool
+processes are added up when PROMETHEUS_MULTIPROC_DIR names an empty directory.
+
 The signals below put the task id and name (and the request id of the request that sent the task) on
 every log line a task writes (smartgate.logs).
 """
@@ -7,7 +11,8 @@ every log line a task writes (smartgate.logs).
 import os
 
 from celery import Celery
-from celery.signals import before_task_publish, task_postrun, task_prerun
+from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
+from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 
 from smartgate import logs
 
@@ -43,3 +48,15 @@ def _unbind_task_from_logs(task_id=None, **_kwargs) -> None:
     tokens = _log_tokens.pop(task_id, None)
     if tokens is not None:
         logs.unbind_task(tokens)
+
+
+@worker_init.connect
+def _serve_worker_metrics(**_kwargs) -> None:
+    port = os.environ.get("SMARTGATE_WORKER_METRICS_PORT")
+    if not port:
+        return
+    registry = REGISTRY
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+    start_http_server(int(port), addr=os.environ.get("SMARTGATE_WORKER_METRICS_ADDR", "127.0.0.1"), registry=registry)

@@ -12,7 +12,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
-from smartgate.config import env_bool, env_database, env_decimal, env_int, env_list, env_str, env_url
+from smartgate.config import (
+    env_bool,
+    env_database,
+    env_decimal,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -51,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "smartgate.logs.RequestIdMiddleware",
+    "smartgate.metrics.RequestMetricsMiddleware",
     "smartgate.middleware.ServerTimingMiddleware",
     "smartgate.middleware.RefuseNulMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -242,6 +252,11 @@ LOGGING = {
 }
 # The worker logs through the same handler (JSON lines with the task id) instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Metrics ------------------------------------------------------------------------------------
+# /metrics answers only these addresses (or networks), or a scraper sending `Authorization: Bearer <token>`.
+SMARTGATE_METRICS_ALLOWED_IPS = env_networks("SMARTGATE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+SMARTGATE_METRICS_TOKEN = env_str("SMARTGATE_METRICS_TOKEN", default="")
 
 # --- Gate rules (data an operator tunes; per-gate notice lives on BorderGate) --------------------
 SMARTGATE_DECLARATION_MAX_DAYS_AHEAD = env_int("SMARTGATE_DECLARATION_MAX_DAYS_AHEAD", default=30, minimum=1)
