@@ -19,9 +19,7 @@ def free_port() -> int:
 
 def test_worker_logs_the_request_id_and_serves_its_check_counters(worker, api, declaration_body, tmp_path):
     port = free_port()
-    started = worker(
-        SMARTGATE_WORKER_METRICS_PORT=str(port), PROMETHEUS_MULTIPROC_DIR=str(tmp_path), LOG_FORMAT="json"
-    )
+    started = worker(SMARTGATE_WORKER_METRICS_PORT=str(port), PROMETHEUS_MULTIPROC_DIR=str(tmp_path), LOG_FORMAT="json")
 
     created = api.post("/api/v1/declarations/", declaration_body(), format="json", HTTP_X_REQUEST_ID="erp-7").json()
     decided(created["id"])
