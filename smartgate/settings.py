@@ -64,6 +64,7 @@ MIDDLEWARE = [
     "smartgate.metrics.RequestMetricsMiddleware",
     "smartgate.middleware.ServerTimingMiddleware",
     "smartgate.middleware.RefuseNulMiddleware",
+    "smartgate.middleware.ApiNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
