@@ -276,7 +276,9 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database schedule, seeded from CELERY_BEAT_SCHEDULE without overwriting admin edits.
+# An entry's options use `expire_seconds` (the database scheduler drops `expires`).
+CELERY_BEAT_SCHEDULER = "smartgate.beat:DatabaseScheduler"
 
 # --- Logging ------------------------------------------------------------------------------------
 # JSON lines (smartgate.logs): request id, company, declaration, task id, and every `extra=` field a call
@@ -346,7 +348,7 @@ CELERY_BEAT_SCHEDULE.update(
         "dispatch": {
             "task": "clearance.tasks.dispatch_task",
             "schedule": SMARTGATE_DISPATCH_EVERY_SECONDS,
-            "options": {"queue": "gate", "expires": SMARTGATE_DISPATCH_EVERY_SECONDS},
+            "options": {"queue": "gate", "expire_seconds": SMARTGATE_DISPATCH_EVERY_SECONDS},
         },
         "calls-expire": {"task": "clearance.tasks.calls_expire_task", "schedule": 60, "options": {"queue": "gate"}},
         "slots-no-shows": {
