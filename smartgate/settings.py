@@ -227,7 +227,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PlateCountryEnum": "vehicles.plates.Country.CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "PlateCountryEnum": "vehicles.plates.Country.CHOICES",
+        "RouteCodeEnum": "clearance.api.serializers.common.ROUTE_CHOICES",
+        "CustomsDeclarationTypeEnum": "clearance.api.serializers.common.CUSTOMS_DECLARATION_TYPE_CHOICES",
+    },
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     # The browsable docs come from drf-spectacular-sidecar's static files: nothing is loaded from a CDN.
