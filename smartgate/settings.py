@@ -107,6 +107,9 @@ _database = env_database("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sql
 if _database["ENGINE"] == "django.db.backends.postgresql":
     # Django's native pool (psycopg_pool); persistent connections must stay off when it is on.
     _database["CONN_MAX_AGE"] = 0
+    # The test runner's database (tests/services.py gives each run its own name).
+    if env_str("DATABASE_TEST_NAME"):
+        _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
     if env_bool("DATABASE_POOL", default=True):
         _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
