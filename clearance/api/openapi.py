@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.serializers.common import Problem
+from vehicles.models import Direction
 
 PROBLEMS = {
     code: OpenApiResponse(Problem, description=text)
@@ -65,7 +66,7 @@ DECLARATION_EXAMPLE = OpenApiExample(
     "A durian truck for export",
     request_only=True,
     value={
-        "direction": "export",
+        "direction": Direction.EXPORT.value,
         "route": "1119-1120",
         "expected_arrival": "2026-12-01T08:00:00+07:00",
         "customs_declarations": [{"number": "305123456789", "type": "B11"}],
