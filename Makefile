@@ -1,18 +1,40 @@
-# The two commands: `make run` (embedded default: SQLite, tasks in-process) and `make test`; `make lint` in CI.
+# The two commands: `make run` (embedded default: SQLite, tasks in-process) and `make test`; `make help` lists all.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+MIN_PYTHON := 3.11
+PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
+# Pinned for `make lock` only; the lock files themselves are installed with hashes.
+PIP_TOOLS := pip-tools==7.6.2
 
-.PHONY: run test setup lint worker beat bench clean
+.DEFAULT_GOAL := help
+.PHONY: help run test setup lint audit lock worker beat bench clean
 
-$(VENV)/.installed: requirements.txt
+# A .venv made by a Python older than $(MIN_PYTHON), or whose Python is gone, is removed here and rebuilt below.
+ifneq ($(wildcard $(PY)),)
+ifneq ($(shell $(PY) -c '$(PYTHON_OK)' >/dev/null 2>&1 && echo ok),ok)
+$(info .venv was built with a Python older than $(MIN_PYTHON), or its Python no longer runs: rebuilding it.)
+$(shell rm -rf $(VENV))
+endif
+endif
+
+## List the targets.
+help:
+	@$(PYTHON) -c '$(PYTHON_OK)' 2>/dev/null && echo "Python: $$($(PYTHON) --version 2>&1) (smartgate needs $(MIN_PYTHON)+)" || \
+	  echo "Python: '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing); smartgate needs $(MIN_PYTHON)+ (make … PYTHON=python3.11)"
+	@awk '/^## /{doc=substr($$0, 4); next} /^[a-z-]+:/{if (doc) printf "  make %-8s %s\n", substr($$1, 1, length($$1)-1), doc; doc=""}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	@$(PYTHON) -c '$(PYTHON_OK)' 2>/dev/null || { \
+	  echo "smartgate needs Python $(MIN_PYTHON) or newer; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
+	  echo "Install one (e.g. apt-get install python3.11) and run: make $(MAKECMDGOALS) PYTHON=python3.11"; exit 1; }
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
+## Migrate and load the reference data, tariff, roles and slots.
 setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_reference
@@ -20,12 +42,12 @@ setup: $(VENV)/.installed
 	$(PY) manage.py setup_roles
 	$(PY) manage.py generate_slots
 
-## Set up and serve on http://127.0.0.1:8000 with the embedded default.
+## Set up and serve on http://127.0.0.1:8000 with the embedded default (demo logins and traffic).
 run: setup
 	$(PY) manage.py demo --traffic
 	$(PY) manage.py serve $(HOST):$(PORT)
 
-## Run the test suite (PostgreSQL and Redis on 127.0.0.1 are used when reachable).
+## Run the test suite (DATABASE_URL, else PostgreSQL on 127.0.0.1 when it lets us in, else SQLite).
 test: $(VENV)/.installed
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -35,11 +57,35 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
 
+## Look the locked versions up in the vulnerability database (pip-audit).
+audit: $(VENV)/.installed
+	$(VENV)/bin/pip-audit --disable-pip --require-hashes -r requirements.txt -r requirements-dev.txt --progress-spinner off
+
+## Recompile requirements.txt and requirements-dev.txt (hashed) from requirements.in and requirements-dev.in.
+lock: $(VENV)/.installed
+	$(PY) -m pip install --quiet $(PIP_TOOLS)
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --strip-extras --no-emit-find-links --no-emit-index-url \
+	  -o requirements.txt requirements.in
+	$(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-find-links \
+	  --no-emit-index-url -o requirements-dev.txt requirements-dev.in
+
+## A Celery worker on every queue (needs CELERY_BROKER_URL=redis://…).
 worker: $(VENV)/.installed
+	@test -n "$(CELERY_BROKER_URL)" || { echo "make worker needs a broker: export CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (without one, make run runs tasks in-process)."; exit 1; }
 	$(VENV)/bin/celery -A smartgate worker -Q default,customs,border_guard,quarantine,gate -l info
 
+## Celery beat, the periodic work (needs CELERY_BROKER_URL=redis://…).
 beat: $(VENV)/.installed
+	@test -n "$(CELERY_BROKER_URL)" || { echo "make beat needs a broker: export CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (without one, make run does the periodic work)."; exit 1; }
 	$(VENV)/bin/celery -A smartgate beat -l info
 
+## Run every benchmark in bench/ (PostgreSQL and Redis on 127.0.0.1; they print figures, assert nothing).
+bench: $(VENV)/.installed
+	@for script in bench/[!_]*.py; do \
+	  [ "$$script" = bench/common.py ] && continue; \
+	  echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; \
+	done
+
+## Remove the virtualenv, the SQLite database and collected static files.
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache

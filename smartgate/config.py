@@ -7,6 +7,7 @@ silently falling back to a default.
 
 from __future__ import annotations
 
+import ipaddress
 from decimal import Decimal, InvalidOperation
 
 import environ
@@ -67,6 +68,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_networks(name: str, default: list[str]) -> list[str]:
+    """Comma-separated addresses or networks (``127.0.0.1``, ``10.0.0.0/8``, ``::1``)."""
+    values = env_list(name, default=default)
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {value!r} is not an IP address or network.") from None
+    return values
 
 
 def env_database(name: str, default: str) -> dict:

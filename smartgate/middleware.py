@@ -41,3 +41,17 @@ class RefuseNulMiddleware:
                         content_type="application/problem+json",
                     )
         return self.get_response(request)
+
+
+class ApiNoStoreMiddleware:
+    """Every /api/ response says ``Cache-Control: no-store`` unless its view chose otherwise: declarations
+    carry drivers' names and documents, which no browser, proxy or ERP cache may keep."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if request.path.startswith("/api/") and not response.has_header("Cache-Control"):
+            response["Cache-Control"] = "no-store"
+        return response

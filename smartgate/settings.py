@@ -8,11 +8,21 @@ Every variable is listed in the README; a malformed one stops the start with its
 
 from pathlib import Path
 
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
-from smartgate.config import env_bool, env_database, env_decimal, env_int, env_list, env_str, env_url
+from smartgate.config import (
+    env_bool,
+    env_database,
+    env_decimal,
+    env_int,
+    env_list,
+    env_networks,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -42,18 +52,25 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, not from a CDN
+    "csp",
     "django_celery_beat",
     "pgtrigger",
     "simple_history",
+    "axes",
     "vehicles",
     "clearance",
 ]
 
 MIDDLEWARE = [
+    "smartgate.logs.RequestIdMiddleware",
+    "smartgate.metrics.RequestMetricsMiddleware",
     "smartgate.middleware.ServerTimingMiddleware",
     "smartgate.handlers.DatabaseUnavailableMiddleware",
     "smartgate.middleware.RefuseNulMiddleware",
+    "smartgate.middleware.ApiNoStoreMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -63,6 +80,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "smartgate.urls"
@@ -89,6 +108,9 @@ _database = env_database("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sql
 if _database["ENGINE"] == "django.db.backends.postgresql":
     # Django's native pool (psycopg_pool); persistent connections must stay off when it is on.
     _database["CONN_MAX_AGE"] = 0
+    # The test runner's database (tests/services.py gives each run its own name).
+    if env_str("DATABASE_TEST_NAME"):
+        _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
     if env_bool("DATABASE_POOL", default=True):
         _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
@@ -104,6 +126,18 @@ else:
     _database.setdefault("OPTIONS", {})["timeout"] = 20
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes first: it refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The admin login locks after this many failures for one username from one address, for this long.
+AXES_FAILURE_LIMIT = env_int("SMARTGATE_LOGIN_FAILURE_LIMIT", default=5, minimum=1)
+AXES_COOLOFF_TIME = env_int("SMARTGATE_LOGIN_LOCKOUT_MINUTES", default=30, minimum=1) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -136,8 +170,8 @@ STORAGES = {
 # --- Security (production values come from the environment) -------------------------------------
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", default=not DEBUG)
-# Health checks come over plain HTTP from inside the network (load balancer, docker compose).
-SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)"]
+# Health checks and the metrics scraper call the process directly over plain http, from inside its network.
+SECURE_REDIRECT_EXEMPT = [r"^healthz(/|$)", r"^metrics$"]
 SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", default=not DEBUG)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_HSTS_SECONDS = env_int("DJANGO_SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000, minimum=0)
@@ -145,6 +179,24 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp) on every page: scripts only from this site, or inline with the
+# request's nonce (`<script nonce="{{ request.csp_nonce }}">`); inline styles stay allowed because Swagger UI
+# and the admin's bars set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "worker-src": [SELF, "blob:"],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 # --- REST API -----------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -162,6 +214,9 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DATETIME_FORMAT": "iso-8601",
 }
+# Failed API-key guesses from one client address (REMOTE_ADDR) allowed per window; then 429 until it ends.
+SMARTGATE_API_KEY_FAILURE_LIMIT = env_int("SMARTGATE_API_KEY_FAILURE_LIMIT", default=20, minimum=1)
+SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS = env_int("SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS", default=600, minimum=1)
 SMARTGATE_API_MAX_BODY_BYTES = env_int("SMARTGATE_API_MAX_BODY_BYTES", default=256 * 1024, minimum=1024)
 SMARTGATE_IDEMPOTENCY_RETENTION_HOURS = env_int("SMARTGATE_IDEMPOTENCY_RETENTION_HOURS", default=24, minimum=1)
 # How long a request waits for another still running with its Idempotency-Key before a 409.
@@ -185,9 +240,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"PlateCountryEnum": "vehicles.plates.Country.CHOICES"},
+    "ENUM_NAME_OVERRIDES": {
+        "PlateCountryEnum": "vehicles.plates.Country.CHOICES",
+        "RouteCodeEnum": "clearance.api.serializers.common.ROUTE_CHOICES",
+        "CustomsDeclarationTypeEnum": "clearance.api.serializers.common.CUSTOMS_DECLARATION_TYPE_CHOICES",
+    },
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    # The browsable docs come from drf-spectacular-sidecar's static files: nothing is loaded from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Celery -------------------------------------------------------------------------------------
@@ -195,7 +258,7 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = env_url("CELERY_BROKER_URL", schemes=("redis", "rediss", "memory"))
 CELERY_TASK_ALWAYS_EAGER = CELERY_BROKER_URL is None
 if CELERY_BROKER_URL is None:
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"  # with a host: kombu warns "No hostname was supplied" otherwise
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -245,18 +308,36 @@ CELERY_TASK_QUEUES = [
 ]
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database schedule, seeded from CELERY_BEAT_SCHEDULE without overwriting admin edits.
+# An entry's options use `expire_seconds` (the database scheduler drops `expires`).
+CELERY_BEAT_SCHEDULER = "smartgate.beat:DatabaseScheduler"
 
 # --- Logging ------------------------------------------------------------------------------------
+# JSON lines (smartgate.logs): request id, company, declaration, task id, and every `extra=` field a call
+# passes. LOG_FORMAT=plain gives one readable line per record for a developer's terminal.
+LOG_FORMAT = env_str("LOG_FORMAT", default="json")
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r} is not a log format; use json or plain.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "smartgate.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "smartgate.logs.JsonFormatter", "format": "%(levelname)s %(name)s %(message)s"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", default="INFO")},
     # One line per task run is noise in the embedded default; failures still show.
     "loggers": {"celery.app.trace": {"level": "WARNING"}},
 }
+# The worker logs through the same handler (JSON lines with the task id) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# --- Metrics ------------------------------------------------------------------------------------
+# /metrics answers only these addresses (or networks), or a scraper sending `Authorization: Bearer <token>`.
+SMARTGATE_METRICS_ALLOWED_IPS = env_networks("SMARTGATE_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+SMARTGATE_METRICS_TOKEN = env_str("SMARTGATE_METRICS_TOKEN", default="")
 
 # --- Gate rules (data an operator tunes; per-gate notice lives on BorderGate) --------------------
 SMARTGATE_DECLARATION_MAX_DAYS_AHEAD = env_int("SMARTGATE_DECLARATION_MAX_DAYS_AHEAD", default=30, minimum=1)
@@ -301,7 +382,7 @@ CELERY_BEAT_SCHEDULE.update(
         "dispatch": {
             "task": "clearance.tasks.dispatch_task",
             "schedule": SMARTGATE_DISPATCH_EVERY_SECONDS,
-            "options": {"queue": "gate", "expires": SMARTGATE_DISPATCH_EVERY_SECONDS},
+            "options": {"queue": "gate", "expire_seconds": SMARTGATE_DISPATCH_EVERY_SECONDS},
         },
         "calls-expire": {"task": "clearance.tasks.calls_expire_task", "schedule": 60, "options": {"queue": "gate"}},
         "slots-no-shows": {

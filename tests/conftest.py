@@ -33,6 +33,14 @@ def tariff(db):
 
 
 @pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with no throttle or failed-guess counters left by another."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def no_random_selection(request):
     """Customs random selection off, so a rule or a flow under test is never disturbed by chance; tests of
     random selection turn it on themselves. Only for tests that use the database."""

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
+from clearance.api.guessing import guessing_record_failure, guessing_refuse
 from clearance.audit import Actor
 from clearance.models import Company, CompanyAPIKey, DeclarationEvent
 from vehicles.models import DeviceAPIKey, GateDevice
@@ -57,8 +58,10 @@ class CompanyAPIKeyAuthentication(authentication.BaseAuthentication):
         key = key_from_header(request)
         if key is None:
             return None
+        guessing_refuse(request)
         api_key = usable_keys(CompanyAPIKey, key).select_related("company").first()
         if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.company.is_active:
+            guessing_record_failure(request)
             raise exceptions.AuthenticationFailed(_("The API key is unknown, revoked or expired."))
         return ApiClient(company=api_key.company, api_key=api_key), api_key
 
@@ -99,8 +102,10 @@ class DeviceAPIKeyAuthentication(authentication.BaseAuthentication):
         key = key_from_header(request)
         if key is None:
             return None
+        guessing_refuse(request)
         api_key = usable_keys(DeviceAPIKey, key).select_related("device__lane", "device__yard").first()
         if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.device.is_active:
+            guessing_record_failure(request)
             raise exceptions.AuthenticationFailed(_("The device key is unknown, revoked or expired."))
         return DeviceClient(device=api_key.device), api_key
 

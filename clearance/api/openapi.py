@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.serializers.common import Problem
+from vehicles.models import Direction
 
 PROBLEMS = {
     code: OpenApiResponse(Problem, description=text)
@@ -56,3 +57,49 @@ def page_of(serializer_class, name: str):
             "results": serializer_class(many=True),
         },
     )
+
+
+# The body of POST /api/v1/declarations/ shown in the docs: a durian truck for export through 1119-1120, with a
+# trailer, a sealed container and its quarantine certificate. Arrival: at least the gate's notice (3 h) and at
+# most 30 days ahead, with a UTC offset.
+DECLARATION_EXAMPLE = OpenApiExample(
+    "A durian truck for export",
+    request_only=True,
+    value={
+        "direction": Direction.EXPORT.value,
+        "route": "1119-1120",
+        "expected_arrival": "2026-12-01T08:00:00+07:00",
+        "customs_declarations": [{"number": "305123456789", "type": "B11"}],
+        "vehicle": {
+            "plate": "12C-123.45",
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": "VN-CN-2026-00123",
+            "permit_expires": "2027-06-30",
+        },
+        "trailer": {"plate": "12R-012.34", "country": "VN"},
+        "driver": {
+            "full_name": "Nguyễn Văn An",
+            "nationality": "VN",
+            "document_type": "passport",
+            "document_number": "C1234567",
+            "document_expires": "2030-01-01",
+        },
+        "containers": [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}],
+        "goods": [
+            {
+                "hs_code": "08106000",
+                "description": "Sầu riêng tươi / fresh durian",
+                "quantity": "18000",
+                "unit": "KGM",
+                "gross_weight_kg": "20000",
+                "value": "90000.00",
+                "currency": "USD",
+                "origin_country": "VN",
+            }
+        ],
+        "quarantine_certificates": [
+            {"number": "KD-2026-001234", "issued_on": "2026-11-20", "expires_on": "2026-12-20"}
+        ],
+    },
+)

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from clearance import metrics
 from clearance.audit import Actor
 from clearance.engines import Reason, Verdict
 from clearance.engines.border_guard import border_guard_assess
@@ -153,6 +154,12 @@ def check_fail(*, check_id: int, error: str) -> None:
 
 def _decided(check_id: int) -> Check:
     check = Check.objects.get(id=check_id)
+    metrics.check_finished_count(
+        kind=check.kind,
+        outcome=check.outcome or check.status,
+        started_at=check.started_at,
+        finished_at=check.finished_at,
+    )
     declaration = Declaration.objects.select_for_update().get(id=check.declaration_id)
     lifecycle.check_decided(declaration=declaration, check=check, actor=WORKER)
     if check.version == declaration.version:

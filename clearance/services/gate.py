@@ -10,6 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 
+from clearance import metrics
 from clearance.audit import Actor
 from clearance.errors import Conflict
 from clearance.models import ACTIVE_DECLARATION, Declaration, GateDecision, Handover, Inspection, UnmatchedArrival
@@ -122,6 +123,7 @@ def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence
         reasons=reasons,
         declaration=declaration,
     )
+    metrics.gate_decision_count(decision=decision.decision, reasons=reasons)
     if not reasons:
         lifecycle.declaration_entered_lane(
             declaration=declaration, actor=Actor.for_device(device), lane=lane, at=read_at, decision=decision

@@ -154,10 +154,10 @@ def test_gate_operator_closes_a_lane_and_the_board_shows_it(gate, page):
     assert Lane.objects.get(code="1119-EX1").is_open is False
     # Another operator closes a second lane: the board shows it without a reload.
     lane_set_open(lane_id=Lane.objects.get(code="1119-IM1").id, is_open=False, actor=Actor.system("other desk"))
-    page.wait_for_function(
-        "document.querySelector(\"[data-lane='1119-IM1'] [data-role=state]\").textContent.includes('Closed')",
-        timeout=15000,
-    )
+    from playwright.sync_api import expect
+
+    # A locator assertion, not wait_for_function: the page's Content-Security-Policy forbids evaluating strings.
+    expect(page.locator("[data-lane='1119-IM1'] [data-role=state]")).to_contain_text("Closed", timeout=15000)
     page.screenshot(path=str(SCREENSHOTS / "lane-board.png"), full_page=True)
 
 

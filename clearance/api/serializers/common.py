@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clearance import disclosure
+from clearance.identifiers import CUSTOMS_DECLARATION_TYPES
 from vehicles.models import Route
+from vehicles.reference_data import ROUTES
 
 # Fields of the representation a forwarder can never set.
 SERVER_FIELDS = {
@@ -60,6 +63,34 @@ def route_for_code(code: str) -> Route:
             serializers.ErrorDetail(f"Unknown route {code!r}; routes: {known}.", code="unknown_route")
         )
     return route
+
+
+# Named in the schema's components (SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]).
+CUSTOMS_DECLARATION_TYPE_CHOICES = [(code, code) for code in CUSTOMS_DECLARATION_TYPES]
+ROUTE_CHOICES = [(route[0], route[0]) for route in ROUTES]
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "maxLength": 20,
+        "enum": [route[0] for route in ROUTES],
+        "description": "A route's code (the routes of the reference data; an unknown one is `unknown_route`).",
+    }
+)
+class RouteCodeField(serializers.CharField):
+    """A route code; the schema lists the reference routes, the route itself is checked against the database."""
+
+
+@extend_schema_field(
+    {
+        "type": "string",
+        "enum": list(CUSTOMS_DECLARATION_TYPES),
+        "description": "; ".join(f"`{code}` {name}" for code, name in CUSTOMS_DECLARATION_TYPES.items()),
+    }
+)
+class CustomsDeclarationTypeField(serializers.CharField):
+    """A VNACCS declaration type; validated with its own error codes, listed as an enum in the schema."""
 
 
 class StrictSerializer(serializers.Serializer):

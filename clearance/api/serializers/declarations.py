@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from clearance import disclosure
 from clearance.api.serializers.checks import CheckOutput
-from clearance.api.serializers.common import AwareDateTimeField, StrictSerializer, route_for_code
+from clearance.api.serializers.common import AwareDateTimeField, RouteCodeField, StrictSerializer, route_for_code
 from clearance.api.serializers.inspections import InspectionOutput
 from clearance.api.serializers.parts import (
     ContainerInput,
@@ -39,7 +39,7 @@ from vehicles.models import Direction
 
 class DeclarationInput(StrictSerializer):
     direction = serializers.ChoiceField(choices=Direction.choices)
-    route = serializers.CharField(max_length=20)
+    route = RouteCodeField(max_length=20)
     expected_arrival = AwareDateTimeField()
     customs_declarations = CustomsDeclarationInput(many=True, allow_empty=False, max_length=20)
     vehicle = VehicleInput()

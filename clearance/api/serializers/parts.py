@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from clearance import identifiers
-from clearance.api.serializers.common import StrictSerializer, django_to_drf, identifier
+from clearance.api.serializers.common import CustomsDeclarationTypeField, StrictSerializer, django_to_drf, identifier
 from clearance.models import Container, CustomsDeclaration, GoodsLine, QuarantineCertificate
 from vehicles.models import Driver, Vehicle
 from vehicles.plates import Country, parse_plate
@@ -68,7 +68,7 @@ class DriverInput(StrictSerializer):
 
 class CustomsDeclarationInput(StrictSerializer):
     number = serializers.CharField(max_length=20)
-    type = serializers.CharField(max_length=3)
+    type = CustomsDeclarationTypeField(max_length=3)
 
     def validate_number(self, value):
         return identifier(identifiers.customs_declaration_number, value)
