@@ -403,7 +403,7 @@ CELERY_BEAT_SCHEDULE.update(
         "worker-heartbeat": {
             "task": "clearance.tasks.worker_heartbeat_task",
             "schedule": SMARTGATE_WORKER_HEARTBEAT_SECONDS,
-            "options": {"queue": "default", "expires": SMARTGATE_WORKER_HEARTBEAT_SECONDS},
+            "options": {"queue": "default", "expire_seconds": SMARTGATE_WORKER_HEARTBEAT_SECONDS},
         },
     }
 )
