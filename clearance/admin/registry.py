@@ -419,6 +419,9 @@ class WatchlistEntryAdmin(ReasonedHistoryAdmin):
     search_fields = ["full_name", "name_key", "document_number", "plate", "normalized_plate", "reason"]
     readonly_fields = ["added_by", "added_at"]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an entry is ended (its expiry, with a reason), never deleted: it is evidence
+
     def save_model(self, request, obj, form, change):
         if not change:
             obj.added_by = request.user  # who put someone on the list is part of the record

@@ -46,6 +46,7 @@ ROLE_NAMES = {
     "quarantine": roles.QUARANTINE_OFFICER,
     "gate": roles.GATE_OPERATOR,
     "supervisor": roles.SUPERVISOR,
+    "fees": roles.FEE_ADMINISTRATOR,
 }
 
 
@@ -264,7 +265,7 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
     assert first == second
     assert set(second) == set(roles.ROLES)
     assert second == {role: set(codenames) for role, codenames in roles.ROLE_PERMISSIONS.items()}
-    assert Group.objects.count() == 5
+    assert Group.objects.count() == 6
 
     # A group edited by hand is brought back to what the role allows.
     customs = Group.objects.get(name=roles.CUSTOMS_OFFICER)
@@ -282,8 +283,9 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
         ("quarantine", "admin:clearance_watchlistentry_changelist", 403),
         ("quarantine", "admin:clearance_hsriskrule_changelist", 403),
         ("customs", "admin:clearance_hsriskrule_changelist", 200),
-        ("customs", "admin:clearance_hsriskrule_add", 200),
+        ("customs", "admin:clearance_hsriskrule_add", 403),  # supervisors change the rules
         ("customs", "admin:clearance_referenceprice_changelist", 200),
+        ("customs", "admin:clearance_referenceprice_add", 403),
         ("customs", "admin:clearance_watchlistentry_changelist", 403),
         ("customs", "admin:clearance_revokedcertificate_changelist", 403),
         ("border_guard", "admin:clearance_watchlistentry_changelist", 200),
@@ -295,10 +297,16 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
         ("gate", "admin:clearance_laneevent_changelist", 200),
         ("gate", "admin:clearance_watchlistentry_changelist", 403),
         ("gate", "admin:clearance_hsriskrule_changelist", 403),
+        ("gate", "admin:clearance_tariff_changelist", 200),
+        ("gate", "admin:clearance_tariff_add", 403),  # the tariff belongs to the fee administrators
+        ("fees", "admin:clearance_tariff_add", 200),
+        ("fees", "admin:clearance_watchlistentry_changelist", 403),
+        ("fees", "admin:vehicles_lane_changelist", 403),
         ("supervisor", "admin:clearance_watchlistentry_changelist", 200),
         ("supervisor", "admin:clearance_watchlistentry_add", 403),
         ("supervisor", "admin:clearance_hsriskrule_changelist", 200),
-        ("supervisor", "admin:clearance_hsriskrule_add", 403),
+        ("supervisor", "admin:clearance_hsriskrule_add", 200),
+        ("supervisor", "admin:clearance_risksettings_changelist", 200),
         ("supervisor", "admin:vehicles_lane_changelist", 200),
     ],
 )
@@ -308,7 +316,10 @@ def test_each_role_opens_only_its_screens(client, login, role, url, expected):
     assert client.get(reverse(url)).status_code == expected
 
 
-@pytest.mark.parametrize("role", list(ROLE_NAMES))
+OFFICERS_AT_THE_GATE = [role for role in ROLE_NAMES if role != "fees"]  # fee administrators see fees only
+
+
+@pytest.mark.parametrize("role", OFFICERS_AT_THE_GATE)
 def test_every_role_sees_the_declarations(client, login, submit, role):
     declaration = submit(0)
     login(role)
@@ -328,9 +339,18 @@ def test_gate_operator_opens_the_lane_board(client, login):
     assert client.get(reverse("admin:lane-board-data", args=[route.id])).status_code == 200
 
 
-def test_customs_officer_edits_an_hs_risk_rule(client, login):
+def test_a_supervisor_edits_an_hs_risk_rule_and_a_line_customs_officer_cannot(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
+    body = {
+        "hs_prefix": "8517",
+        "weight": 50,
+        "description": "Phones: value fraud",
+        "is_active": "on",
+        "change_reason": "Audit finding 2026-11",
+    }
     login("customs")
+    assert client.post(reverse("admin:clearance_hsriskrule_change", args=[rule.id]), body).status_code == 403
+    login("supervisor")
 
     response = client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
@@ -347,7 +367,30 @@ def test_customs_officer_edits_an_hs_risk_rule(client, login):
     rule.refresh_from_db()
     assert (rule.weight, rule.description) == (50, "Phones: value fraud")
     change = rule.history.first()  # the latest version: who, when, why
-    assert (change.history_user.username, change.history_change_reason) == ("customs-officer", "Audit finding 2026-11")
+    assert (change.history_user.username, change.history_change_reason) == (
+        "supervisor-officer",
+        "Audit finding 2026-11",
+    )
+
+
+def test_a_watchlist_entry_is_ended_with_a_reason_never_deleted(client, login):
+    entry = WatchlistEntry.objects.create(
+        kind=WatchlistEntry.Kind.PERSON, full_name="Trần Văn Cường", action=WatchlistEntry.Action.DENY, reason="Order 3"
+    )
+    login("border_guard")
+
+    assert client.get(reverse("admin:clearance_watchlistentry_delete", args=[entry.id])).status_code == 403
+    assert (
+        client.post(reverse("admin:clearance_watchlistentry_delete", args=[entry.id]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert WatchlistEntry.objects.filter(id=entry.id).exists()
+    login("supervisor")
+    assert (
+        client.post(reverse("admin:clearance_watchlistentry_delete", args=[entry.id]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert WatchlistEntry.objects.filter(id=entry.id).exists()
 
 
 def test_border_guard_adds_a_watchlist_entry_and_customs_cannot(client, login):
@@ -403,7 +446,7 @@ def test_declaration_detail_has_no_editable_status_or_stage(client, login, submi
     assert 'name="_save"' not in html
 
 
-@pytest.mark.parametrize("role", list(ROLE_NAMES))
+@pytest.mark.parametrize("role", OFFICERS_AT_THE_GATE)
 def test_declaration_detail_shows_what_was_declared(client, login, submit, role):
     """Every officer reads the whole declaration: customs numbers, containers, goods, certificates."""
     containers = [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}]
@@ -953,7 +996,7 @@ def test_demo_refuses_without_debug(settings):
 
 def test_a_change_to_reference_data_needs_a_reason(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
-    login("customs")
+    login("supervisor")
 
     response = client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
@@ -969,7 +1012,7 @@ def test_a_change_to_reference_data_needs_a_reason(client, login):
 def test_the_rules_in_force_at_a_decision_can_be_read_back(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
     decided_at = timezone.now()
-    login("customs")
+    login("supervisor")
     client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
         {"hs_prefix": "8517", "weight": 90, "description": "Phones", "is_active": "on", "change_reason": "Raised"},
