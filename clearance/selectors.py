@@ -332,3 +332,12 @@ def audit_daily_heads(*, days: int, now: datetime | None = None) -> list[tuple[d
     for anchor in AuditAnchor.objects.filter(created_at__gte=start).order_by("-id"):
         heads.setdefault(local_date(anchor.created_at), anchor)
     return list(heads.items())
+
+
+def vehicles_called_to(*, lane: Lane) -> list[Declaration]:
+    """The vehicles called to ``lane`` and not yet in it, oldest call first."""
+    return list(
+        Declaration.objects.filter(lane=lane, stage=Declaration.Stage.CALLED)
+        .select_related("vehicle")
+        .order_by("called_at", "id")
+    )

@@ -811,12 +811,28 @@ def test_other_officers_cannot_operate_lanes(client, login, role):
     assert not LaneEvent.objects.exists()
 
 
-def test_lane_action_refuses_get_and_unknown_actions(client, login):
+def test_a_lane_action_first_says_its_effect_and_asks_for_a_reason(client, login, submit):
     lane = Lane.objects.get(code="1119-EX1")
     Lane.objects.filter(id=lane.id).update(is_open=True)
     login("gate")
 
-    assert client.get(reverse("admin:lane-action", args=[lane.id, "close"])).status_code == 405
+    page = client.get(reverse("admin:lane-action", args=[lane.id, "close"]))
+    without_reason = client.post(reverse("admin:lane-action", args=[lane.id, "close"]), {"reason": "  "})
+
+    assert page.status_code == 200
+    assert "No vehicle is called to this lane" in page.content.decode()
+    assert 'name="reason"' in page.content.decode()
+    assert without_reason.status_code == 200 and "Give the reason" in without_reason.content.decode()
+    lane.refresh_from_db()
+    assert lane.is_open is True and not LaneEvent.objects.exists()
+
+
+def test_lane_action_refuses_unknown_actions(client, login):
+    lane = Lane.objects.get(code="1119-EX1")
+    Lane.objects.filter(id=lane.id).update(is_open=True)
+    login("gate")
+
+    assert client.get(reverse("admin:lane-action", args=[lane.id, "demolish"])).status_code == 403
     assert client.post(reverse("admin:lane-action", args=[lane.id, "demolish"])).status_code == 403
     lane.refresh_from_db()
     assert lane.is_open is True
