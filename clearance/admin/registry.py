@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.db.models import Q
 from django.contrib.admin.views.main import ChangeList
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -40,6 +41,7 @@ from clearance.services.inspections import declaration_reject_held, declaration_
 from clearance.services.yard import arrival_hold_waive, declaration_turn_back
 from vehicles.history import ReasonedHistoryAdmin
 from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
+from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
 
@@ -191,6 +193,13 @@ class DeclarationAdmin(admin.ModelAdmin):
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term:
             queryset |= filtered.filter(vehicle__normalized_plate=normalize_plate(search_term))
+            # A driver's name written without diacritics, in any case: "nguyen van" finds Nguyễn Văn Đức.
+            words = fold_name(search_term).split()
+            if words:
+                by_name = Q()
+                for word in words:
+                    by_name &= Q(driver__name_key__contains=word)
+                queryset |= filtered.filter(by_name)
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):

@@ -1051,3 +1051,20 @@ def test_a_lane_closed_from_the_board_keeps_the_reason_in_its_history(client, lo
         "Barrier fault",
         "gate-officer",
     )
+
+
+@pytest.mark.parametrize("typed", ["nguyen van an", "NGUYEN VAN", "an nguyen", "Nguyễn Văn An"])
+def test_a_drivers_name_is_found_without_diacritics_in_any_case_and_order(client, login, submit, typed):
+    declaration = submit(0, checked=False)  # driver Nguyễn Văn An
+    login("border_guard")
+
+    found = client.get(changelist("declaration"), {"q": typed}).context["cl"].result_list
+
+    assert [d.id for d in found] == [declaration.id]
+
+
+def test_a_name_search_finds_only_the_drivers_of_that_name(client, login, submit):
+    submit(0, checked=False)
+    login("border_guard")
+
+    assert list(client.get(changelist("declaration"), {"q": "tran thi"}).context["cl"].result_list) == []
