@@ -137,7 +137,12 @@ class QueueChangeList(ChangeList):
 
 
 class LaneChoiceForm(ReasonForm):
-    lane = forms.ModelChoiceField(label=_("Lane"), queryset=Lane.objects.filter(is_open=True))
+    lane = forms.ModelChoiceField(label=_("Lane"), queryset=Lane.objects.none())
+
+    def __init__(self, *args, lanes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the lanes the selected vehicles may use (route, current direction, kind of vehicle).
+        self.fields["lane"].queryset = lanes if lanes is not None else Lane.objects.filter(is_open=True)
 
 
 @admin.register(Declaration)
@@ -304,6 +309,7 @@ class DeclarationAdmin(admin.ModelAdmin):
             queryset,
             title=_("Call forward to a lane"),
             form_class=LaneChoiceForm,
+            form_kwargs={"lanes": selectors.lanes_for_call_forward(queryset)},
             apply=lambda d, data: declaration_call_forward(
                 declaration_id=d.id, lane_id=data["lane"].id, actor=Actor.for_user(request.user)
             ),

@@ -32,7 +32,7 @@ from clearance.services.companies import company_create
 from clearance.services.declarations import declaration_submit
 from clearance.services.inspections import inspection_record_result
 from clearance.services.yard import declaration_turn_back, yard_arrival_record
-from vehicles.models import Lane, Route, Yard
+from vehicles.models import Direction, Lane, Route, Yard
 from vehicles.plates import parse_plate
 
 SUBMITTER = Actor.system("test-forwarder")
@@ -1068,3 +1068,16 @@ def test_a_name_search_finds_only_the_drivers_of_that_name(client, login, submit
     login("border_guard")
 
     assert list(client.get(changelist("declaration"), {"q": "tran thi"}).context["cl"].result_list) == []
+
+
+def test_call_forward_offers_only_the_lanes_the_truck_may_use(client, login, submit):
+    declaration = arrive(submit(0), minutes_ago=10)  # a cleared export on 1119-1120
+    login("gate")
+
+    page = run_action(client, "declaration", "call_forward", [declaration.id])
+
+    offered = set(page.context["form"].fields["lane"].queryset.values_list("code", flat=True))
+    assert offered and all(code.startswith("1119-") for code in offered)
+    lanes = Lane.objects.filter(code__in=offered)
+    assert set(lanes.values_list("current_direction", flat=True)) == {Direction.EXPORT}
+    assert not lanes.filter(purpose__in=[Lane.Purpose.AUTONOMOUS, Lane.Purpose.EMPTY_RETURN]).exists()
