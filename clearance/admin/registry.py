@@ -2,6 +2,8 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -111,9 +113,16 @@ class InspectionInline(ReadOnlyInline):
 
 
 class DeclarationEventInline(ReadOnlyInline):
+    """The declaration's audit trail, hash-chained: who, what, why, and the link to the event before."""
+
     model = DeclarationEvent
-    fields = ["at", "actor_kind", "actor", "event", "reason", "version", "data"]
-    ordering = ["id"]
+    fields = ["seq", "at", "actor_kind", "actor", "event", "reason", "version", "data", "chain_link"]
+    readonly_fields = ["chain_link"]
+    ordering = ["seq"]
+
+    @admin.display(description=_("hash"))
+    def chain_link(self, event):
+        return f"{event.hash[:12]}… ← {event.prev_hash[:12]}…"
 
 
 class GateDecisionInline(ReadOnlyInline):
@@ -192,6 +201,11 @@ class DeclarationAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def history_view(self, request, object_id, extra_context=None):
+        # A declaration's history is its hash-chained audit trail (the admin's own log never records it:
+        # declarations change only through the services).
+        return redirect(f"{reverse('admin:clearance_declarationevent_changelist')}?declaration__id__exact={object_id}")
+
     def get_search_results(self, request, queryset, search_term):
         # A plate written any way finds its declarations.
         filtered = queryset  # the list filters chosen stay in force
@@ -240,6 +254,8 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("queue"))
     def queue_position(self, declaration):
+        if declaration.status == Declaration.Status.HELD:
+            return _("held: not called")  # it keeps its arrival time, but waits for a supervisor
         position = getattr(declaration, "queue_position_now", None)
         if position is None:
             return "—"
@@ -362,7 +378,7 @@ class DeclarationAdmin(admin.ModelAdmin):
 
 @admin.register(DeclarationEvent)
 class DeclarationEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "declaration", "event", "actor_kind", "actor", "version", "reason"]
+    list_display = ["at", "declaration", "seq", "event", "actor_kind", "actor", "version", "reason"]
     list_filter = ["event", "actor_kind"]
     search_fields = ["declaration__reference", "actor", "reason"]
     list_select_related = ["declaration"]

@@ -1081,3 +1081,24 @@ def test_call_forward_offers_only_the_lanes_the_truck_may_use(client, login, sub
     lanes = Lane.objects.filter(code__in=offered)
     assert set(lanes.values_list("current_direction", flat=True)) == {Direction.EXPORT}
     assert not lanes.filter(purpose__in=[Lane.Purpose.AUTONOMOUS, Lane.Purpose.EMPTY_RETURN]).exists()
+
+
+def test_a_declarations_history_is_its_audit_trail(client, login, submit):
+    declaration = submit(0)
+    login("supervisor")
+
+    response = client.get(reverse("admin:clearance_declaration_history", args=[declaration.id]), follow=True)
+
+    assert response.status_code == 200
+    shown = list(response.context["cl"].result_list)
+    assert shown and {event.declaration_id for event in shown} == {declaration.id}
+    assert {event.event for event in shown} >= {DeclarationEvent.Kind.SUBMITTED, DeclarationEvent.Kind.CLEARED}
+
+
+def test_a_held_truck_shows_no_queue_position(client, login, held):
+    declaration = held(0)
+    login("supervisor")
+
+    html = client.get(changelist("declaration")).content.decode()
+
+    assert declaration.reference in html and "held: not called" in html
