@@ -1,6 +1,6 @@
 """Faults of issue 13 injected into a live stack this script starts on 127.0.0.1; prints what clients saw.
 
-    .venv/bin/python bench/faults.py            # every scenario, about 7 minutes
+    .venv/bin/python bench/faults.py            # every scenario, about 5 minutes
     .venv/bin/python bench/faults.py --quick    # shorter faults and less load, about 4 minutes
 
 The stack: its own redis-server (broker and cache, on a free port, stopped and restarted by scenario 1),
@@ -70,6 +70,8 @@ LAPTOPS = [
     }
 ]
 _trucks = itertools.count()
+# One row per scenario for the closing summary: title, sent, non-503 5xx, lost, keys stuck, undecided.
+SUMMARY: list[tuple[str, int, int, int, int, int | str]] = []
 
 
 def truck_body() -> dict:
@@ -300,6 +302,7 @@ class Answer:
     error: str = ""
     seconds: float = 0.0
     request_id: str = ""
+    sent_at: float = 0.0  # monotonic
 
     @property
     def label(self) -> str:
@@ -322,10 +325,12 @@ def call(port: int, method: str, path: str, *, body=None, headers=None, timeout:
         response = conn.getresponse()
         payload = response.read()
     except (OSError, http.client.HTTPException) as error:
-        return Answer(None, error=type(error).__name__, seconds=time.monotonic() - started, request_id=request_id)
+        return Answer(
+            None, error=type(error).__name__, seconds=time.monotonic() - started, request_id=request_id, sent_at=started
+        )
     finally:
         conn.close()
-    answer = Answer(response.status, seconds=time.monotonic() - started, request_id=request_id)
+    answer = Answer(response.status, seconds=time.monotonic() - started, request_id=request_id, sent_at=started)
     answer.replayed = response.getheader("Idempotent-Replayed") == "true"
     try:
         answer.data = json.loads(payload)
@@ -469,6 +474,11 @@ def error_lines(stack: Stack, name: str, offset: int) -> list[str]:
     return found
 
 
+def server_errors(answers: list[Answer]) -> int:
+    """5xx answers other than the 503 problem+json a lost database is answered with."""
+    return sum(a.status is not None and a.status >= 500 and a.code != "database_unavailable" for a in answers)
+
+
 def one_line(text: str, limit: int = 300) -> str:
     return " ".join(text.split())[:limit]
 
@@ -523,18 +533,19 @@ def report_load(title: str, stack: Stack, load: Load, retried: dict, decided: tu
     for line in extra:
         print(f"  {line}")
     show_evidence(retried["evidence"])
+    all_answers = [answer for _method, answer in answers] + [post.retry for post in load.posts]
+    SUMMARY.append((title.split(" ")[0], len(answers), server_errors(all_answers), lost, figures["stuck"], undecided))
 
 
 def run_load_scenario(title, stack, api_key, args, fault, *, after: float, extra_check=None) -> None:
-    """Load, a fault (``fault`` returns the monotonic time it ended, and notes), load ``after`` s more,
+    """Load, a fault (``fault`` returns the monotonic times it began and ended, and notes), load ``after`` s more,
     then the retries no sooner than 10 s after the fault, then the wait for the checks."""
     offsets = {name: stack.log_size(name) for name in ("web", "worker", "beat")}
     first_id = last_declaration_id()
     load = Load(stack.web_port, api_key, clients=args.clients, rate=args.rate)
     load.start()
     try:
-        fault_start = time.monotonic()
-        fault_end, notes = fault(load)
+        fault_start, fault_end, notes = fault(load)
         time.sleep(max(0.0, fault_end + after - time.monotonic()))
     finally:
         load.finish()
@@ -543,14 +554,15 @@ def run_load_scenario(title, stack, api_key, args, fault, *, after: float, extra
     time.sleep(max(0.0, fault_end + 10 - time.monotonic()))
     retried = retry_posts(stack.web_port, api_key, load.posts)
     decided = wait_decided(first_id, fault_end)
-    during = [post.answer for post in load.posts if fault_start <= post.sent_at <= fault_end]
-    if during:
-        times = [answer.seconds for answer in during]
-        slowest = max(during, key=lambda answer: answer.seconds)
-        notes.append(
-            f"POST time during the fault: p50 {percentile(times, 0.5):.2f} s, max {slowest.seconds:.2f} s "
-            f"({len(during)} POSTs; the slowest X-Request-ID {slowest.request_id})"
-        )
+    for method, answers in (("POST", [post.answer for post in load.posts]), ("GET", load.gets)):
+        during = [answer for answer in answers if fault_start <= answer.sent_at <= fault_end]
+        if during:
+            times = [answer.seconds for answer in during]
+            slowest = max(during, key=lambda answer: answer.seconds)
+            notes.append(
+                f"{method} time during the fault ({fault_end - fault_start:.0f} s): p50 {percentile(times, 0.5):.2f} s,"
+                f" max {slowest.seconds:.2f} s ({len(during)} sent; the slowest X-Request-ID {slowest.request_id})"
+            )
     for name, offset in offsets.items():
         lines = error_lines(stack, name, offset)
         if lines:
@@ -579,22 +591,32 @@ def scenario_redis(stack: Stack, api_key: str, args) -> None:
 
     def fault(load):
         time.sleep(args.warmup)
+        began = time.monotonic()
         stack.stop_redis()
         time.sleep(min(3, down_for))
         notes = [f"readiness with Redis down: {readiness(stack)}"]
-        time.sleep(max(0.0, down_for - 3))
+        time.sleep(max(0.0, began + down_for - time.monotonic()))  # the readiness call above may be slow
         stack.start_redis()
-        return time.monotonic(), notes
+        return began, time.monotonic(), notes
 
     def survived(fault_end):
         time.sleep(max(0.0, fault_end + 15 - time.monotonic()))
         log = stack.log_since("worker", worker_offset)
-        crash = [line for line in log.splitlines() if "Unrecoverable" in line or "hostname" in line]
+        # The known celery/kombu reconnect trouble: "Unrecoverable error: AttributeError … 'hostname'" (fatal)
+        # or "Error on restarting Gossip: AttributeError … 'connection_errors'" (logged, the worker goes on).
+        crash = [
+            one_line(line, 200)
+            for line in log.splitlines()
+            if any(sign in line for sign in ("Unrecoverable", "hostname", "Error on restarting"))
+        ]
         if stack.alive("worker") and stack.procs["worker"].pid == worker_pid:
             state = "worker SURVIVED the Redis restart (same process, alive 15 s after Redis came back)"
         else:
             state = f"worker EXITED after the Redis restart (code {stack.procs['worker'].returncode})"
-        notes = [state + (f"; its log: {crash[0][:500]}" if crash else "; no 'Unrecoverable error' in its log")]
+        notes = [
+            state
+            + (f"; its log: {' | '.join(crash[:2])}" if crash else "; no 'Unrecoverable error' or restart error logged")
+        ]
         if "Cannot connect" in log or "connection to broker lost" in log.lower():
             reconnected = "Connected to redis" in log.split("Cannot connect")[-1]
             notes.append(f"worker log: lost the broker, {'reconnected' if reconnected else 'no reconnection logged'}")
@@ -622,10 +644,11 @@ def scenario_postgres(stack: Stack, api_key: str, args) -> None:
 
     def fault(load):
         time.sleep(args.warmup)
+        began = time.monotonic()
         killed = [terminate_backends()]
         time.sleep(gap)
         killed.append(terminate_backends())
-        return time.monotonic(), [f"backends terminated: {killed[0]}, then {killed[1]} ({gap} s apart)"]
+        return began, time.monotonic(), [f"backends terminated: {killed[0]}, then {killed[1]} ({gap} s apart)"]
 
     run_load_scenario(
         "2. PostgreSQL backends terminated twice under load", stack, api_key, args, fault, after=args.after
@@ -636,9 +659,9 @@ def scenario_same_key(stack: Stack, api_key: str, args) -> None:
     headers = {"Authorization": f"Api-Key {api_key}"}
     offset = stack.log_size("web")
     for title, body in (
-        ("3. 100 concurrent POSTs with one Idempotency-Key", truck_body()),
+        (f"3. {args.same_key} concurrent POSTs with one Idempotency-Key", truck_body()),
         (
-            "3b. 100 concurrent POSTs with one Idempotency-Key, a body the server refuses",
+            f"3b. {args.same_key} concurrent POSTs with one Idempotency-Key, a body the server refuses",
             {**truck_body(), "route": "1"},
         ),
     ):
@@ -682,6 +705,16 @@ def scenario_same_key(stack: Stack, api_key: str, args) -> None:
             f"{int(retry.status == 409 and retry.code == IN_PROGRESS)}; "
             f"answers over 1 s: {sum(a.seconds > 1 for a in answers)}, slowest {max(a.seconds for a in answers):.2f} s"
         )
+        SUMMARY.append(
+            (
+                title.split(" ")[0],
+                len(answers),
+                server_errors([*answers, retry]),
+                sum(a.status is None for a in answers),
+                int(retry.status == 409 and retry.code == IN_PROGRESS),
+                "-",
+            )
+        )
         for answer in unexpected[:3]:
             print(f"    evidence: {answer.label} X-Request-ID {answer.request_id} {json.dumps(answer.data)[:300]}")
     lines = error_lines(stack, "web", offset)
@@ -695,6 +728,7 @@ def scenario_worker_kill(stack: Stack, api_key: str, args) -> None:
 
     def fault(load):
         time.sleep(args.warmup)
+        began = time.monotonic()
         notes = []
         for index in range(kills):
             pending, running = query(
@@ -709,7 +743,7 @@ def scenario_worker_kill(stack: Stack, api_key: str, args) -> None:
             notes[-1] += f", worker back and ready in {time.monotonic() - started + 1:.0f} s"
             if index < kills - 1:
                 time.sleep(gap)
-        return time.monotonic(), ["; ".join(notes)]
+        return began, time.monotonic(), ["; ".join(notes)]
 
     first_check = query("SELECT coalesce(max(id), 0) FROM clearance_check")[0][0]
     run_load_scenario(
@@ -780,7 +814,11 @@ def main() -> None:
         print(f"readiness at start: {ready}")
         for number in args.scenarios:
             SCENARIOS[number](stack, api_key, args)
-        print(f"\nrun time {time.monotonic() - started:.0f} s")
+        print("\nsummary: scenario, requests sent, 5xx other than 503 database_unavailable (retries included),")
+        print("         responses lost, idempotency keys stuck, declarations not decided 60 s after the last fault")
+        for row in SUMMARY:
+            print("  " + "  ".join(f"{value!s:>5}" for value in row))
+        print(f"run time {time.monotonic() - started:.0f} s")
     except KeyboardInterrupt:
         print("interrupted: stopping the stack", file=sys.stderr)
     finally:
