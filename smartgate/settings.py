@@ -304,7 +304,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # copied into every queue.
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("default", "customs", "border_guard", "quarantine", "gate")
+    for name in ("default", "customs", "border_guard", "quarantine", "gate", "webhooks")
 ]
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
@@ -427,3 +427,26 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "schedule": SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS,
     "options": {"queue": "default"},
 }
+
+# --- Webhooks and the event feed ----------------------------------------------------------------------
+# http and private or loopback receivers are refused unless this is on (on by default only when debugging).
+SMARTGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("SMARTGATE_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+# Encrypts the subscriptions' signing secrets at rest; derived from DJANGO_SECRET_KEY when unset.
+SMARTGATE_WEBHOOK_ENCRYPTION_KEY = env_str("SMARTGATE_WEBHOOK_ENCRYPTION_KEY", default="")
+SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS = env_int("SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS", default=10, minimum=1)
+# The feed replays this far back; older events are purged and an older cursor is 410 Gone.
+SMARTGATE_EVENT_RETENTION_DAYS = env_int("SMARTGATE_EVENT_RETENTION_DAYS", default=30, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "webhooks-sweep": {
+            "task": "clearance.tasks.webhooks_sweep_task",
+            "schedule": SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS,
+            "options": {"queue": "webhooks", "expire_seconds": SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS},
+        },
+        "events-purge": {
+            "task": "clearance.tasks.events_purge_task",
+            "schedule": 3600,
+            "options": {"queue": "default"},
+        },
+    }
+)

@@ -18,6 +18,7 @@ from clearance.models.declarations import (
     TransitionNotAllowed,
     queue_class_of,
 )
+from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
@@ -31,6 +32,10 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "CompanyEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "AuditAnchor",
     "AuditChainHead",
     "AuditRecord",

@@ -210,6 +210,8 @@ class Declaration(models.Model):
     # append reads nothing more (and removing the last event is seen: the head no longer matches).
     audit_seq = models.PositiveIntegerField(_("audit events"), default=0, editable=False)
     audit_head = models.CharField(_("audit chain head"), max_length=64, blank=True, editable=False)
+    # The forwarder's events of this declaration (clearance.models.events.CompanyEvent): 1, 2, 3… with no gap.
+    event_seq = models.PositiveIntegerField(_("forwarder events"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
