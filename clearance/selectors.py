@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from clearance.errors import FieldError, RuleViolations
@@ -13,12 +15,15 @@ from clearance.models import (
     ArrivalSlot,
     AuditAnchor,
     Company,
+    CompanyEvent,
     Declaration,
     DeclarationEvent,
     Fee,
     Inspection,
     LaneCall,
     UnmatchedArrival,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 from vehicles.plates import normalize_plate
@@ -332,3 +337,37 @@ def audit_daily_heads(*, days: int, now: datetime | None = None) -> list[tuple[d
     for anchor in AuditAnchor.objects.filter(created_at__gte=start).order_by("-id"):
         heads.setdefault(local_date(anchor.created_at), anchor)
     return list(heads.items())
+
+
+# --- Webhooks and the event feed -------------------------------------------------------------------
+
+
+def webhook_list(*, company: Company) -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.filter(company=company).order_by("id")
+
+
+def webhook_get(*, company: Company, subscription_id: int) -> WebhookSubscription:
+    """Raises WebhookSubscription.DoesNotExist for another company's subscription, as for a missing one."""
+    return WebhookSubscription.objects.get(company=company, id=subscription_id)
+
+
+def webhook_deliveries(*, company: Company, subscription_id: int) -> QuerySet[WebhookDelivery]:
+    subscription = webhook_get(company=company, subscription_id=subscription_id)
+    return (
+        WebhookDelivery.objects.filter(subscription=subscription)
+        .select_related("event")
+        .prefetch_related("attempt_log")
+        .order_by("-id")
+    )
+
+
+def company_events(*, company: Company, types: list[str] | None = None) -> QuerySet[CompanyEvent]:
+    """The company's feed: its events in (transaction, id) order, pings left out. On PostgreSQL only the
+    events of transactions older than every one still running: so nothing can later commit behind a
+    position already read (see clearance.models.events.TransactionId)."""
+    events = CompanyEvent.objects.filter(company=company).exclude(type=CompanyEvent.Type.PING)
+    if types:
+        events = events.filter(type__in=types)
+    if connection.vendor == "postgresql":
+        events = events.filter(txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", []))
+    return events.order_by("txid", "id")

@@ -421,7 +421,7 @@ def webhooks_sweep(*, now: datetime | None = None) -> tuple[int, int]:
     due = list(
         WebhookDelivery.objects.filter(status=Status.PENDING, next_attempt_at__lte=now, subscription__is_active=True)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .order_by("next_attempt_at")
+        .order_by("next_attempt_at", "id")
         .values_list("id", flat=True)[:SWEEP_BATCH]
     )
     for delivery_id in due:
