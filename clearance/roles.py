@@ -56,6 +56,13 @@ _VIEW_DECLARATIONS = [
     "clearance.view_goodsline",
     "clearance.view_quarantinecertificate",
 ]
+# The forwarders' webhooks and their delivery log (read-only screens: a forwarder manages its own).
+_VIEW_WEBHOOKS = [
+    "clearance.view_webhooksubscription",
+    "clearance.view_webhookdelivery",
+    "clearance.view_webhookattempt",
+    "clearance.view_companyevent",
+]
 # What each role may see and edit in the admin; actions on declarations are checked by the services.
 ROLE_PERMISSIONS = {
     CUSTOMS_OFFICER: [
@@ -112,6 +119,7 @@ ROLE_PERMISSIONS = {
         "clearance.add_tariffcoefficient",
         "clearance.change_tariffcoefficient",
         "clearance.view_payment",
+        *_VIEW_WEBHOOKS,
     ],
     SUPERVISOR: [
         *_VIEW_DECLARATIONS,
@@ -132,5 +140,6 @@ ROLE_PERMISSIONS = {
         "clearance.add_companyviolation",
         "clearance.view_auditrecord",
         "clearance.view_auditanchor",
+        *_VIEW_WEBHOOKS,
     ],
 }

@@ -304,3 +304,34 @@ def test_ping_then_redeliver_sends_the_same_webhook_id(api, receiver, django_cap
     assert [r.webhook_id for r in target.received] == [ping.json()["event_id"]] * 2
     assert target.payloads(hook["secret"])[0]["data"]["subscription"] == hook["id"]
     assert CompanyEvent.objects.filter(type=Type.PING).count() == 1  # one event, sent twice
+
+
+# --- The officers' screens ---------------------------------------------------------------------------------
+
+
+def test_a_supervisor_reads_subscriptions_and_deliveries_without_the_secret(api, receiver, client, reference):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django.core.management import call_command
+    from django.urls import reverse
+
+    call_command("setup_roles", stdout=open("/dev/null", "w"))
+    target = receiver(answers=[500])
+    hook = subscribe(api, target.url)
+    DeclarationFactory(stage=Declaration.Status.CHECKING)
+    deliver_all()
+    user = get_user_model().objects.create_user(username="sup", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="Supervisor"))
+    client.force_login(user)
+    delivery = WebhookDelivery.objects.get()
+
+    subscriptions = client.get(reverse("admin:clearance_webhooksubscription_changelist"))
+    detail = client.get(reverse("admin:clearance_webhooksubscription_change", args=[hook["id"]]))
+    deliveries = client.get(reverse("admin:clearance_webhookdelivery_changelist"))
+    one = client.get(reverse("admin:clearance_webhookdelivery_change", args=[delivery.id]))
+
+    assert [r.status_code for r in (subscriptions, detail, deliveries, one)] == [200] * 4
+    assert target.url in subscriptions.content.decode()
+    assert hook["secret"] not in detail.content.decode()
+    assert "answered 500" in one.content.decode()
+    assert client.post(reverse("admin:clearance_webhooksubscription_delete", args=[hook["id"]])).status_code == 403
