@@ -1,6 +1,6 @@
 from django.urls import path
 
-from clearance.api.views import audit, declarations, events, gate, inspections, load, payments, slots, webhooks
+from clearance.api.views import audit, customs, declarations, events, gate, inspections, load, payments, slots, webhooks
 
 urlpatterns = [
     path("declarations/", declarations.DeclarationListCreateApi.as_view(), name="declaration-list"),
@@ -47,4 +47,5 @@ urlpatterns = [
         name="webhook-redeliver",
     ),
     path("events/", events.EventFeedApi.as_view(), name="event-feed"),
+    path("customs/notifications/", customs.CustomsNotificationApi.as_view(), name="customs-notifications"),
 ]

@@ -1,5 +1,6 @@
 from clearance.models.audit import AuditAnchor, AuditChainHead, AuditRecord
 from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
+from clearance.models.customs import CustomsNotification, CustomsSystemAPIKey, CustomsSystemClient
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
     QUEUE_NOT_ON_TIME,
@@ -32,6 +33,9 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "CustomsNotification",
+    "CustomsSystemAPIKey",
+    "CustomsSystemClient",
     "CompanyEvent",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -53,6 +53,7 @@ class CompanyEvent(models.Model):
         INSPECTION_COMPLETED = "inspection.completed", _("Inspection completed")
         FEE_ISSUED = "fee.issued", _("Fee issued")
         FEE_PAID = "fee.paid", _("Fee paid")
+        CUSTOMS_CHANGED = "customs.changed", _("Customs declaration changed: checked again, or held in the lane")
         PING = "ping", _("Ping (a test of a subscription; not in the feed)")
 
     # The public id: the Standard Webhooks ``webhook-id`` and the feed's event id.

@@ -192,6 +192,29 @@ def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> No
         _save_head(declaration)
 
 
+def declaration_customs_changed(*, declaration: Declaration, actor: Actor, reason: str, data: dict) -> bool:
+    """The customs system changed a VNACCS declaration this crossing carries. Before the lane it is
+    checked again as a new version (the caller starts the checks): back to submitted, and a called
+    vehicle goes back to the yard's queue at its place, not called while it is checked. In a lane it is
+    held for an officer. Returns True when it is to be checked again, False when it was held."""
+    if declaration.stage == Stage.IN_LANE:
+        declaration.transition(to=Status.HELD)
+        _record(declaration, actor=actor, kind=Kind.CUSTOMS_CHANGED, reason=reason, data=data)
+        _record(declaration, actor=actor, kind=Kind.HELD, reason=reason)
+        _save(declaration, "status")
+        return False
+    if declaration.stage == Stage.CALLED:
+        declaration.move_to_stage(to=Stage.IN_YARD)
+        declaration.lane = None
+        declaration.called_at = None
+    if declaration.status != Status.SUBMITTED:
+        declaration.transition(to=Status.SUBMITTED)
+    declaration.version += 1
+    _record(declaration, actor=actor, kind=Kind.CUSTOMS_CHANGED, reason=reason, data=data)
+    _save(declaration, "status", "stage", "lane", "called_at", "version")
+    return True
+
+
 # --- Decisions ---------------------------------------------------------------------------------------
 
 

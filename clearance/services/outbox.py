@@ -52,6 +52,7 @@ EVENT_TYPES: dict[DeclarationEvent.Kind, CompanyEvent.Type | None] = {
     Kind.HANDOVER: None,
     Kind.FEE_ISSUED: Type.FEE_ISSUED,
     Kind.FEE_PAID: Type.FEE_PAID,
+    Kind.CUSTOMS_CHANGED: Type.CUSTOMS_CHANGED,
 }
 
 # Data keys that are internal bookkeeping, not the forwarder's business.

@@ -43,6 +43,7 @@ DEVICE_OPERATIONS = {
     ("/api/v1/gate/handovers/", "post"): "gate_handovers",
 }
 OFFICER_OPERATIONS = {("/api/v1/inspections/{inspection_id}/result/", "post"): "inspections_result"}
+CUSTOMS_OPERATIONS = {("/api/v1/customs/notifications/", "post"): "customs_notifications"}
 PUBLIC_OPERATIONS = {
     (LOAD, "get"): "gates_load",
     ("/api/v1/payments/callback/", "post"): "payments_callback",
@@ -97,7 +98,13 @@ def test_every_endpoint_and_method_is_documented(schema):
         if method in ("get", "post", "patch", "put", "delete")
     }
 
-    assert documented == {**OPERATIONS, **PUBLIC_OPERATIONS, **DEVICE_OPERATIONS, **OFFICER_OPERATIONS}
+    assert documented == {
+        **OPERATIONS,
+        **PUBLIC_OPERATIONS,
+        **DEVICE_OPERATIONS,
+        **OFFICER_OPERATIONS,
+        **CUSTOMS_OPERATIONS,
+    }
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)
@@ -318,3 +325,8 @@ def test_the_event_types_are_documented_as_an_enum(schema):
     assert set(documented["enum"]) == set(CompanyEvent.Type.values)
     body = _body_schema(schema, "/api/v1/webhooks/", "post")
     assert set(body["required"]) == {"url", "events"}
+
+
+def test_the_customs_notice_requires_the_customs_system_key(schema):
+    operation = _operation(schema, "/api/v1/customs/notifications/", "post")
+    assert operation["security"] == [{"CustomsKeyAuth": []}]
