@@ -93,6 +93,13 @@ def declaration_get(*, company: Company, declaration_id: int) -> Declaration:
     return _with_everything(Declaration.objects.filter(company=company)).get(id=declaration_id)
 
 
+def declarations_get_many(*, company: Company, declaration_ids: list[int]) -> dict[int, Declaration]:
+    """The company's declarations of ``declaration_ids`` with everything their representation shows, by id,
+    in one query per relation (a batch's answer)."""
+    declarations = _with_everything(Declaration.objects.filter(company=company, id__in=declaration_ids))
+    return {declaration.id: declaration for declaration in declarations}
+
+
 def declaration_id_for_company(*, company: Company, declaration_id: int) -> int:
     """The scope check alone, one indexed lookup: raises Declaration.DoesNotExist for another company's
     declaration, as for a missing one."""

@@ -218,6 +218,9 @@ REST_FRAMEWORK = {
 SMARTGATE_API_KEY_FAILURE_LIMIT = env_int("SMARTGATE_API_KEY_FAILURE_LIMIT", default=20, minimum=1)
 SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS = env_int("SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS", default=600, minimum=1)
 SMARTGATE_API_MAX_BODY_BYTES = env_int("SMARTGATE_API_MAX_BODY_BYTES", default=256 * 1024, minimum=1024)
+# POST /api/v1/declarations/batch/: at most this many declarations, in a body of at most this many bytes.
+SMARTGATE_BATCH_MAX_ITEMS = env_int("SMARTGATE_BATCH_MAX_ITEMS", default=500, minimum=1)
+SMARTGATE_BATCH_MAX_BODY_BYTES = env_int("SMARTGATE_BATCH_MAX_BODY_BYTES", default=4 * 1024 * 1024, minimum=1024)
 SMARTGATE_IDEMPOTENCY_RETENTION_HOURS = env_int("SMARTGATE_IDEMPOTENCY_RETENTION_HOURS", default=24, minimum=1)
 # How long a request waits for another still running with its Idempotency-Key before a 409.
 SMARTGATE_IDEMPOTENCY_WAIT_SECONDS = env_int("SMARTGATE_IDEMPOTENCY_WAIT_SECONDS", default=5, minimum=1)

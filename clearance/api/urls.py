@@ -1,9 +1,22 @@
 from django.urls import path
 
-from clearance.api.views import audit, customs, declarations, events, gate, inspections, load, payments, slots, webhooks
+from clearance.api.views import (
+    audit,
+    batch,
+    customs,
+    declarations,
+    events,
+    gate,
+    inspections,
+    load,
+    payments,
+    slots,
+    webhooks,
+)
 
 urlpatterns = [
     path("declarations/", declarations.DeclarationListCreateApi.as_view(), name="declaration-list"),
+    path("declarations/batch/", batch.DeclarationBatchApi.as_view(), name="declaration-batch"),
     path("declarations/<int:declaration_id>/", declarations.DeclarationDetailApi.as_view(), name="declaration-detail"),
     path(
         "declarations/<int:declaration_id>/events/",

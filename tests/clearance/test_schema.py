@@ -35,6 +35,7 @@ OPERATIONS = {
     ("/api/v1/webhooks/{subscription_id}/deliveries/", "get"): "webhooks_deliveries",
     ("/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver/", "post"): "webhooks_redeliver",
     ("/api/v1/events/", "get"): "events_list",
+    ("/api/v1/declarations/batch/", "post"): "declarations_batch",
 }
 DEVICE_OPERATIONS = {
     ("/api/v1/gate/reads/", "post"): "gate_reads",
