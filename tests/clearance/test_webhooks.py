@@ -335,3 +335,25 @@ def test_a_supervisor_reads_subscriptions_and_deliveries_without_the_secret(api,
     assert hook["secret"] not in detail.content.decode()
     assert "answered 500" in one.content.decode()
     assert client.post(reverse("admin:clearance_webhooksubscription_delete", args=[hook["id"]])).status_code == 403
+
+
+def test_a_subscription_failing_for_three_days_is_disabled(api, receiver, reference, time_machine):
+    target = receiver(answers=[500] * 20)
+    hook = subscribe(api, target.url, events=[Type.DECLARATION_CREATED])
+    time_machine.move_to(timezone.now(), tick=True)
+    DeclarationFactory(n=1, stage=Declaration.Status.CHECKING)
+    deliver_all()
+    assert WebhookSubscription.objects.get().failing_since is not None
+
+    time_machine.move_to(timezone.now() + timedelta(days=3, minutes=1), tick=True)
+    DeclarationFactory(n=2, stage=Declaration.Status.CHECKING)
+    deliver_all()
+
+    body = api.get(f"{HOOKS}{hook['id']}/").json()
+    assert body["is_active"] is False and "3 days" in body["disabled_reason"]
+    sent = len(target.received)
+    deliver_all(at=timezone.now() + timedelta(days=1))
+    assert len(target.received) == sent  # nothing goes to a disabled subscription
+
+    resumed = api.patch(f"{HOOKS}{hook['id']}/", {"is_active": True}, format="json").json()
+    assert resumed["is_active"] is True and resumed["disabled_reason"] == ""
