@@ -432,6 +432,20 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
 }
 
 # --- Webhooks and the event feed ----------------------------------------------------------------------
+# E-mail (a disabled webhook subscription tells its alert address): the console when debugging.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", default=25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", default="smartgate <noreply@localhost>")
 # http and private or loopback receivers are refused unless this is on (on by default only when debugging).
 SMARTGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("SMARTGATE_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 # Encrypts the subscriptions' signing secrets at rest; derived from DJANGO_SECRET_KEY when unset.

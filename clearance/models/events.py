@@ -97,6 +97,8 @@ class WebhookSubscription(models.Model):
     url = models.URLField(_("URL"), max_length=500)
     events = models.JSONField(_("event types"), default=list)  # ["*"] for every type
     description = models.CharField(_("description"), max_length=200, blank=True)
+    # Told by e-mail when smartgate disables the subscription (a 410, or 3 days of failures).
+    alert_email = models.EmailField(_("alert e-mail"), blank=True)
     is_active = models.BooleanField(_("active"), default=True)
     disabled_reason = models.CharField(_("why disabled"), max_length=200, blank=True)
     secret_encrypted = models.TextField(_("signing secret (encrypted)"), editable=False)

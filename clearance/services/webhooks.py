@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 import urllib3
 from cryptography.fernet import Fernet
 from django.conf import settings
+from django.core.mail import send_mail
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -150,7 +151,7 @@ def _events_checked(events: list[str]) -> list[str]:
 
 @transaction.atomic
 def subscription_create(
-    *, company: Company, url: str, events: list[str], description: str = ""
+    *, company: Company, url: str, events: list[str], description: str = "", alert_email: str = ""
 ) -> tuple[WebhookSubscription, str]:
     """A new subscription and its signing secret (returned once, kept encrypted)."""
     target_addresses(url)
@@ -160,6 +161,7 @@ def subscription_create(
         url=url,
         events=_events_checked(events),
         description=description,
+        alert_email=alert_email,
         secret_encrypted=_encrypt(secret),
     )
     logger.info("webhook.subscribed", extra={"company": company.id, "subscription": subscription.id})
@@ -175,8 +177,9 @@ def subscription_update(*, company: Company, subscription_id: int, changes: dict
         subscription.url = changes["url"]
     if "events" in changes:
         subscription.events = _events_checked(changes["events"])
-    if "description" in changes:
-        subscription.description = changes["description"]
+    for field in ("description", "alert_email"):
+        if field in changes:
+            setattr(subscription, field, changes[field])
     if "is_active" in changes:
         if changes["is_active"] and not subscription.is_active:
             subscription.failing_since, subscription.disabled_reason = None, ""
@@ -401,10 +404,24 @@ def _attempt_recorded(*, delivery_id: int, at: datetime, result: AttemptResult) 
 
 
 def _subscription_disable(subscription: WebhookSubscription, *, reason: str) -> None:
-    WebhookSubscription.objects.filter(id=subscription.id).update(is_active=False, disabled_reason=reason)
+    """Turn the subscription off (once) and tell its alert address after commit."""
+    if not WebhookSubscription.objects.filter(id=subscription.id, is_active=True).update(
+        is_active=False, disabled_reason=reason
+    ):
+        return
     logger.warning(
         "webhook.disabled", extra={"subscription": subscription.id, "company": subscription.company_id, "why": reason}
     )
+    if subscription.alert_email:
+        subject = f"smartgate: webhook {subscription.url} disabled"
+        message = (
+            f"smartgate stopped delivering events to {subscription.url} (subscription {subscription.id}): {reason}\n"
+            "Its events are still in the event feed (GET /api/v1/events/). Fix the receiver, then turn the "
+            f'subscription back on with PATCH /api/v1/webhooks/{subscription.id}/ {{"is_active": true}} and '
+            "redeliver what it missed from its delivery log."
+        )
+        recipient = [subscription.alert_email]
+        transaction.on_commit(lambda: send_mail(subject, message, None, recipient, fail_silently=True))
 
 
 def webhooks_sweep(*, now: datetime | None = None) -> tuple[int, int]:

@@ -217,17 +217,22 @@ def test_a_delivery_that_keeps_failing_is_given_up_after_the_last_attempt(api, r
     assert delivery.attempt_log.last().at - delivery.attempt_log.first().at >= timedelta(hours=24)
 
 
-def test_410_disables_the_subscription(api, receiver, reference):
+def test_410_disables_the_subscription_and_tells_its_alert_address(
+    api, receiver, reference, mailoutbox, django_capture_on_commit_callbacks
+):
     target = receiver(answers=[410])
-    hook = subscribe(api, target.url)
+    hook = subscribe(api, target.url, alert_email="it@forwarder.example")
 
     DeclarationFactory(stage=Declaration.Status.CHECKING)
-    deliver_all()
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver_all()
     deliver_all()
 
     assert len(target.received) == 1
     body = api.get(f"{HOOKS}{hook['id']}/").json()
     assert body["is_active"] is False and "410" in body["disabled_reason"]
+    assert [mail.to for mail in mailoutbox] == [["it@forwarder.example"]]
+    assert target.url in mailoutbox[0].subject and "410" in mailoutbox[0].body
 
 
 def test_a_redirect_is_not_followed(api, receiver, reference):

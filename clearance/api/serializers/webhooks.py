@@ -20,6 +20,9 @@ class WebhookInput(StrictSerializer):
         help_text='The event types to receive; ["*"] for all.',
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    alert_email = serializers.EmailField(
+        required=False, allow_blank=True, default="", help_text="Told by e-mail if smartgate disables it."
+    )
 
 
 class WebhookUpdateInput(StrictSerializer):
@@ -28,6 +31,7 @@ class WebhookUpdateInput(StrictSerializer):
         child=serializers.ChoiceField(choices=EVENT_TYPE_CHOICES), min_length=1, required=False
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    alert_email = serializers.EmailField(required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False, help_text="false pauses it; true resumes a disabled one.")
 
 
@@ -36,6 +40,7 @@ class WebhookOutput(serializers.Serializer):
     url = serializers.URLField()
     events = serializers.ListField(child=serializers.CharField())
     description = serializers.CharField()
+    alert_email = serializers.EmailField(allow_blank=True)
     is_active = serializers.BooleanField()
     disabled_reason = serializers.CharField(help_text="Why smartgate disabled it (a 410, 3 days of failures).")
     created_at = serializers.DateTimeField()
