@@ -9,7 +9,8 @@ BORDER_GUARD_OFFICER = "Border guard officer"
 QUARANTINE_OFFICER = "Quarantine officer"
 GATE_OPERATOR = "Gate operator"
 SUPERVISOR = "Supervisor"
-ROLES = [CUSTOMS_OFFICER, BORDER_GUARD_OFFICER, QUARANTINE_OFFICER, GATE_OPERATOR, SUPERVISOR]
+FEE_ADMINISTRATOR = "Fee administrator"
+ROLES = [CUSTOMS_OFFICER, BORDER_GUARD_OFFICER, QUARANTINE_OFFICER, GATE_OPERATOR, SUPERVISOR, FEE_ADMINISTRATOR]
 
 FORCE_ROLES = {
     Inspection.Force.CUSTOMS: CUSTOMS_OFFICER,
@@ -63,21 +64,17 @@ _VIEW_WEBHOOKS = [
     "clearance.view_webhookattempt",
     "clearance.view_companyevent",
 ]
-# What each role may see and edit in the admin; actions on declarations are checked by the services.
+# What each role may see and edit in the admin, least privilege: line officers act on crossings and see
+# the rules they apply; supervisors change thresholds and rules; the watchlist is added to and entries are
+# ended (an expiry, with a reason), never deleted; the tariff belongs to the fee administrators. Actions
+# on declarations are checked again by the services.
 ROLE_PERMISSIONS = {
     CUSTOMS_OFFICER: [
         *_VIEW_DECLARATIONS,
         "clearance.change_inspection",
         "clearance.view_risksettings",
-        "clearance.change_risksettings",
         "clearance.view_hsriskrule",
-        "clearance.add_hsriskrule",
-        "clearance.change_hsriskrule",
-        "clearance.delete_hsriskrule",
         "clearance.view_referenceprice",
-        "clearance.add_referenceprice",
-        "clearance.change_referenceprice",
-        "clearance.delete_referenceprice",
         "clearance.view_companyviolation",
         "clearance.add_companyviolation",
     ],
@@ -87,7 +84,6 @@ ROLE_PERMISSIONS = {
         "clearance.view_watchlistentry",
         "clearance.add_watchlistentry",
         "clearance.change_watchlistentry",
-        "clearance.delete_watchlistentry",
     ],
     QUARANTINE_OFFICER: [
         *_VIEW_DECLARATIONS,
@@ -110,6 +106,14 @@ ROLE_PERMISSIONS = {
         "clearance.view_laneevent",
         "vehicles.view_gatedevice",
         "clearance.view_tariff",
+        "clearance.view_payment",
+    ],
+    FEE_ADMINISTRATOR: [
+        "clearance.view_declaration",
+        "clearance.view_fee",
+        "clearance.view_payment",
+        "clearance.view_company",
+        "clearance.view_tariff",
         "clearance.add_tariff",
         "clearance.change_tariff",
         "clearance.view_tariffrate",
@@ -118,8 +122,6 @@ ROLE_PERMISSIONS = {
         "clearance.view_tariffcoefficient",
         "clearance.add_tariffcoefficient",
         "clearance.change_tariffcoefficient",
-        "clearance.view_payment",
-        *_VIEW_WEBHOOKS,
     ],
     SUPERVISOR: [
         *_VIEW_DECLARATIONS,
@@ -128,8 +130,13 @@ ROLE_PERMISSIONS = {
         "vehicles.change_lane",
         "clearance.view_watchlistentry",
         "clearance.view_risksettings",
+        "clearance.change_risksettings",
         "clearance.view_hsriskrule",
+        "clearance.add_hsriskrule",
+        "clearance.change_hsriskrule",
         "clearance.view_referenceprice",
+        "clearance.add_referenceprice",
+        "clearance.change_referenceprice",
         "clearance.view_revokedcertificate",
         "clearance.view_arrivalslot",
         "clearance.view_unmatchedarrival",

@@ -346,6 +346,34 @@ def audit_daily_heads(*, days: int, now: datetime | None = None) -> list[tuple[d
     return list(heads.items())
 
 
+def vehicles_called_to(*, lane: Lane) -> list[Declaration]:
+    """The vehicles called to ``lane`` and not yet in it, oldest call first."""
+    return list(
+        Declaration.objects.filter(lane=lane, stage=Declaration.Stage.CALLED)
+        .select_related("vehicle")
+        .order_by("called_at", "id")
+    )
+
+
+def lanes_for_call_forward(declarations: QuerySet[Declaration]) -> QuerySet[Lane]:
+    """The open lanes every one of ``declarations`` may be called to: its route and current direction, an
+    autonomous lane only for an autonomous vehicle and never for another, an inspection bay for a vehicle
+    in inspection. None when they share no lane."""
+    lanes = Lane.objects.filter(is_open=True).exclude(purpose=Lane.Purpose.EMPTY_RETURN)
+    for route_id, direction, autonomous, status in declarations.values_list(
+        "route_id", "direction", "vehicle__is_autonomous", "status"
+    ).distinct():
+        lanes = lanes.filter(route_id=route_id, current_direction=direction)
+        lanes = (
+            lanes.filter(purpose=Lane.Purpose.AUTONOMOUS)
+            if autonomous
+            else lanes.exclude(purpose=Lane.Purpose.AUTONOMOUS)
+        )
+        if status == Declaration.Status.INSPECTION:
+            lanes = lanes.filter(has_inspection_bay=True)
+    return lanes.order_by("code")
+
+
 # --- Webhooks and the event feed -------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ PostgreSQL (Django's native connection pool) and Redis, as docker-compose.yml wi
 Every variable is listed in the README; a malformed one stops the start with its name.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE
@@ -49,7 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework_api_key",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI and Redoc served from here, not from a CDN
@@ -217,6 +218,13 @@ REST_FRAMEWORK = {
 # Failed API-key guesses from one client address (REMOTE_ADDR) allowed per window; then 429 until it ends.
 SMARTGATE_API_KEY_FAILURE_LIMIT = env_int("SMARTGATE_API_KEY_FAILURE_LIMIT", default=20, minimum=1)
 SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS = env_int("SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS", default=600, minimum=1)
+# Officers' API tokens (django-rest-knox): only a digest is stored; each expires after this many hours.
+SMARTGATE_OFFICER_TOKEN_HOURS = env_int("SMARTGATE_OFFICER_TOKEN_HOURS", default=12, minimum=1)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=SMARTGATE_OFFICER_TOKEN_HOURS),
+    "AUTO_REFRESH": False,
+    "AUTH_HEADER_PREFIX": "Token",
+}
 SMARTGATE_API_MAX_BODY_BYTES = env_int("SMARTGATE_API_MAX_BODY_BYTES", default=256 * 1024, minimum=1024)
 # POST /api/v1/declarations/batch/: at most this many declarations, in a body of at most this many bytes.
 SMARTGATE_BATCH_MAX_ITEMS = env_int("SMARTGATE_BATCH_MAX_ITEMS", default=500, minimum=1)
@@ -406,7 +414,7 @@ CELERY_BEAT_SCHEDULE.update(
         "worker-heartbeat": {
             "task": "clearance.tasks.worker_heartbeat_task",
             "schedule": SMARTGATE_WORKER_HEARTBEAT_SECONDS,
-            "options": {"queue": "default", "expires": SMARTGATE_WORKER_HEARTBEAT_SECONDS},
+            "options": {"queue": "default", "expire_seconds": SMARTGATE_WORKER_HEARTBEAT_SECONDS},
         },
     }
 )

@@ -71,16 +71,40 @@ class LaneBoardDataView(AdminScreen):
 
 
 class LaneActionView(AdminScreen):
-    """Gate operators open or close a lane or switch a reversible lane, from the board."""
+    """Gate operators open or close a lane or switch a reversible lane, from the board: a page first says
+    what the action will do to the vehicles called to the lane and asks for the reason, then the service
+    carries it out (audited in the lane's chain)."""
 
-    http_method_names = ["post"]
+    http_method_names = ["get", "post"]
 
-    def post(self, request, lane_id: int, action: str):
+    def _lane(self, request, lane_id: int, action: str) -> Lane:
         if not is_gate_operator(request.user) or action not in LaneAction.values:
             raise PermissionDenied
-        lane = get_object_or_404(Lane, id=lane_id)
+        return get_object_or_404(Lane, id=lane_id)
+
+    def _confirm(self, request, lane: Lane, action: str, *, error: str = ""):
+        called = selectors.vehicles_called_to(lane=lane)
+        context = self.screen_context(
+            request,
+            title=_("%(action)s %(lane)s") % {"action": LaneAction(action).label, "lane": lane.code},
+            lane=lane,
+            action=LaneAction(action),
+            called=called,
+            effect=_lane_action_effect(action, lane=lane, called=len(called)),
+            error=error,
+        )
+        return TemplateResponse(request, "admin/clearance/lane_action_confirm.html", context)
+
+    def get(self, request, lane_id: int, action: str):
+        lane = self._lane(request, lane_id, action)
+        return self._confirm(request, lane, action)
+
+    def post(self, request, lane_id: int, action: str):
+        lane = self._lane(request, lane_id, action)
         actor = Actor.for_user(request.user)
         reason = request.POST.get("reason", "").strip()
+        if not reason:
+            return self._confirm(request, lane, action, error=_("Give the reason: it is kept with the lane's history."))
         try:
             if action == LaneAction.SWITCH:
                 other = Direction.IMPORT if lane.current_direction == Direction.EXPORT else Direction.EXPORT
@@ -91,6 +115,23 @@ class LaneActionView(AdminScreen):
         except DomainError as error:
             messages.error(request, error.detail)
         return redirect(f"{self.admin_site.name}:lane-board", route_id=lane.route_id)
+
+
+def _lane_action_effect(action: str, *, lane: Lane, called: int) -> str:
+    if action == LaneAction.CLOSE:
+        if not called:
+            return _("No vehicle is called to this lane. No vehicle will be called to it until it is opened again.")
+        return _(
+            "%(count)d vehicle(s) called to this lane will go back to the yard queue at their place, and no "
+            "vehicle will be called to it until it is opened again."
+        ) % {"count": called}
+    if action == LaneAction.SWITCH:
+        other = Direction.IMPORT if lane.current_direction == Direction.EXPORT else Direction.EXPORT
+        return _(
+            "The lane will take %(direction)s vehicles from now on; %(count)d vehicle(s) already called to it "
+            "keep their call."
+        ) % {"direction": Direction(other).label, "count": called}
+    return _("The dispatcher will call waiting vehicles to this lane again, within its hours and capacity.")
 
 
 class DashboardView(AdminScreen):

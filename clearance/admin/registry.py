@@ -1,6 +1,9 @@
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
+from django.db.models import Q
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 from django.utils.safestring import mark_safe
@@ -40,6 +43,7 @@ from clearance.services.inspections import declaration_reject_held, declaration_
 from clearance.services.yard import arrival_hold_waive, declaration_turn_back
 from vehicles.history import ReasonedHistoryAdmin
 from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
+from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
 
@@ -109,9 +113,16 @@ class InspectionInline(ReadOnlyInline):
 
 
 class DeclarationEventInline(ReadOnlyInline):
+    """The declaration's audit trail, hash-chained: who, what, why, and the link to the event before."""
+
     model = DeclarationEvent
-    fields = ["at", "actor_kind", "actor", "event", "reason", "version", "data"]
-    ordering = ["id"]
+    fields = ["seq", "at", "actor_kind", "actor", "event", "reason", "version", "data", "chain_link"]
+    readonly_fields = ["chain_link"]
+    ordering = ["seq"]
+
+    @admin.display(description=_("hash"))
+    def chain_link(self, event):
+        return f"{event.hash[:12]}… ← {event.prev_hash[:12]}…"
 
 
 class GateDecisionInline(ReadOnlyInline):
@@ -135,7 +146,12 @@ class QueueChangeList(ChangeList):
 
 
 class LaneChoiceForm(ReasonForm):
-    lane = forms.ModelChoiceField(label=_("Lane"), queryset=Lane.objects.filter(is_open=True))
+    lane = forms.ModelChoiceField(label=_("Lane"), queryset=Lane.objects.none())
+
+    def __init__(self, *args, lanes=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Only the lanes the selected vehicles may use (route, current direction, kind of vehicle).
+        self.fields["lane"].queryset = lanes if lanes is not None else Lane.objects.filter(is_open=True)
 
 
 @admin.register(Declaration)
@@ -185,12 +201,24 @@ class DeclarationAdmin(admin.ModelAdmin):
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
 
+    def history_view(self, request, object_id, extra_context=None):
+        # A declaration's history is its hash-chained audit trail (the admin's own log never records it:
+        # declarations change only through the services).
+        return redirect(f"{reverse('admin:clearance_declarationevent_changelist')}?declaration__id__exact={object_id}")
+
     def get_search_results(self, request, queryset, search_term):
         # A plate written any way finds its declarations.
         filtered = queryset  # the list filters chosen stay in force
         queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
         if search_term:
             queryset |= filtered.filter(vehicle__normalized_plate=normalize_plate(search_term))
+            # A driver's name written without diacritics, in any case: "nguyen van" finds Nguyễn Văn Đức.
+            words = fold_name(search_term).split()
+            if words:
+                by_name = Q()
+                for word in words:
+                    by_name &= Q(driver__name_key__contains=word)
+                queryset |= filtered.filter(by_name)
         return queryset, may_have_duplicates
 
     def get_readonly_fields(self, request, obj=None):
@@ -226,6 +254,8 @@ class DeclarationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("queue"))
     def queue_position(self, declaration):
+        if declaration.status == Declaration.Status.HELD:
+            return _("held: not called")  # it keeps its arrival time, but waits for a supervisor
         position = getattr(declaration, "queue_position_now", None)
         if position is None:
             return "—"
@@ -295,6 +325,7 @@ class DeclarationAdmin(admin.ModelAdmin):
             queryset,
             title=_("Call forward to a lane"),
             form_class=LaneChoiceForm,
+            form_kwargs={"lanes": selectors.lanes_for_call_forward(queryset)},
             apply=lambda d, data: declaration_call_forward(
                 declaration_id=d.id, lane_id=data["lane"].id, actor=Actor.for_user(request.user)
             ),
@@ -347,7 +378,7 @@ class DeclarationAdmin(admin.ModelAdmin):
 
 @admin.register(DeclarationEvent)
 class DeclarationEventAdmin(ReadOnlyAdmin):
-    list_display = ["at", "declaration", "event", "actor_kind", "actor", "version", "reason"]
+    list_display = ["at", "declaration", "seq", "event", "actor_kind", "actor", "version", "reason"]
     list_filter = ["event", "actor_kind"]
     search_fields = ["declaration__reference", "actor", "reason"]
     list_select_related = ["declaration"]
@@ -418,6 +449,9 @@ class WatchlistEntryAdmin(ReasonedHistoryAdmin):
     list_filter = ["kind", "action"]
     search_fields = ["full_name", "name_key", "document_number", "plate", "normalized_plate", "reason"]
     readonly_fields = ["added_by", "added_at"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # an entry is ended (its expiry, with a reason), never deleted: it is evidence
 
     def save_model(self, request, obj, form, change):
         if not change:

@@ -9,6 +9,8 @@ queue itself) is already committed, and reconciliation or the periodic dispatche
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Iterable
 
 from celery import current_app
@@ -37,11 +39,40 @@ GATE_QUEUE = "gate"
 WEBHOOKS_QUEUE = "webhooks"
 
 
+# After a send fails, sends are skipped for this long: a request never waits on a broker known to be down
+# (each failed attempt costs a connection timeout); the outbox sends the work once the broker is back.
+BROKER_DOWN_BACKOFF_SECONDS = 10.0
+
+
+class _BrokerCircuit:
+    def __init__(self) -> None:
+        self._open_until = 0.0
+        self._lock = threading.Lock()
+
+    def is_open(self) -> bool:
+        return time.monotonic() < self._open_until
+
+    def trip(self) -> None:
+        with self._lock:
+            self._open_until = time.monotonic() + BROKER_DOWN_BACKOFF_SECONDS
+
+    def reset(self) -> None:
+        with self._lock:
+            self._open_until = 0.0
+
+
+broker_circuit = _BrokerCircuit()
+
+
 def task_send(name: str, *, queue: str, args: Iterable = ()) -> bool:
-    """Send one task now; False (logged) when the broker cannot take it."""
+    """Send one task now; False (logged) when the broker cannot take it, or failed moments ago."""
+    if broker_circuit.is_open() and not current_app.conf.task_always_eager:
+        logger.info("task.enqueue_skipped", extra={"task": name, "queue": queue})
+        return False
     try:
         current_app.signature(name, args=list(args)).apply_async(queue=queue, retry=False)
     except Exception:  # kombu raises several types for an unreachable broker
+        broker_circuit.trip()
         logger.warning("task.enqueue_failed", extra={"task": name, "queue": queue}, exc_info=True)
         return False
     return True

@@ -22,6 +22,16 @@ def idempotency_records_purge(*, now: datetime | None = None) -> int:
     return deleted
 
 
+def officer_token_issue(*, user, hours: int | None = None) -> str:
+    """A new API token for an officer, returned once: only its digest is kept, and it expires."""
+    from knox.models import AuthToken
+
+    ttl = timedelta(hours=hours or settings.SMARTGATE_OFFICER_TOKEN_HOURS)
+    _instance, token = AuthToken.objects.create(user=user, expiry=ttl)
+    logger.info("officer_token.issued", extra={"user": user.get_username(), "hours": ttl.total_seconds() // 3600})
+    return token
+
+
 def worker_heartbeat_record(*, worker: str, now: datetime | None = None) -> None:
     """A worker took the heartbeat task off its queue: it is alive and consuming."""
     WorkerHeartbeat.objects.update_or_create(worker=worker[:200], defaults={"seen_at": now or timezone.now()})

@@ -6,13 +6,14 @@ import hashlib
 import hmac
 import io
 import json
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
 from clearance import roles
@@ -28,6 +29,7 @@ from clearance.models import (
 )
 from clearance.services.dispatch import dispatch_run
 from clearance.services.inspections import declaration_reject_held, declaration_release
+from clearance.services.operations import officer_token_issue
 from tests.factories import PHONES, DeclarationFactory, notice_has_run, truck_plate
 from vehicles.models import Movement
 
@@ -68,7 +70,7 @@ def officer(db):
         user = User.objects.create_user(username=username, password="not-used")
         user.groups.set(Group.objects.filter(name__in=groups))
         client = APIClient()
-        client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {officer_token_issue(user=user)}")
         return user, client
 
     return make
@@ -577,3 +579,26 @@ def test_only_a_yard_camera_reports_handovers(autonomous, device):
     border = device("border_line", lane="1119-AV1")
 
     assert handover(border, ["CSQU3054383"]).status_code == 403
+
+
+def test_an_officers_token_is_kept_only_as_a_digest_and_expires(officer):
+    user, client = officer("customs-officer-2", roles.CUSTOMS_OFFICER)
+    token = client._credentials["HTTP_AUTHORIZATION"].removeprefix("Token ")
+    stored = AuthToken.objects.get(user=user)
+
+    assert token not in {stored.digest, stored.token_key}
+    assert client.post("/api/v1/inspections/999999/result/", {"result": "pass"}, format="json").status_code == 404
+    AuthToken.objects.filter(user=user).update(expiry=timezone.now() - timedelta(seconds=1))
+    assert client.post("/api/v1/inspections/999999/result/", {"result": "pass"}, format="json").status_code == 401
+
+
+def test_the_officer_token_command_prints_a_token_once(db, django_user_model):
+    django_user_model.objects.create_user("qo-1")
+    out = io.StringIO()
+
+    call_command("officer_token", "qo-1", "--hours", "8", stdout=out)
+
+    token = out.getvalue().strip()
+    stored = AuthToken.objects.get(user__username="qo-1")
+    assert len(token) >= 40 and token.startswith(stored.token_key)
+    assert timedelta(hours=7, minutes=59) < stored.expiry - timezone.now() <= timedelta(hours=8)

@@ -32,7 +32,7 @@ from clearance.services.companies import company_create
 from clearance.services.declarations import declaration_submit
 from clearance.services.inspections import inspection_record_result
 from clearance.services.yard import declaration_turn_back, yard_arrival_record
-from vehicles.models import Lane, Route, Yard
+from vehicles.models import Direction, Lane, Route, Yard
 from vehicles.plates import parse_plate
 
 SUBMITTER = Actor.system("test-forwarder")
@@ -46,6 +46,7 @@ ROLE_NAMES = {
     "quarantine": roles.QUARANTINE_OFFICER,
     "gate": roles.GATE_OPERATOR,
     "supervisor": roles.SUPERVISOR,
+    "fees": roles.FEE_ADMINISTRATOR,
 }
 
 
@@ -264,7 +265,7 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
     assert first == second
     assert set(second) == set(roles.ROLES)
     assert second == {role: set(codenames) for role, codenames in roles.ROLE_PERMISSIONS.items()}
-    assert Group.objects.count() == 5
+    assert Group.objects.count() == 6
 
     # A group edited by hand is brought back to what the role allows.
     customs = Group.objects.get(name=roles.CUSTOMS_OFFICER)
@@ -282,8 +283,9 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
         ("quarantine", "admin:clearance_watchlistentry_changelist", 403),
         ("quarantine", "admin:clearance_hsriskrule_changelist", 403),
         ("customs", "admin:clearance_hsriskrule_changelist", 200),
-        ("customs", "admin:clearance_hsriskrule_add", 200),
+        ("customs", "admin:clearance_hsriskrule_add", 403),  # supervisors change the rules
         ("customs", "admin:clearance_referenceprice_changelist", 200),
+        ("customs", "admin:clearance_referenceprice_add", 403),
         ("customs", "admin:clearance_watchlistentry_changelist", 403),
         ("customs", "admin:clearance_revokedcertificate_changelist", 403),
         ("border_guard", "admin:clearance_watchlistentry_changelist", 200),
@@ -295,10 +297,16 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
         ("gate", "admin:clearance_laneevent_changelist", 200),
         ("gate", "admin:clearance_watchlistentry_changelist", 403),
         ("gate", "admin:clearance_hsriskrule_changelist", 403),
+        ("gate", "admin:clearance_tariff_changelist", 200),
+        ("gate", "admin:clearance_tariff_add", 403),  # the tariff belongs to the fee administrators
+        ("fees", "admin:clearance_tariff_add", 200),
+        ("fees", "admin:clearance_watchlistentry_changelist", 403),
+        ("fees", "admin:vehicles_lane_changelist", 403),
         ("supervisor", "admin:clearance_watchlistentry_changelist", 200),
         ("supervisor", "admin:clearance_watchlistentry_add", 403),
         ("supervisor", "admin:clearance_hsriskrule_changelist", 200),
-        ("supervisor", "admin:clearance_hsriskrule_add", 403),
+        ("supervisor", "admin:clearance_hsriskrule_add", 200),
+        ("supervisor", "admin:clearance_risksettings_changelist", 200),
         ("supervisor", "admin:vehicles_lane_changelist", 200),
     ],
 )
@@ -308,7 +316,10 @@ def test_each_role_opens_only_its_screens(client, login, role, url, expected):
     assert client.get(reverse(url)).status_code == expected
 
 
-@pytest.mark.parametrize("role", list(ROLE_NAMES))
+OFFICERS_AT_THE_GATE = [role for role in ROLE_NAMES if role != "fees"]  # fee administrators see fees only
+
+
+@pytest.mark.parametrize("role", OFFICERS_AT_THE_GATE)
 def test_every_role_sees_the_declarations(client, login, submit, role):
     declaration = submit(0)
     login(role)
@@ -328,9 +339,18 @@ def test_gate_operator_opens_the_lane_board(client, login):
     assert client.get(reverse("admin:lane-board-data", args=[route.id])).status_code == 200
 
 
-def test_customs_officer_edits_an_hs_risk_rule(client, login):
+def test_a_supervisor_edits_an_hs_risk_rule_and_a_line_customs_officer_cannot(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
+    body = {
+        "hs_prefix": "8517",
+        "weight": 50,
+        "description": "Phones: value fraud",
+        "is_active": "on",
+        "change_reason": "Audit finding 2026-11",
+    }
     login("customs")
+    assert client.post(reverse("admin:clearance_hsriskrule_change", args=[rule.id]), body).status_code == 403
+    login("supervisor")
 
     response = client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
@@ -347,7 +367,30 @@ def test_customs_officer_edits_an_hs_risk_rule(client, login):
     rule.refresh_from_db()
     assert (rule.weight, rule.description) == (50, "Phones: value fraud")
     change = rule.history.first()  # the latest version: who, when, why
-    assert (change.history_user.username, change.history_change_reason) == ("customs-officer", "Audit finding 2026-11")
+    assert (change.history_user.username, change.history_change_reason) == (
+        "supervisor-officer",
+        "Audit finding 2026-11",
+    )
+
+
+def test_a_watchlist_entry_is_ended_with_a_reason_never_deleted(client, login):
+    entry = WatchlistEntry.objects.create(
+        kind=WatchlistEntry.Kind.PERSON, full_name="Trần Văn Cường", action=WatchlistEntry.Action.DENY, reason="Order 3"
+    )
+    login("border_guard")
+
+    assert client.get(reverse("admin:clearance_watchlistentry_delete", args=[entry.id])).status_code == 403
+    assert (
+        client.post(reverse("admin:clearance_watchlistentry_delete", args=[entry.id]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert WatchlistEntry.objects.filter(id=entry.id).exists()
+    login("supervisor")
+    assert (
+        client.post(reverse("admin:clearance_watchlistentry_delete", args=[entry.id]), {"post": "yes"}).status_code
+        == 403
+    )
+    assert WatchlistEntry.objects.filter(id=entry.id).exists()
 
 
 def test_border_guard_adds_a_watchlist_entry_and_customs_cannot(client, login):
@@ -403,7 +446,7 @@ def test_declaration_detail_has_no_editable_status_or_stage(client, login, submi
     assert 'name="_save"' not in html
 
 
-@pytest.mark.parametrize("role", list(ROLE_NAMES))
+@pytest.mark.parametrize("role", OFFICERS_AT_THE_GATE)
 def test_declaration_detail_shows_what_was_declared(client, login, submit, role):
     """Every officer reads the whole declaration: customs numbers, containers, goods, certificates."""
     containers = [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}]
@@ -768,12 +811,28 @@ def test_other_officers_cannot_operate_lanes(client, login, role):
     assert not LaneEvent.objects.exists()
 
 
-def test_lane_action_refuses_get_and_unknown_actions(client, login):
+def test_a_lane_action_first_says_its_effect_and_asks_for_a_reason(client, login, submit):
     lane = Lane.objects.get(code="1119-EX1")
     Lane.objects.filter(id=lane.id).update(is_open=True)
     login("gate")
 
-    assert client.get(reverse("admin:lane-action", args=[lane.id, "close"])).status_code == 405
+    page = client.get(reverse("admin:lane-action", args=[lane.id, "close"]))
+    without_reason = client.post(reverse("admin:lane-action", args=[lane.id, "close"]), {"reason": "  "})
+
+    assert page.status_code == 200
+    assert "No vehicle is called to this lane" in page.content.decode()
+    assert 'name="reason"' in page.content.decode()
+    assert without_reason.status_code == 200 and "Give the reason" in without_reason.content.decode()
+    lane.refresh_from_db()
+    assert lane.is_open is True and not LaneEvent.objects.exists()
+
+
+def test_lane_action_refuses_unknown_actions(client, login):
+    lane = Lane.objects.get(code="1119-EX1")
+    Lane.objects.filter(id=lane.id).update(is_open=True)
+    login("gate")
+
+    assert client.get(reverse("admin:lane-action", args=[lane.id, "demolish"])).status_code == 403
     assert client.post(reverse("admin:lane-action", args=[lane.id, "demolish"])).status_code == 403
     lane.refresh_from_db()
     assert lane.is_open is True
@@ -953,7 +1012,7 @@ def test_demo_refuses_without_debug(settings):
 
 def test_a_change_to_reference_data_needs_a_reason(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
-    login("customs")
+    login("supervisor")
 
     response = client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
@@ -969,7 +1028,7 @@ def test_a_change_to_reference_data_needs_a_reason(client, login):
 def test_the_rules_in_force_at_a_decision_can_be_read_back(client, login):
     rule = HsRiskRule.objects.create(hs_prefix="8517", weight=35, description="Phones")
     decided_at = timezone.now()
-    login("customs")
+    login("supervisor")
     client.post(
         reverse("admin:clearance_hsriskrule_change", args=[rule.id]),
         {"hs_prefix": "8517", "weight": 90, "description": "Phones", "is_active": "on", "change_reason": "Raised"},
@@ -992,3 +1051,54 @@ def test_a_lane_closed_from_the_board_keeps_the_reason_in_its_history(client, lo
         "Barrier fault",
         "gate-officer",
     )
+
+
+@pytest.mark.parametrize("typed", ["nguyen van an", "NGUYEN VAN", "an nguyen", "Nguyễn Văn An"])
+def test_a_drivers_name_is_found_without_diacritics_in_any_case_and_order(client, login, submit, typed):
+    declaration = submit(0, checked=False)  # driver Nguyễn Văn An
+    login("border_guard")
+
+    found = client.get(changelist("declaration"), {"q": typed}).context["cl"].result_list
+
+    assert [d.id for d in found] == [declaration.id]
+
+
+def test_a_name_search_finds_only_the_drivers_of_that_name(client, login, submit):
+    submit(0, checked=False)
+    login("border_guard")
+
+    assert list(client.get(changelist("declaration"), {"q": "tran thi"}).context["cl"].result_list) == []
+
+
+def test_call_forward_offers_only_the_lanes_the_truck_may_use(client, login, submit):
+    declaration = arrive(submit(0), minutes_ago=10)  # a cleared export on 1119-1120
+    login("gate")
+
+    page = run_action(client, "declaration", "call_forward", [declaration.id])
+
+    offered = set(page.context["form"].fields["lane"].queryset.values_list("code", flat=True))
+    assert offered and all(code.startswith("1119-") for code in offered)
+    lanes = Lane.objects.filter(code__in=offered)
+    assert set(lanes.values_list("current_direction", flat=True)) == {Direction.EXPORT}
+    assert not lanes.filter(purpose__in=[Lane.Purpose.AUTONOMOUS, Lane.Purpose.EMPTY_RETURN]).exists()
+
+
+def test_a_declarations_history_is_its_audit_trail(client, login, submit):
+    declaration = submit(0)
+    login("supervisor")
+
+    response = client.get(reverse("admin:clearance_declaration_history", args=[declaration.id]), follow=True)
+
+    assert response.status_code == 200
+    shown = list(response.context["cl"].result_list)
+    assert shown and {event.declaration_id for event in shown} == {declaration.id}
+    assert {event.event for event in shown} >= {DeclarationEvent.Kind.SUBMITTED, DeclarationEvent.Kind.CLEARED}
+
+
+def test_a_held_truck_shows_no_queue_position(client, login, held):
+    declaration = held(0)
+    login("supervisor")
+
+    html = client.get(changelist("declaration")).content.decode()
+
+    assert declaration.reference in html and "held: not called" in html

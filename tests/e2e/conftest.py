@@ -7,6 +7,7 @@ import redis
 from django.db import connection
 
 from clearance.models import RiskSettings
+from clearance.services.enqueue import broker_circuit
 from smartgate.celery import app as celery_app
 
 
@@ -27,6 +28,7 @@ def point_celery_at(url: str) -> None:
     # Drop pooled connections made for the previous broker.
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    broker_circuit.reset()  # a broker found down by an earlier test says nothing of this one
 
 
 @pytest.fixture

@@ -147,8 +147,12 @@ def test_gate_operator_closes_a_lane_and_the_board_shows_it(gate, page):
     page.goto(f"/admin/board/{route.id}/")
     card = page.locator("[data-lane='1119-EX1']")
     assert "Open" in card.locator("[data-role=state]").inner_text()
+    with page.expect_navigation():  # a page says what closing does and asks why
+        card.locator("a[data-action=close]").click()
+    assert "No vehicle is called to this lane" in page.locator("[data-role=effect]").inner_text()
+    page.fill("#id_reason", "Barrier arm broken")
     with page.expect_navigation():  # the form posts and redirects back to the board
-        card.locator("button[data-action=close]").click()
+        page.locator("[data-role=confirm]").click()
 
     assert "Closed" in page.locator("[data-lane='1119-EX1'] [data-role=state]").inner_text()
     assert Lane.objects.get(code="1119-EX1").is_open is False

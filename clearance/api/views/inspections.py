@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from knox.auth import TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,7 +18,8 @@ from clearance.services.inspections import inspection_record_result
 
 
 class InspectionResultApi(APIView):
-    """Officers record results with their token (``Authorization: Token <token>``) or admin session."""
+    """Officers record results with their token (``Authorization: Token <token>``, from ``manage.py
+    officer_token``: kept as a digest, expiring) or their admin session."""
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]

@@ -178,4 +178,12 @@ class Command(BaseCommand):
                     device=device, plate=declaration.vehicle.plate, read_at=timezone.now(), confidence=Decimal("0.98")
                 )
         statuses = {status: Declaration.objects.filter(status=status).count() for status in Declaration.Status.values}
-        return f"Demo traffic: {len(created)} declarations {statuses}; {len(called)} called to lanes."
+        # Counted from the record: the dispatcher asked for after each arrival has called most of them already.
+        at_lanes = Declaration.objects.filter(
+            stage__in=[Declaration.Stage.CALLED, Declaration.Stage.IN_LANE, Declaration.Stage.CROSSED]
+        ).count()
+        held = Declaration.objects.filter(arrival_held_until__gt=timezone.now()).count()
+        return (
+            f"Demo traffic: {len(created)} declarations {statuses}; {at_lanes} called to lanes; {held} waiting "
+            f"under an early-arrival hold."
+        )
