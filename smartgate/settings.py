@@ -458,6 +458,8 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", default="smartgate <no
 SMARTGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("SMARTGATE_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 # Encrypts the subscriptions' signing secrets at rest; derived from DJANGO_SECRET_KEY when unset.
 SMARTGATE_WEBHOOK_ENCRYPTION_KEY = env_str("SMARTGATE_WEBHOOK_ENCRYPTION_KEY", default="")
+# Attempts of one subscription running at once: a slow receiver holds at most this many workers.
+SMARTGATE_WEBHOOK_MAX_IN_FLIGHT = env_int("SMARTGATE_WEBHOOK_MAX_IN_FLIGHT", default=2, minimum=1)
 SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS = env_int("SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS", default=10, minimum=1)
 # The feed replays this far back; older events are purged and an older cursor is 410 Gone.
 SMARTGATE_EVENT_RETENTION_DAYS = env_int("SMARTGATE_EVENT_RETENTION_DAYS", default=30, minimum=1)

@@ -49,10 +49,9 @@ def _actor(client: CustomsSystemClient) -> Actor:
 
 
 def _apply(declaration: Declaration, *, notification: CustomsNotification, actor: Actor) -> str:
-    in_lane = declaration.stage == Declaration.Stage.IN_LANE
-    if declaration.is_before_lane and declaration.status in _RECHECKABLE:
-        pass
-    elif not (in_lane and declaration.status in _HOLDABLE_IN_LANE):
+    recheckable = declaration.is_before_lane and declaration.status in _RECHECKABLE
+    holdable = declaration.stage == Declaration.Stage.IN_LANE and declaration.status in _HOLDABLE_IN_LANE
+    if not (recheckable or holdable):
         return Outcome.UNCHANGED
     reason = f"Customs declaration {notification.number}: {notification.get_change_display().lower()}."
     if notification.detail:

@@ -9,7 +9,8 @@
   with no redirect followed and a 10 s limit. ``SMARTGATE_WEBHOOK_ALLOW_PRIVATE`` lifts both rules for
   development and tests.
 - Each event becomes one ``WebhookDelivery`` per subscription that wants it (``event_fan_out``), each
-  sent by its own task (``webhook_deliver``): a failing receiver only delays its own deliveries. Every
+  sent by its own task (``webhook_deliver``): a failing receiver only delays its own deliveries, and a
+  slow one holds at most ``SMARTGATE_WEBHOOK_MAX_IN_FLIGHT`` workers at once. Every
   attempt is logged; 2xx is delivered, 410 disables the subscription, anything else is tried again
   with the same ``webhook-id`` after ``RETRY_DELAYS`` (with upward jitter: over 27 h in all).
 - ``webhooks_sweep`` is the outbox's reconciliation: events not yet fanned out and deliveries that are
@@ -337,6 +338,11 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
     """One attempt of one delivery, if it is due and nobody else holds it (a conditional claim).
     Returns its status after the attempt, or None when there was nothing to do."""
     now = timezone.now()
+    subscription_id = WebhookDelivery.objects.filter(id=delivery_id).values_list("subscription_id", flat=True).first()
+    in_flight = WebhookDelivery.objects.filter(subscription_id=subscription_id, claimed_until__gt=now).count()
+    if subscription_id is None or in_flight >= settings.SMARTGATE_WEBHOOK_MAX_IN_FLIGHT:
+        # A slow receiver holds at most this many workers; the sweep sends the rest when they are free.
+        return None
     claimed = (
         WebhookDelivery.objects.filter(id=delivery_id, status=Status.PENDING, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))

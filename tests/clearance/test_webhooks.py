@@ -362,3 +362,28 @@ def test_a_subscription_failing_for_three_days_is_disabled(api, receiver, refere
 
     resumed = api.patch(f"{HOOKS}{hook['id']}/", {"is_active": True}, format="json").json()
     assert resumed["is_active"] is True and resumed["disabled_reason"] == ""
+
+
+def test_a_slow_receiver_holds_only_its_share_of_the_workers(
+    api, other_api, other_company, receiver, reference, settings
+):
+    settings.SMARTGATE_WEBHOOK_MAX_IN_FLIGHT = 2
+    slow, other = receiver(), receiver()
+    subscribe(api, slow.url, events=[Type.DECLARATION_CREATED])
+    secret = subscribe(other_api, other.url, events=[Type.DECLARATION_CREATED])["secret"]
+    for n in (1, 2, 3):
+        DeclarationFactory(n=n, stage=Declaration.Status.CHECKING)
+    DeclarationFactory(n=4, stage=Declaration.Status.CHECKING, company=other_company)
+    for event in CompanyEvent.objects.order_by("id"):
+        webhooks.event_fan_out(event_id=event.id)
+    slow_deliveries = list(WebhookDelivery.objects.exclude(subscription__company=other_company).order_by("id"))
+    # Two attempts of the slow receiver are still running (claimed by workers).
+    WebhookDelivery.objects.filter(id__in=[d.id for d in slow_deliveries[:2]]).update(
+        claimed_until=timezone.now() + timedelta(seconds=30)
+    )
+
+    assert webhooks.webhook_deliver(delivery_id=slow_deliveries[2].id) is None  # waits for a free slot
+    deliver_all()
+
+    assert slow.received == []
+    assert len(other.payloads(secret)) == 1  # another company's delivery is not held back
