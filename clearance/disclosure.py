@@ -58,6 +58,7 @@ EVENTS: dict[DeclarationEvent.Kind, EventDisclosure] = {
     Kind.HANDOVER: REASON_SHOWN,
     Kind.FEE_ISSUED: REASON_SHOWN,
     Kind.FEE_PAID: REASON_SHOWN,
+    Kind.CUSTOMS_CHANGED: REASON_SHOWN,  # the customs system's notice about the forwarder's own declaration
 }
 
 # Reasons about the forwarder's own documents and goods. Watchlist matches and the customs engine's

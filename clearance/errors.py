@@ -61,3 +61,11 @@ class NotYourForce(DomainError):
     status = 403
     code = "permission_denied"
     title = "Permission denied"
+
+
+class CursorExpired(DomainError):
+    """A feed cursor older than the events kept."""
+
+    status = 410
+    code = "cursor_expired"
+    title = "Gone"

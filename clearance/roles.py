@@ -57,6 +57,13 @@ _VIEW_DECLARATIONS = [
     "clearance.view_goodsline",
     "clearance.view_quarantinecertificate",
 ]
+# The forwarders' webhooks and their delivery log (read-only screens: a forwarder manages its own).
+_VIEW_WEBHOOKS = [
+    "clearance.view_webhooksubscription",
+    "clearance.view_webhookdelivery",
+    "clearance.view_webhookattempt",
+    "clearance.view_companyevent",
+]
 # What each role may see and edit in the admin, least privilege: line officers act on crossings and see
 # the rules they apply; supervisors change thresholds and rules; the watchlist is added to and entries are
 # ended (an expiry, with a reason), never deleted; the tariff belongs to the fee administrators. Actions
@@ -140,5 +147,6 @@ ROLE_PERMISSIONS = {
         "clearance.add_companyviolation",
         "clearance.view_auditrecord",
         "clearance.view_auditanchor",
+        *_VIEW_WEBHOOKS,
     ],
 }

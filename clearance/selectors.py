@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
+from django.db import connection
 from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from clearance.errors import FieldError, RuleViolations
@@ -13,12 +15,15 @@ from clearance.models import (
     ArrivalSlot,
     AuditAnchor,
     Company,
+    CompanyEvent,
     Declaration,
     DeclarationEvent,
     Fee,
     Inspection,
     LaneCall,
     UnmatchedArrival,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 from vehicles.plates import normalize_plate
@@ -86,6 +91,13 @@ def declaration_get(*, company: Company, declaration_id: int) -> Declaration:
     """The declaration with everything its representation shows. Raises Declaration.DoesNotExist for
     another company's declaration, as for a missing one."""
     return _with_everything(Declaration.objects.filter(company=company)).get(id=declaration_id)
+
+
+def declarations_get_many(*, company: Company, declaration_ids: list[int]) -> dict[int, Declaration]:
+    """The company's declarations of ``declaration_ids`` with everything their representation shows, by id,
+    in one query per relation (a batch's answer)."""
+    declarations = _with_everything(Declaration.objects.filter(company=company, id__in=declaration_ids))
+    return {declaration.id: declaration for declaration in declarations}
 
 
 def declaration_id_for_company(*, company: Company, declaration_id: int) -> int:
@@ -360,3 +372,37 @@ def lanes_for_call_forward(declarations: QuerySet[Declaration]) -> QuerySet[Lane
         if status == Declaration.Status.INSPECTION:
             lanes = lanes.filter(has_inspection_bay=True)
     return lanes.order_by("code")
+
+
+# --- Webhooks and the event feed -------------------------------------------------------------------
+
+
+def webhook_list(*, company: Company) -> QuerySet[WebhookSubscription]:
+    return WebhookSubscription.objects.filter(company=company).order_by("id")
+
+
+def webhook_get(*, company: Company, subscription_id: int) -> WebhookSubscription:
+    """Raises WebhookSubscription.DoesNotExist for another company's subscription, as for a missing one."""
+    return WebhookSubscription.objects.get(company=company, id=subscription_id)
+
+
+def webhook_deliveries(*, company: Company, subscription_id: int) -> QuerySet[WebhookDelivery]:
+    subscription = webhook_get(company=company, subscription_id=subscription_id)
+    return (
+        WebhookDelivery.objects.filter(subscription=subscription)
+        .select_related("event")
+        .prefetch_related("attempt_log")
+        .order_by("-id")
+    )
+
+
+def company_events(*, company: Company, types: list[str] | None = None) -> QuerySet[CompanyEvent]:
+    """The company's feed: its events in (transaction, id) order, pings left out. On PostgreSQL only the
+    events of transactions older than every one still running: so nothing can later commit behind a
+    position already read (see clearance.models.events.TransactionId)."""
+    events = CompanyEvent.objects.filter(company=company).exclude(type=CompanyEvent.Type.PING)
+    if types:
+        events = events.filter(type__in=types)
+    if connection.vendor == "postgresql":
+        events = events.filter(txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", []))
+    return events.order_by("txid", "id")

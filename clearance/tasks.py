@@ -8,8 +8,10 @@ from clearance.services import enqueue
 from clearance.services.audit import audit_anchor_create
 from clearance.services.checks import CHECK_RETRY, check_fail, check_run, checks_reconcile
 from clearance.services.dispatch import calls_expire, dispatch_run
+from clearance.services.events import events_purge
 from clearance.services.operations import idempotency_records_purge, worker_heartbeat_record
 from clearance.services.slots import slots_generate, slots_sweep_no_shows
+from clearance.services.webhooks import event_fan_out, webhook_deliver, webhooks_sweep
 
 
 @shared_task(
@@ -67,3 +69,23 @@ def idempotency_purge_task() -> None:
 @shared_task(name=enqueue.WORKER_HEARTBEAT_TASK, bind=True)
 def worker_heartbeat_task(self) -> None:
     worker_heartbeat_record(worker=self.request.hostname or "in-process")
+
+
+@shared_task(name=enqueue.WEBHOOK_FAN_OUT_TASK, acks_late=True)
+def webhook_fan_out_task(event_id: int) -> None:
+    event_fan_out(event_id=event_id)
+
+
+@shared_task(name=enqueue.WEBHOOK_DELIVER_TASK, acks_late=True)
+def webhook_deliver_task(delivery_id: int) -> None:
+    webhook_deliver(delivery_id=delivery_id)
+
+
+@shared_task(name=enqueue.WEBHOOKS_SWEEP_TASK, acks_late=True)
+def webhooks_sweep_task() -> None:
+    webhooks_sweep()
+
+
+@shared_task(name=enqueue.EVENTS_PURGE_TASK, acks_late=True)
+def events_purge_task() -> None:
+    events_purge()

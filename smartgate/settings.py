@@ -226,6 +226,9 @@ REST_KNOX = {
     "AUTH_HEADER_PREFIX": "Token",
 }
 SMARTGATE_API_MAX_BODY_BYTES = env_int("SMARTGATE_API_MAX_BODY_BYTES", default=256 * 1024, minimum=1024)
+# POST /api/v1/declarations/batch/: at most this many declarations, in a body of at most this many bytes.
+SMARTGATE_BATCH_MAX_ITEMS = env_int("SMARTGATE_BATCH_MAX_ITEMS", default=500, minimum=1)
+SMARTGATE_BATCH_MAX_BODY_BYTES = env_int("SMARTGATE_BATCH_MAX_BODY_BYTES", default=4 * 1024 * 1024, minimum=1024)
 SMARTGATE_IDEMPOTENCY_RETENTION_HOURS = env_int("SMARTGATE_IDEMPOTENCY_RETENTION_HOURS", default=24, minimum=1)
 # How long a request waits for another still running with its Idempotency-Key before a 409.
 SMARTGATE_IDEMPOTENCY_WAIT_SECONDS = env_int("SMARTGATE_IDEMPOTENCY_WAIT_SECONDS", default=5, minimum=1)
@@ -312,7 +315,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # copied into every queue.
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("default", "customs", "border_guard", "quarantine", "gate")
+    for name in ("default", "customs", "border_guard", "quarantine", "gate", "webhooks")
 ]
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"
@@ -435,3 +438,42 @@ CELERY_BEAT_SCHEDULE["audit-anchor"] = {
     "schedule": SMARTGATE_AUDIT_ANCHOR_EVERY_SECONDS,
     "options": {"queue": "default"},
 }
+
+# --- Webhooks and the event feed ----------------------------------------------------------------------
+# E-mail (a disabled webhook subscription tells its alert address): the console when debugging.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    default="django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", default="localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", default=25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", default="smartgate <noreply@localhost>")
+# http and private or loopback receivers are refused unless this is on (on by default only when debugging).
+SMARTGATE_WEBHOOK_ALLOW_PRIVATE = env_bool("SMARTGATE_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
+# Encrypts the subscriptions' signing secrets at rest; derived from DJANGO_SECRET_KEY when unset.
+SMARTGATE_WEBHOOK_ENCRYPTION_KEY = env_str("SMARTGATE_WEBHOOK_ENCRYPTION_KEY", default="")
+# Attempts of one subscription running at once: a slow receiver holds at most this many workers.
+SMARTGATE_WEBHOOK_MAX_IN_FLIGHT = env_int("SMARTGATE_WEBHOOK_MAX_IN_FLIGHT", default=2, minimum=1)
+SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS = env_int("SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS", default=10, minimum=1)
+# The feed replays this far back; older events are purged and an older cursor is 410 Gone.
+SMARTGATE_EVENT_RETENTION_DAYS = env_int("SMARTGATE_EVENT_RETENTION_DAYS", default=30, minimum=1)
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "webhooks-sweep": {
+            "task": "clearance.tasks.webhooks_sweep_task",
+            "schedule": SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS,
+            "options": {"queue": "webhooks", "expire_seconds": SMARTGATE_WEBHOOK_SWEEP_EVERY_SECONDS},
+        },
+        "events-purge": {
+            "task": "clearance.tasks.events_purge_task",
+            "schedule": 3600,
+            "options": {"queue": "default"},
+        },
+    }
+)

@@ -10,7 +10,7 @@ from rest_framework import authentication, exceptions
 
 from clearance.api.guessing import guessing_record_failure, guessing_refuse
 from clearance.audit import Actor
-from clearance.models import Company, CompanyAPIKey, DeclarationEvent
+from clearance.models import Company, CompanyAPIKey, CustomsSystemAPIKey, CustomsSystemClient, DeclarationEvent
 from vehicles.models import DeviceAPIKey, GateDevice
 
 KEYWORD = "Api-Key"
@@ -123,4 +123,47 @@ class DeviceAPIKeyScheme(OpenApiAuthenticationExtension):
             "in": "header",
             "name": "Authorization",
             "description": "`Api-Key <key>`, a device key issued with `manage.py create_device`.",
+        }
+
+
+@dataclass(frozen=True)
+class CustomsClient:
+    """An authenticated customs system: it may only send change notices."""
+
+    client: CustomsSystemClient
+    is_authenticated: bool = True
+
+    @property
+    def pk(self) -> int:
+        return self.client.pk
+
+
+class CustomsSystemAPIKeyAuthentication(authentication.BaseAuthentication):
+    """The customs system's keys live in their own table: no forwarder's or device's key opens this door."""
+
+    def authenticate(self, request):
+        key = key_from_header(request)
+        if key is None:
+            return None
+        guessing_refuse(request)
+        api_key = usable_keys(CustomsSystemAPIKey, key).select_related("client").first()
+        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.client.is_active:
+            guessing_record_failure(request)
+            raise exceptions.AuthenticationFailed(_("The customs system key is unknown, revoked or expired."))
+        return CustomsClient(client=api_key.client), api_key
+
+    def authenticate_header(self, request) -> str:
+        return KEYWORD
+
+
+class CustomsSystemAPIKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "clearance.api.authentication.CustomsSystemAPIKeyAuthentication"
+    name = "CustomsKeyAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Api-Key <key>`, a customs system key issued with `manage.py create_customs_client`.",
         }

@@ -54,8 +54,10 @@ class BoundedJSONParser(parsers.JSONParser):
     strict: a key twice in one object is a parse error, and text the database cannot hold is a 400
     naming its field, never a 500."""
 
+    limit_setting = "SMARTGATE_API_MAX_BODY_BYTES"
+
     def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.SMARTGATE_API_MAX_BODY_BYTES
+        limit = getattr(settings, self.limit_setting)
         body = stream.read(limit + 1) if stream is not None else b""
         if len(body) > limit:
             raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
@@ -71,6 +73,12 @@ class BoundedJSONParser(parsers.JSONParser):
         if errors:
             raise RuleViolations(errors)
         return data
+
+
+class BatchJSONParser(BoundedJSONParser):
+    """The same JSON, with the larger bound of a batch of declarations."""
+
+    limit_setting = "SMARTGATE_BATCH_MAX_BODY_BYTES"
 
 
 def _refuse_constant(name: str):

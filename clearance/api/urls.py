@@ -1,9 +1,22 @@
 from django.urls import path
 
-from clearance.api.views import audit, declarations, gate, inspections, load, payments, slots
+from clearance.api.views import (
+    audit,
+    batch,
+    customs,
+    declarations,
+    events,
+    gate,
+    inspections,
+    load,
+    payments,
+    slots,
+    webhooks,
+)
 
 urlpatterns = [
     path("declarations/", declarations.DeclarationListCreateApi.as_view(), name="declaration-list"),
+    path("declarations/batch/", batch.DeclarationBatchApi.as_view(), name="declaration-batch"),
     path("declarations/<int:declaration_id>/", declarations.DeclarationDetailApi.as_view(), name="declaration-detail"),
     path(
         "declarations/<int:declaration_id>/events/",
@@ -28,4 +41,24 @@ urlpatterns = [
         "inspections/<int:inspection_id>/result/", inspections.InspectionResultApi.as_view(), name="inspection-result"
     ),
     path("payments/callback/", payments.PaymentCallbackApi.as_view(), name="payment-callback"),
+    path("webhooks/", webhooks.WebhookListCreateApi.as_view(), name="webhook-list"),
+    path("webhooks/<int:subscription_id>/", webhooks.WebhookDetailApi.as_view(), name="webhook-detail"),
+    path(
+        "webhooks/<int:subscription_id>/rotate-secret/",
+        webhooks.WebhookRotateSecretApi.as_view(),
+        name="webhook-rotate-secret",
+    ),
+    path("webhooks/<int:subscription_id>/test/", webhooks.WebhookTestApi.as_view(), name="webhook-test"),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/",
+        webhooks.WebhookDeliveryListApi.as_view(),
+        name="webhook-deliveries",
+    ),
+    path(
+        "webhooks/<int:subscription_id>/deliveries/<int:delivery_id>/redeliver/",
+        webhooks.WebhookRedeliverApi.as_view(),
+        name="webhook-redeliver",
+    ),
+    path("events/", events.EventFeedApi.as_view(), name="event-feed"),
+    path("customs/notifications/", customs.CustomsNotificationApi.as_view(), name="customs-notifications"),
 ]

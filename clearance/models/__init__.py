@@ -1,5 +1,6 @@
 from clearance.models.audit import AuditAnchor, AuditChainHead, AuditRecord
 from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
+from clearance.models.customs import CustomsNotification, CustomsSystemAPIKey, CustomsSystemClient
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
     QUEUE_NOT_ON_TIME,
@@ -18,6 +19,7 @@ from clearance.models.declarations import (
     TransitionNotAllowed,
     queue_class_of,
 )
+from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
@@ -31,6 +33,13 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "CustomsNotification",
+    "CustomsSystemAPIKey",
+    "CustomsSystemClient",
+    "CompanyEvent",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookSubscription",
     "AuditAnchor",
     "AuditChainHead",
     "AuditRecord",

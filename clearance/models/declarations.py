@@ -117,8 +117,9 @@ class Declaration(models.Model):
         Status.SUBMITTED: {Status.CHECKING, Status.CANCELLED},
         Status.CHECKING: {Status.CLEARED, Status.INSPECTION, Status.REJECTED, Status.CANCELLED, Status.SUBMITTED},
         Status.INSPECTION: {Status.CLEARED, Status.HELD, Status.CANCELLED, Status.SUBMITTED},
-        # A cleared vehicle whose weight disagrees with its declaration goes back to inspection.
-        Status.CLEARED: {Status.CANCELLED, Status.SUBMITTED, Status.INSPECTION},
+        # A cleared vehicle whose weight disagrees with its declaration goes back to inspection; one in a
+        # lane whose customs declaration changed is held for an officer.
+        Status.CLEARED: {Status.CANCELLED, Status.SUBMITTED, Status.INSPECTION, Status.HELD},
         Status.REJECTED: {Status.CANCELLED, Status.SUBMITTED},
         Status.HELD: {Status.CLEARED, Status.REJECTED},
         Status.CANCELLED: set(),
@@ -210,6 +211,8 @@ class Declaration(models.Model):
     # append reads nothing more (and removing the last event is seen: the head no longer matches).
     audit_seq = models.PositiveIntegerField(_("audit events"), default=0, editable=False)
     audit_head = models.CharField(_("audit chain head"), max_length=64, blank=True, editable=False)
+    # The forwarder's events of this declaration (clearance.models.events.CompanyEvent): 1, 2, 3… with no gap.
+    event_seq = models.PositiveIntegerField(_("forwarder events"), default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -492,6 +495,7 @@ class DeclarationEvent(models.Model):
         HANDOVER = "handover", _("Containers handed over")
         FEE_ISSUED = "fee_issued", _("Fee issued")
         FEE_PAID = "fee_paid", _("Fee paid")
+        CUSTOMS_CHANGED = "customs_changed", _("Customs declaration changed (re-check)")
 
     # Evidence: rows are never updated or deleted (PostgreSQL triggers refuse it), so neither the
     # declaration nor the officer named may be deleted while their events exist.

@@ -28,9 +28,15 @@ SLOTS_GENERATE_TASK = "clearance.tasks.slots_generate_task"
 AUDIT_ANCHOR_TASK = "clearance.tasks.audit_anchor_task"
 IDEMPOTENCY_PURGE_TASK = "clearance.tasks.idempotency_purge_task"
 WORKER_HEARTBEAT_TASK = "clearance.tasks.worker_heartbeat_task"
+WEBHOOK_FAN_OUT_TASK = "clearance.tasks.webhook_fan_out_task"
+WEBHOOK_DELIVER_TASK = "clearance.tasks.webhook_deliver_task"
+WEBHOOKS_SWEEP_TASK = "clearance.tasks.webhooks_sweep_task"
+EVENTS_PURGE_TASK = "clearance.tasks.events_purge_task"
 
 # The queue the gate's work (dispatch, sweeps) runs on; each check kind has a queue of its own name.
 GATE_QUEUE = "gate"
+# Webhook deliveries have their own queue: a slow receiver never holds back checks or the gate.
+WEBHOOKS_QUEUE = "webhooks"
 
 
 # After a send fails, sends are skipped for this long: a request never waits on a broker known to be down

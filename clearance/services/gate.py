@@ -70,6 +70,9 @@ def _active_declaration(normalized_plate: str):
             "lane_id",
             "audit_seq",
             "audit_head",
+            # The forwarder's event (the outbox) names the company and moves the event count.
+            "company_id",
+            "event_seq",
             "fee__status",
         )
         .first()

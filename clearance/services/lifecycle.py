@@ -8,7 +8,8 @@ transaction:
 1. checks the move against the model's transition tables (``Declaration.TRANSITIONS`` and
    ``STAGE_TRANSITIONS``; ``TransitionNotAllowed`` otherwise),
 2. writes the change,
-3. appends the audit event (a typed ``DeclarationEvent.Kind``),
+3. appends the audit event (a typed ``DeclarationEvent.Kind``) and, beside it, the forwarder's event
+   (``clearance.services.outbox``: one INSERT, for the kinds that mean something to the forwarder),
 4. registers its follow-ups with ``transaction.on_commit`` (checks to run, a dispatch to try).
 
 So a transition's side effects live in exactly one place. Nothing else writes ``Declaration.status``,
@@ -33,6 +34,7 @@ from clearance.audit import Actor
 from clearance.models import (
     ArrivalSlot,
     Check,
+    CompanyEvent,
     Declaration,
     DeclarationEvent,
     Fee,
@@ -43,6 +45,7 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
+from clearance.services.outbox import outbox_write
 from clearance.services.tariffs import fee_create_with_clearance
 from vehicles.models import Lane, Yard
 
@@ -60,7 +63,8 @@ def _record(
     data: dict | None = None,
     version: int | None = None,
 ) -> DeclarationEvent:
-    """Append one event to the declaration's audit trail; ``version`` defaults to its current one."""
+    """Append one event to the declaration's audit trail, and the forwarder's event beside it (the outbox);
+    ``version`` defaults to its current one."""
     if not transaction.get_connection().in_atomic_block:
         # The change and its event commit together or not at all; the caller holds the row lock.
         raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
@@ -79,19 +83,21 @@ def _record(
     )
     event.hash = audit_chain.link(event.prev_hash, audit_chain.content_of(event))
     event.save(force_insert=True)
-    # The new head is saved with the change (``_save``) or on its own (``_save_head``).
+    # The new head (and the forwarder's event count) is saved with the change (``_save``) or on its own
+    # (``_save_head``).
     declaration.audit_seq, declaration.audit_head = event.seq, event.hash
+    outbox_write(declaration, event)
     return event
 
 
 def _save(declaration: Declaration, *fields: str) -> None:
     """Save the changed fields with the audit chain's head, in one UPDATE."""
-    declaration.save(update_fields=[*fields, "audit_seq", "audit_head", "updated_at"])
+    declaration.save(update_fields=[*fields, "audit_seq", "audit_head", "event_seq", "updated_at"])
 
 
 def _save_head(declaration: Declaration) -> None:
     """An event that changes nothing else: only the chain's head moves."""
-    declaration.save(update_fields=["audit_seq", "audit_head"])
+    declaration.save(update_fields=["audit_seq", "audit_head", "event_seq"])
 
 
 def _free_slot_place(declaration: Declaration) -> None:
@@ -186,14 +192,42 @@ def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> No
         _save_head(declaration)
 
 
+def declaration_customs_changed(*, declaration: Declaration, actor: Actor, reason: str, data: dict) -> bool:
+    """The customs system changed a VNACCS declaration this crossing carries. Before the lane it is
+    checked again as a new version (the caller starts the checks): back to submitted, and a called
+    vehicle goes back to the yard's queue at its place, not called while it is checked. In a lane it is
+    held for an officer. Returns True when it is to be checked again, False when it was held."""
+    if declaration.stage == Stage.IN_LANE:
+        declaration.transition(to=Status.HELD)
+        _record(declaration, actor=actor, kind=Kind.CUSTOMS_CHANGED, reason=reason, data=data)
+        _record(declaration, actor=actor, kind=Kind.HELD, reason=reason)
+        _save(declaration, "status")
+        return False
+    if declaration.stage == Stage.CALLED:
+        declaration.move_to_stage(to=Stage.IN_YARD)
+        declaration.lane = None
+        declaration.called_at = None
+    if declaration.status != Status.SUBMITTED:
+        declaration.transition(to=Status.SUBMITTED)
+    declaration.version += 1
+    _record(declaration, actor=actor, kind=Kind.CUSTOMS_CHANGED, reason=reason, data=data)
+    _save(declaration, "status", "stage", "lane", "called_at", "version")
+    return True
+
+
 # --- Decisions ---------------------------------------------------------------------------------------
 
 
-def declaration_cleared(*, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None) -> None:
+def declaration_cleared(
+    *, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None, released: bool = False
+) -> None:
     """Cleared (by the checks, the last inspection, or a supervisor's release of a held crossing): the
-    fee is issued with it, and a vehicle already waiting in a yard may now be called."""
+    fee is issued with it, and a vehicle already waiting in a yard may now be called. A release tells
+    the forwarder both: ``declaration.cleared`` and ``declaration.released``."""
     declaration.transition(to=Status.CLEARED)
-    _record(declaration, actor=actor, kind=Kind.CLEARED, reason=reason, data=data)
+    event = _record(declaration, actor=actor, kind=Kind.CLEARED, reason=reason, data=data)
+    if released:
+        outbox_write(declaration, event, type=CompanyEvent.Type.DECLARATION_RELEASED)
     _save(declaration, "status")
     fee = fee_create_with_clearance(declaration=declaration)
     if fee is not None:
@@ -204,7 +238,7 @@ def declaration_cleared(*, declaration: Declaration, actor: Actor, reason: str, 
 
 def declaration_released(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """A supervisor releases a held crossing: it is cleared, with the supervisor's reason."""
-    declaration_cleared(declaration=declaration, actor=actor, reason=reason)
+    declaration_cleared(declaration=declaration, actor=actor, reason=reason, released=True)
 
 
 def declaration_inspection_required(

@@ -296,8 +296,9 @@ def test_a_read_runs_a_constant_number_of_queries(barrier, others, django_assert
 
 
 # Device key lookup, the declaration with its fee, the decision row; on open the stage update, the
-# lane_in movement and the audit row; plus the savepoints of the transaction.
-QUERIES_PER_READ = 8
+# lane_in movement, the audit row and the forwarder's event (the outbox); plus the savepoints of the
+# transaction.
+QUERIES_PER_READ = 9
 
 
 # --- Device scoping -----------------------------------------------------------------------------------

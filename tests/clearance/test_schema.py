@@ -25,6 +25,17 @@ OPERATIONS = {
     (SLOT, "delete"): "declarations_slot_release",
     (SLOTS, "get"): "slots_list",
     ("/api/v1/declarations/{declaration_id}/ticket/", "get"): "declarations_ticket",
+    ("/api/v1/webhooks/", "get"): "webhooks_list",
+    ("/api/v1/webhooks/", "post"): "webhooks_create",
+    ("/api/v1/webhooks/{subscription_id}/", "get"): "webhooks_retrieve",
+    ("/api/v1/webhooks/{subscription_id}/", "patch"): "webhooks_update",
+    ("/api/v1/webhooks/{subscription_id}/", "delete"): "webhooks_delete",
+    ("/api/v1/webhooks/{subscription_id}/rotate-secret/", "post"): "webhooks_rotate_secret",
+    ("/api/v1/webhooks/{subscription_id}/test/", "post"): "webhooks_test",
+    ("/api/v1/webhooks/{subscription_id}/deliveries/", "get"): "webhooks_deliveries",
+    ("/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver/", "post"): "webhooks_redeliver",
+    ("/api/v1/events/", "get"): "events_list",
+    ("/api/v1/declarations/batch/", "post"): "declarations_batch",
 }
 DEVICE_OPERATIONS = {
     ("/api/v1/gate/reads/", "post"): "gate_reads",
@@ -33,6 +44,7 @@ DEVICE_OPERATIONS = {
     ("/api/v1/gate/handovers/", "post"): "gate_handovers",
 }
 OFFICER_OPERATIONS = {("/api/v1/inspections/{inspection_id}/result/", "post"): "inspections_result"}
+CUSTOMS_OPERATIONS = {("/api/v1/customs/notifications/", "post"): "customs_notifications"}
 PUBLIC_OPERATIONS = {
     (LOAD, "get"): "gates_load",
     ("/api/v1/payments/callback/", "post"): "payments_callback",
@@ -87,7 +99,13 @@ def test_every_endpoint_and_method_is_documented(schema):
         if method in ("get", "post", "patch", "put", "delete")
     }
 
-    assert documented == {**OPERATIONS, **PUBLIC_OPERATIONS, **DEVICE_OPERATIONS, **OFFICER_OPERATIONS}
+    assert documented == {
+        **OPERATIONS,
+        **PUBLIC_OPERATIONS,
+        **DEVICE_OPERATIONS,
+        **OFFICER_OPERATIONS,
+        **CUSTOMS_OPERATIONS,
+    }
 
 
 @pytest.mark.parametrize(("path", "method"), OPERATIONS)
@@ -298,3 +316,18 @@ def test_the_docs_page_is_served_as_html_without_credentials(db):
     # The page's init script is a URL of its own (no inline script, for the Content-Security-Policy).
     script = APIClient().get("/api/v1/docs/?script=")
     assert b"/api/v1/schema/" in script.content
+
+
+def test_the_event_types_are_documented_as_an_enum(schema):
+    from clearance.models import CompanyEvent
+
+    event = _resolve(schema, schema["components"]["schemas"]["CompanyEventOutput"])
+    documented = _resolve(schema, event["properties"]["type"])
+    assert set(documented["enum"]) == set(CompanyEvent.Type.values)
+    body = _body_schema(schema, "/api/v1/webhooks/", "post")
+    assert set(body["required"]) == {"url", "events"}
+
+
+def test_the_customs_notice_requires_the_customs_system_key(schema):
+    operation = _operation(schema, "/api/v1/customs/notifications/", "post")
+    assert operation["security"] == [{"CustomsKeyAuth": []}]

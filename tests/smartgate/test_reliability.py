@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import override_settings
 from django.utils import timezone
 
-from clearance.models import Check, Declaration, IdempotencyRecord, WorkerHeartbeat
+from clearance.models import Check, CompanyEvent, Declaration, IdempotencyRecord, WorkerHeartbeat
 from clearance.services.checks import checks_reconcile
 from clearance.services.operations import idempotency_records_purge, worker_heartbeat_record
 from smartgate import cache as fail_soft
@@ -69,9 +69,11 @@ def test_with_the_broker_down_a_declaration_is_created_and_its_checks_wait_for_t
     assert created.status_code == 201
     declaration = Declaration.objects.get(id=created.json()["id"])
     assert set(Check.objects.filter(declaration=declaration).values_list("status", flat=True)) == {Check.Status.PENDING}
-    # One send found the broker down; the other checks' sends did not wait on it again.
+    # One send (the webhook fan-out of declaration.created, sent first) found the broker down; the three
+    # checks' sends did not wait on it again. The sweep fans the event out later.
     assert caplog.messages.count("task.enqueue_failed") == 1
-    assert caplog.messages.count("task.enqueue_skipped") == 2
+    assert caplog.messages.count("task.enqueue_skipped") == 3
+    assert CompanyEvent.objects.filter(declaration_id=declaration.id, fanned_out_at__isnull=True).exists()
 
     # The broker is back (tasks in-process here): reconciliation sends what was not sent and it is decided.
     point_celery_at(None)

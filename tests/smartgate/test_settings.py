@@ -93,3 +93,28 @@ def test_postgres_url_uses_native_pool():
     )
 
     assert result.stdout.split() == ["django.db.backends.postgresql", "True", "0"], result.stderr
+
+
+@pytest.mark.parametrize(("debug", "expected"), [("true", "True"), ("false", "False")])
+def test_private_webhook_targets_are_allowed_only_when_debugging(debug, expected):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.conf import settings; print(settings.SMARTGATE_WEBHOOK_ALLOW_PRIVATE)",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "CELERY", "DJANGO", "SMARTGATE"))},
+            "DJANGO_DEBUG": debug,
+            "DJANGO_SECRET_KEY": "x" * 60,
+            "DJANGO_ALLOWED_HOSTS": "gate.example.vn",
+        },
+    )
+
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr

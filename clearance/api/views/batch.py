@@ -1,0 +1,125 @@
+"""Many declarations in one request: one result per item, all-or-nothing on request."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from clearance import selectors
+from clearance.api.idempotency import idempotent
+from clearance.api.openapi import IDEMPOTENCY_KEY, problems
+from clearance.api.parsers import BatchJSONParser
+from clearance.api.problems import exception_handler
+from clearance.api.serializers.common import Problem, StrictSerializer
+from clearance.api.serializers.declarations import DeclarationInput, DeclarationOutput
+from clearance.api.views.base import CompanyApi
+from clearance.api.views.declarations import refuse
+from clearance.errors import DomainError
+from clearance.services.declarations import declaration_rule_errors, declaration_submit
+
+
+class BatchInput(StrictSerializer):
+    declarations = serializers.ListField(
+        child=serializers.JSONField(),
+        min_length=1,
+        help_text="Each item is the body of POST /api/v1/declarations/ (at most SMARTGATE_BATCH_MAX_ITEMS, 500).",
+    )
+    atomic = serializers.BooleanField(default=False, help_text="true: all are created, or none is.")
+
+    def validate_declarations(self, value):
+        limit = settings.SMARTGATE_BATCH_MAX_ITEMS
+        if len(value) > limit:
+            raise serializers.ValidationError(
+                serializers.ErrorDetail(f"At most {limit} declarations per batch.", code="batch_too_large")
+            )
+        return value
+
+
+class BatchItemOutput(serializers.Serializer):
+    index = serializers.IntegerField(help_text="The item's place in the request, from 0.")
+    status = serializers.IntegerField(help_text="201 created; 400/409 refused; 424 not created (atomic batch)")
+    declaration = DeclarationOutput(required=False, help_text="With 201: as GET declarations/{id}/ returns it.")
+    problem = Problem(required=False, help_text="Otherwise: the problem a single POST would have answered.")
+
+
+class BatchOutput(serializers.Serializer):
+    created = serializers.IntegerField()
+    refused = serializers.IntegerField()
+    results = BatchItemOutput(many=True)
+
+
+class _Abort(Exception):
+    """An atomic batch with a refused item: everything is rolled back."""
+
+
+NOT_CREATED = {
+    "type": "urn:smartgate:problem:batch_aborted",
+    "title": "Not created",
+    "status": 424,
+    "detail": "Valid, but not created: another item of this atomic batch was refused.",
+    "code": "batch_aborted",
+}
+
+
+class DeclarationBatchApi(CompanyApi):
+    parser_classes = [BatchJSONParser]
+
+    @extend_schema(
+        operation_id="declarations_batch",
+        summary="Declare many crossings at once, with a result per item",
+        description="Each item is validated and created as by POST declarations/ and queued for its checks. "
+        "Without `atomic` (200) each item stands alone; with `atomic: true` the answer is 201 when every item "
+        "was created and 400 when any was refused, none then being created (the valid ones answer 424).",
+        request=BatchInput,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: BatchOutput, 201: BatchOutput, **problems(400, 401, 413, 422, 429)},
+    )
+    @idempotent
+    def post(self, request):
+        batch = BatchInput(data=request.data)
+        batch.is_valid(raise_exception=True)
+        items, atomic = batch.validated_data["declarations"], batch.validated_data["atomic"]
+        outcomes: list[tuple[int | None, dict | None]] = []
+        try:
+            with transaction.atomic():
+                for item in items:
+                    outcomes.append(self._submit_one(item))
+                if atomic and any(problem for _id, problem in outcomes):
+                    raise _Abort
+        except _Abort:
+            outcomes = [(None, problem or NOT_CREATED) for _id, problem in outcomes]
+        created_ids = [declaration_id for declaration_id, _problem in outcomes if declaration_id is not None]
+        declarations = selectors.declarations_get_many(company=self.company, declaration_ids=created_ids)
+        queue = selectors.queue_positions(list(declarations.values()))
+        results = []
+        for index, (declaration_id, problem) in enumerate(outcomes):
+            if declaration_id is not None:
+                body = DeclarationOutput(declarations[declaration_id], context={"queue": queue}).data
+                results.append({"index": index, "status": 201, "declaration": body})
+            else:
+                results.append({"index": index, "status": problem["status"], "problem": problem})
+        refused = len(outcomes) - len(created_ids)
+        if atomic:
+            code = status.HTTP_400_BAD_REQUEST if refused else status.HTTP_201_CREATED
+        else:
+            code = status.HTTP_200_OK
+        return Response({"created": len(created_ids), "refused": refused, "results": results}, status=code)
+
+    def _submit_one(self, item) -> tuple[int | None, dict | None]:
+        """(the new declaration's id, None), or (None, the problem a single POST would answer)."""
+        try:
+            with transaction.atomic():
+                if not isinstance(item, dict):
+                    raise exceptions.ValidationError({"non_field_errors": ["Each item must be a JSON object."]})
+                serializer = DeclarationInput(data=item)
+                if not serializer.is_valid():
+                    refuse(serializer, rule_errors=declaration_rule_errors(data=serializer.valid_parts()))
+                declaration = declaration_submit(company=self.company, actor=self.actor, data=serializer.validated_data)
+                return declaration.id, None
+        except (DomainError, exceptions.APIException, DjangoValidationError) as error:
+            response = exception_handler(error, {"view": self, "request": self.request})
+            return None, dict(response.data)
