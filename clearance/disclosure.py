@@ -51,6 +51,7 @@ EVENTS: dict[DeclarationEvent.Kind, EventDisclosure] = {
     Kind.ARRIVAL_HOLD_WAIVED: REASON_INTERNAL,  # the officer's words
     Kind.CALLED: REASON_SHOWN,
     Kind.CALL_MISSED: REASON_SHOWN,
+    Kind.CALL_WITHDRAWN: REASON_INTERNAL,  # the operator's words on closing the lane
     Kind.TURNED_BACK: REASON_SHOWN,
     Kind.ENTERED_LANE: REASON_SHOWN,
     Kind.CROSSED: REASON_SHOWN,

@@ -488,6 +488,7 @@ class DeclarationEvent(models.Model):
         ARRIVAL_HOLD_WAIVED = "arrival_hold_waived", _("Early-arrival hold waived")
         CALLED = "called", _("Called to a lane")
         CALL_MISSED = "call_missed", _("Call missed")
+        CALL_WITHDRAWN = "call_withdrawn", _("Call withdrawn (lane closed)")
         TURNED_BACK = "turned_back", _("Turned back")
         ENTERED_LANE = "entered_lane", _("Entered lane")
         CROSSED = "crossed", _("Crossed")

@@ -414,6 +414,18 @@ def declaration_recalled(*, declaration: Declaration, actor: Actor, reason: str)
     _save(declaration, "stage", "lane", "called_at", "call_misses")
 
 
+def declaration_call_withdrawn(*, declaration: Declaration, actor: Actor, reason: str) -> None:
+    """The lane a vehicle was called to closed: back to the queue at its place (its arrival time is kept),
+    and not counted as its miss; the dispatcher calls it again to an open lane."""
+    declaration.move_to_stage(to=Stage.IN_YARD)
+    lane = declaration.lane
+    declaration.lane = None
+    declaration.called_at = None
+    _record(declaration, actor=actor, kind=Kind.CALL_WITHDRAWN, reason=reason, data={"lane": lane.code})
+    _save(declaration, "stage", "lane", "called_at")
+    dispatch_soon()
+
+
 def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """Sent away from the gate: it leaves the queue or the lane, and frees its vehicle, its slot place and
     its customs numbers; the lane or queue it leaves may take another vehicle."""

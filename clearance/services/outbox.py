@@ -45,6 +45,7 @@ EVENT_TYPES: dict[DeclarationEvent.Kind, CompanyEvent.Type | None] = {
     Kind.ARRIVAL_HOLD_WAIVED: None,
     Kind.CALLED: Type.VEHICLE_CALLED,
     Kind.CALL_MISSED: None,
+    Kind.CALL_WITHDRAWN: None,
     Kind.TURNED_BACK: None,
     Kind.ENTERED_LANE: Type.VEHICLE_IN_LANE,
     Kind.CROSSED: Type.VEHICLE_CROSSED,

@@ -24,6 +24,7 @@ INTERNAL_REASON = {
     Kind.INSPECTION_FAILED,
     Kind.HELD,
     Kind.ARRIVAL_HOLD_WAIVED,
+    Kind.CALL_WITHDRAWN,
 }
 # Reason codes about the forwarder's own documents and goods.
 SHOWN_CODES = {

@@ -32,6 +32,7 @@ from clearance.services.companies import company_create
 from clearance.services.declarations import declaration_submit
 from clearance.services.inspections import inspection_record_result
 from clearance.services.yard import declaration_turn_back, yard_arrival_record
+from tests.factories import DeclarationFactory
 from vehicles.models import Direction, Lane, Route, Yard
 from vehicles.plates import parse_plate
 
@@ -1102,3 +1103,19 @@ def test_a_held_truck_shows_no_queue_position(client, login, held):
     html = client.get(changelist("declaration")).content.decode()
 
     assert declaration.reference in html and "held: not called" in html
+
+
+def test_closing_a_lane_sends_the_trucks_called_to_it_back_to_the_queue_at_their_place(client, login):
+    called = DeclarationFactory(n=0, stage=Declaration.Stage.CALLED, lane="1119-EX1")
+    lane = Lane.objects.get(code="1119-EX1")
+    login("gate")
+
+    page = client.get(reverse("admin:lane-action", args=[lane.id, "close"])).content.decode()
+    client.post(reverse("admin:lane-action", args=[lane.id, "close"]), {"reason": "Barrier arm broken"})
+
+    assert "1 vehicle(s) called to this lane will go back to the yard queue" in page and called.reference in page
+    called.refresh_from_db()
+    assert (called.stage, called.lane, called.call_misses) == (Declaration.Stage.IN_YARD, None, 0)
+    withdrawn = DeclarationEvent.objects.get(declaration=called, event=DeclarationEvent.Kind.CALL_WITHDRAWN)
+    assert withdrawn.reason == "Lane 1119-EX1 closed: Barrier arm broken"
+    assert LaneEvent.objects.get(lane=lane, event="closed").data == {"recalled": [called.reference]}
