@@ -972,7 +972,7 @@ def test_demo_creates_the_logins_and_traffic_once(settings):
 
     User = get_user_model()
     users = {user.username: user for user in User.objects.prefetch_related("groups")}
-    assert {"officer", "customs", "borderguard", "quarantine", "operator", "supervisor"} <= set(users)
+    assert {"officer", "customs", "borderguard", "quarantine", "operator", "supervisor", "fees"} <= set(users)
     assert users["officer"].is_superuser and users["officer"].is_staff
     for username, role in [
         ("customs", roles.CUSTOMS_OFFICER),
@@ -980,6 +980,7 @@ def test_demo_creates_the_logins_and_traffic_once(settings):
         ("quarantine", roles.QUARANTINE_OFFICER),
         ("operator", roles.GATE_OPERATOR),
         ("supervisor", roles.SUPERVISOR),
+        ("fees", roles.FEE_ADMINISTRATOR),
     ]:
         user = users[username]
         assert user.is_staff and not user.is_superuser

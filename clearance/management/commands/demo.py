@@ -29,6 +29,7 @@ USERS = [
     *((force.replace("_", ""), role) for force, role in roles.FORCE_ROLES.items()),
     ("operator", roles.GATE_OPERATOR),
     ("supervisor", roles.SUPERVISOR),
+    ("fees", roles.FEE_ADMINISTRATOR),
 ]
 GOODS = [
     ("08106000", "Sầu riêng tươi / fresh durian"),
