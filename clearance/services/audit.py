@@ -154,21 +154,41 @@ class AuditReport:
         return not self.problems
 
 
-def _verify_chain(declaration: Declaration, events: list[DeclarationEvent], report: AuditReport) -> None:
+def _walk(links, *, noun: str, where, content, vouched=None) -> tuple[str, str]:
+    """Follow one chain link by link: (its first problem or "", the last hash reached).
+    ``noun`` names a link ("event", "record"); ``vouched(link)`` compares it with what it records."""
     head = audit_chain.GENESIS
-    for expected_seq, event in enumerate(events, start=1):
-        where = f"declaration {declaration.id} ({declaration.reference}) event id {event.id} seq {event.seq}"
-        if event.seq != expected_seq:
-            report.problems.append(f"{where}: expected seq {expected_seq}: an event was removed or reordered")
-            return
-        if event.prev_hash != head:
-            report.problems.append(f"{where}: does not follow the event before it (removed or reordered)")
-            return
-        if audit_chain.link(head, audit_chain.content_of(event)) != event.hash:
-            report.problems.append(f"{where}: its content was changed after it was written")
-            return
-        head = event.hash
-    if (declaration.audit_seq, declaration.audit_head or audit_chain.GENESIS) != (len(events), head):
+    for expected_seq, link in enumerate(links, start=1):
+        at = where(link)
+        if link.seq != expected_seq:
+            return f"{at}: expected seq {expected_seq}: {_a(noun)} was removed or reordered", head
+        if link.prev_hash != head:
+            return f"{at}: does not follow the {noun} before it (removed or reordered)", head
+        if audit_chain.link(head, content(link)) != link.hash:
+            return f"{at}: its content was changed after it was written", head
+        problem = vouched(link) if vouched else ""
+        if problem:
+            return f"{at}: {problem}", head
+        head, walked = link.hash, walked + 1
+    return "", head
+
+
+def _a(noun: str) -> str:
+    return f"an {noun}" if noun[0] in "aeiou" else f"a {noun}"
+
+
+def _verify_chain(declaration: Declaration, events: list[DeclarationEvent], report: AuditReport) -> None:
+    problem, head = _walk(
+        events,
+        noun="event",
+        where=lambda event: (
+            f"declaration {declaration.id} ({declaration.reference}) event id {event.id} seq {event.seq}"
+        ),
+        content=audit_chain.content_of,
+    )
+    if problem:
+        report.problems.append(problem)
+    elif (declaration.audit_seq, declaration.audit_head or audit_chain.GENESIS) != (len(events), head):
         report.problems.append(
             f"declaration {declaration.id} ({declaration.reference}): the trail ends at seq {len(events)} but "
             f"the declaration's head is seq {declaration.audit_seq}: events at the end were removed"
@@ -208,24 +228,18 @@ def audit_verify(*, since: datetime | None = None) -> AuditReport:
 
 
 def _verify_record_chain(head: AuditChainHead, records: list[AuditRecord], report: AuditReport) -> None:
-    previous = audit_chain.GENESIS
-    for expected_seq, record in enumerate(records, start=1):
-        where = f"audit record id {record.id} ({record.chain} seq {record.seq}, {record.kind} {record.subject})"
-        if record.seq != expected_seq:
-            report.problems.append(f"{where}: expected seq {expected_seq}: a record was removed or reordered")
-            return
-        if record.prev_hash != previous:
-            report.problems.append(f"{where}: does not follow the record before it (removed or reordered)")
-            return
-        if audit_chain.link(previous, audit_chain.record_content(record)) != record.hash:
-            report.problems.append(f"{where}: its content was changed after it was written")
-            return
-        problem = _what_it_records_differs(record)
-        if problem:
-            report.problems.append(f"{where}: {problem}")
-            return
-        previous = record.hash
-    if (head.seq, head.head) != (len(records), previous):
+    problem, last = _walk(
+        records,
+        noun="record",
+        where=lambda record: (
+            f"audit record id {record.id} ({record.chain} seq {record.seq}, {record.kind} {record.subject})"
+        ),
+        content=audit_chain.record_content,
+        vouched=_what_it_records_differs,
+    )
+    if problem:
+        report.problems.append(problem)
+    elif (head.seq, head.head) != (len(records), last):
         report.problems.append(
             f"audit chain {head.chain}: ends at seq {len(records)} but its head is seq {head.seq}: records at "
             f"the end were removed"
