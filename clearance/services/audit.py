@@ -169,7 +169,7 @@ def _walk(links, *, noun: str, where, content, vouched=None) -> tuple[str, str]:
         problem = vouched(link) if vouched else ""
         if problem:
             return f"{at}: {problem}", head
-        head, walked = link.hash, walked + 1
+        head = link.hash
     return "", head
 
 
