@@ -2,6 +2,7 @@
 (clearance.services.enqueue), so they never import this module."""
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from clearance.engines.customs import CustomsGatewayUnavailable
 from clearance.services import enqueue
@@ -12,6 +13,9 @@ from clearance.services.events import events_purge
 from clearance.services.operations import idempotency_records_purge, worker_heartbeat_record
 from clearance.services.slots import slots_generate, slots_sweep_no_shows
 from clearance.services.webhooks import event_fan_out, webhook_deliver, webhooks_sweep
+
+DATABASE_LOST = (OperationalError, InterfaceError)
+DATABASE_RETRY_SECONDS = 3
 
 
 @shared_task(
@@ -29,6 +33,11 @@ def check_run_task(self, check_id: int) -> None:
             check_fail(check_id=check_id, error=f"Customs system unavailable: {error}")
             return
         raise self.retry(exc=error, countdown=CHECK_RETRY.countdown(self.request.retries)) from error
+    except DATABASE_LOST as error:
+        # The database blipped mid-check: try again in a few seconds rather than wait for reconciliation.
+        if self.request.retries >= self.max_retries:
+            raise
+        raise self.retry(exc=error, countdown=DATABASE_RETRY_SECONDS) from error
 
 
 @shared_task(name=enqueue.CHECKS_RECONCILE_TASK, acks_late=True)
