@@ -137,8 +137,8 @@ def hold_called_to_other_lane(barrier):
 
 def hold_lane_closed(barrier):
     DeclarationFactory(n=0, stage=Stage.CALLED)
-    close("1119-EX1")  # the operator closes the lane after the call
-    return read(barrier(), 0), ["lane_closed"]
+    close("1119-EX1")  # the operator closes the lane after the call: the call goes back to the queue
+    return read(barrier(), 0), ["lane_closed", "not_called"]
 
 
 def hold_outside_hours(barrier):
