@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "vehicles",
     "clearance",
+    "simulation",
 ]
 
 MIDDLEWARE = [
