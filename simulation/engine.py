@@ -237,7 +237,9 @@ class Day:
             size = max(1, max(self.profile.officers_on_duty(force, hour) for hour in range(24)))
             users = []
             for k in range(size):
-                user, _created = User.objects.get_or_create(username=f"sim-{force}-{k:02d}", defaults={"is_staff": True})
+                user, _created = User.objects.get_or_create(
+                    username=f"sim-{force}-{k:02d}", defaults={"is_staff": True}
+                )
                 user.groups.set([group])
                 users.append(user)
             self.officer_users[force] = users
@@ -359,7 +361,7 @@ class Day:
             return
         self.cleared[declaration.id] = self.env.event()
         self.notice_clearance(declaration)
-        payer = self.env.process(self.pay(plan, declaration))
+        self.env.process(self.pay(plan, declaration))
         if plan.arrival is None:
             # A no-show: its forwarder cancels two hours after the expected arrival.
             yield self.wait_until(plan.expected_arrival + timedelta(hours=2))
@@ -507,7 +509,10 @@ class Day:
             "route": self.routes[plan.route],
             "expected_arrival": plan.expected_arrival,
             "customs_declarations": [
-                {"number": f"3{self.seed % 10}{plan.index:010d}", "type": "B11" if plan.direction == Direction.EXPORT else "A12"}
+                {
+                    "number": f"3{self.seed % 10}{plan.index:010d}",
+                    "type": "B11" if plan.direction == Direction.EXPORT else "A12",
+                }
             ],
             "vehicle": {
                 "plate": parse_plate(plan.plate, country=country),
@@ -560,7 +565,9 @@ class Day:
         them."""
         self.now()
         closed = []
-        for declaration in Declaration.objects.filter(ACTIVE_DECLARATION).exclude(status=Status.REJECTED, stage=Stage.EXPECTED):
+        for declaration in Declaration.objects.filter(ACTIVE_DECLARATION).exclude(
+            status=Status.REJECTED, stage=Stage.EXPECTED
+        ):
             reason = "Simulation horizon reached."
             try:
                 if declaration.stage in (Stage.EXPECTED,):

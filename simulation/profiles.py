@@ -179,10 +179,10 @@ def _validated(data: dict) -> Profile:
     if channels[Channel.YELLOW] + channels[Channel.RED] > 1:
         raise ProfileError("channels: yellow + red cannot exceed 1.")
 
-    border_guard = _section(data, "border_guard")
+    border_guard = _section(data, Inspection.Force.BORDER_GUARD)
     for key in ("document_expiring_share", "watchlist_flag_share", "watchlist_deny_share"):
         _share(border_guard.get(key, 0), f"border_guard.{key}")
-    quarantine = _section(data, "quarantine")
+    quarantine = _section(data, Inspection.Force.QUARANTINE)
     _share(quarantine.get("missing_certificate_share", 0), "quarantine.missing_certificate_share")
 
     forwarders = _section(data, "forwarders")

@@ -29,11 +29,11 @@ DECISION_EVENTS = [Kind.CLEARED, Kind.INSPECTION_REQUIRED, Kind.REJECTED]
 LEFT_EVENTS = [Kind.TURNED_BACK, Kind.CANCELLED]
 # (name, from, to): the stages measured, each between two stored times of a declaration.
 STAGES = [
-    ("declared → checks decided", "declared", "checks_decided"),
-    ("arrival → called", "arrived", "called"),
-    ("called → in lane", "called", "in_lane"),
-    ("in lane → crossed", "in_lane", "crossed"),
-    ("arrival → crossed", "arrived", "crossed"),
+    ("declared → checks decided", "declared_at", "checks_decided_at"),
+    ("arrival → called", "arrived_at", "called_at"),
+    ("called → in lane", "called_at", "in_lane_at"),
+    ("in lane → crossed", "in_lane_at", "crossed_at"),
+    ("arrival → crossed", "arrived_at", "crossed_at"),
 ]
 PERCENTILES = (50, 95, 99)
 
@@ -80,13 +80,13 @@ def stage_times() -> list[dict]:
                 "yard": declaration.yard.code if declaration.yard_id else "",
                 "lane": declaration.lane.code if declaration.lane_id else "",
                 "expected_arrival": declaration.expected_arrival,
-                "declared": declaration.created_at,
-                "checks_decided": decided.get(declaration.id),
-                "arrived": declaration.arrived_at,
-                "called": declaration.called_at,
-                "in_lane": declaration.in_lane_at,
-                "crossed": declaration.crossed_at,
-                "left": left.get(declaration.id),
+                "declared_at": declaration.created_at,
+                "checks_decided_at": decided.get(declaration.id),
+                "arrived_at": declaration.arrived_at,
+                "called_at": declaration.called_at,
+                "in_lane_at": declaration.in_lane_at,
+                "crossed_at": declaration.crossed_at,
+                "left_at": left.get(declaration.id),
             }
         )
     return rows
@@ -95,11 +95,11 @@ def stage_times() -> list[dict]:
 def outcome_of(declaration: Declaration) -> str:
     """crossed, rejected or cancelled; anything else is a vehicle left in between."""
     if declaration.stage == Stage.CROSSED:
-        return "crossed"
+        return Stage.CROSSED.value
     if declaration.status == Status.CANCELLED:
-        return "cancelled"
+        return Status.CANCELLED.value
     if declaration.status == Status.REJECTED and declaration.stage in (Stage.EXPECTED, Stage.TURNED_BACK):
-        return "rejected"
+        return Status.REJECTED.value
     if declaration.stage == Stage.TURNED_BACK:
         return "turned back"
     return "in between"
@@ -130,9 +130,11 @@ def _round(value: float | None) -> float | None:
 def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
     """Per local hour from the day's midnight to the last crossing: arrivals, crossings, the yard queue per
     yard and the inspection backlog per force at the hour's end, each lane's calls against its capacity."""
-    last = max([row[key] for row in rows for key in ("crossed", "left", "arrived") if row[key]] or [start])
+    last = max([row[key] for row in rows for key in ("crossed_at", "left_at", "arrived_at") if row[key]] or [start])
     hours = max(24, math.ceil((last - start).total_seconds() / 3600))
-    yards = list(Yard.objects.filter(code__in={row["yard"] for row in rows if row["yard"]}).values_list("code", flat=True))
+    yards = list(
+        Yard.objects.filter(code__in={row["yard"] for row in rows if row["yard"]}).values_list("code", flat=True)
+    )
     lanes = {lane.code: lane.capacity_per_hour for lane in Lane.objects.all()}
     inspections = list(Inspection.objects.values_list("force", "created_at", "resolved_at"))
     first_call = dict(
@@ -143,17 +145,17 @@ def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
     )
     crossings_by_lane = defaultdict(Counter)
     for row in rows:
-        if row["crossed"]:
-            crossings_by_lane[int((row["crossed"] - start).total_seconds() // 3600)][row["lane"]] += 1
+        if row["crossed_at"]:
+            crossings_by_lane[int((row["crossed_at"] - start).total_seconds() // 3600)][row["lane"]] += 1
     out = []
     for hour in range(hours):
         begin, end = start + timedelta(hours=hour), start + timedelta(hours=hour + 1)
         queue = Counter()
         for row in rows:
-            arrived = row["arrived"]
+            arrived = row["arrived_at"]
             if arrived is None or arrived >= end:
                 continue
-            called, left = first_call.get(row["id"]), row["left"]
+            called, left = first_call.get(row["id"]), row["left_at"]
             if (called is None or called >= end) and (left is None or left >= end):
                 queue[row["yard"]] += 1
         backlog = Counter(
@@ -163,8 +165,8 @@ def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
             {
                 "hour": hour,
                 "local_time": begin.astimezone(LOCAL).strftime("%m-%d %H:00"),
-                "arrivals": sum(1 for row in rows if row["arrived"] and begin <= row["arrived"] < end),
-                "crossings": sum(1 for row in rows if row["crossed"] and begin <= row["crossed"] < end),
+                "arrivals": sum(1 for row in rows if row["arrived_at"] and begin <= row["arrived_at"] < end),
+                "crossings": sum(1 for row in rows if row["crossed_at"] and begin <= row["crossed_at"] < end),
                 "yard_queue": {yard: queue[yard] for yard in yards},
                 "inspection_backlog": {force: backlog[force] for force in Inspection.Force.values},
                 "lane_utilisation": {
@@ -242,13 +244,13 @@ CSV_FIELDS = [
     "yard",
     "lane",
     "expected_arrival",
-    "declared",
-    "checks_decided",
-    "arrived",
-    "called",
-    "in_lane",
-    "crossed",
-    "left",
+    "declared_at",
+    "checks_decided_at",
+    "arrived_at",
+    "called_at",
+    "in_lane_at",
+    "crossed_at",
+    "left_at",
 ]
 
 
@@ -257,7 +259,9 @@ def stages_csv_write(rows: list[dict], path: Path) -> None:
         writer = csv.DictWriter(handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
         writer.writeheader()
         for row in rows:
-            writer.writerow({key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()})
+            writer.writerow(
+                {key: value.isoformat() if isinstance(value, datetime) else value for key, value in row.items()}
+            )
 
 
 def report_write(*, profile: Profile, result, out: Path, wall_seconds: float) -> dict:
@@ -304,15 +308,17 @@ def svg_lines(title: str, labels: list[str], series: dict[str, list[float]], *, 
     step = max(1, len(labels) // 12)
     for i in range(0, len(labels), step):
         x = left + plot_w * i / n
-        parts.append(f'<text x="{x}" y="{top + plot_h + 14}" text-anchor="middle" font-size="9">{html.escape(labels[i])}</text>')
+        parts.append(
+            f'<text x="{x}" y="{top + plot_h + 14}" text-anchor="middle" font-size="9">{html.escape(labels[i])}</text>'
+        )
     for k, (name, values) in enumerate(series.items()):
         colour = COLOURS[k % len(COLOURS)]
-        points = " ".join(f"{left + plot_w * i / n:.1f},{top + plot_h - plot_h * v / peak:.1f}" for i, v in enumerate(values))
+        points = " ".join(
+            f"{left + plot_w * i / n:.1f},{top + plot_h - plot_h * v / peak:.1f}" for i, v in enumerate(values)
+        )
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
         parts.append(f'<rect x="{width - right + 10}" y="{top + 16 * k}" width="10" height="10" fill="{colour}"/>')
-        parts.append(
-            f'<text x="{width - right + 24}" y="{top + 16 * k + 9}" font-size="11">{html.escape(name)}</text>'
-        )
+        parts.append(f'<text x="{width - right + 24}" y="{top + 16 * k + 9}" font-size="11">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
@@ -332,10 +338,14 @@ def report_html(summary: dict, profile: Profile) -> str:
         {"arrivals": [h["arrivals"] for h in hourly], "crossings": [h["crossings"] for h in hourly]},
     )
     yards = sorted({yard for h in hourly for yard in h["yard_queue"]})
-    queue = svg_lines("Yard queue at the end of each hour", labels, {y: [h["yard_queue"].get(y, 0) for h in hourly] for y in yards})
+    queue = svg_lines(
+        "Yard queue at the end of each hour", labels, {y: [h["yard_queue"].get(y, 0) for h in hourly] for y in yards}
+    )
     forces = Inspection.Force.values
     backlog = svg_lines(
-        "Open inspections at the end of each hour", labels, {f: [h["inspection_backlog"].get(f, 0) for h in hourly] for f in forces}
+        "Open inspections at the end of each hour",
+        labels,
+        {f: [h["inspection_backlog"].get(f, 0) for h in hourly] for f in forces},
     )
     lanes = sorted({lane for h in hourly for lane in h["lane_utilisation"]})
     utilisation = svg_lines(
@@ -350,7 +360,8 @@ def report_html(summary: dict, profile: Profile) -> str:
     holds = _table(["barrier hold reason", "reads held"], [[k, v] for k, v in summary["holds"]["gate"].items()])
     decl_holds = _table(["declaration event", "count"], [[k, v] for k, v in summary["holds"]["declarations"].items()])
     inspections = _table(
-        ["inspection (force/kind)", "count"], [[k, v] for k, v in summary["holds"]["inspections_by_force_and_kind"].items()]
+        ["inspection (force/kind)", "count"],
+        [[k, v] for k, v in summary["holds"]["inspections_by_force_and_kind"].items()],
     )
     fees = summary["fees"]
     fee_table = _table(
@@ -373,15 +384,16 @@ def report_html(summary: dict, profile: Profile) -> str:
     )
     outcomes = ", ".join(f"{k}: {v}" for k, v in summary["outcomes"].items())
     return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>smartgate: simulated day {html.escape(summary['profile'])}</title>
+<html lang="en"><head><meta charset="utf-8"><title>smartgate: simulated day {html.escape(summary["profile"])}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1000px}}table{{border-collapse:collapse;margin:1em 0}}
-td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#f3f3f3}}td:first-child{{text-align:left}}</style>
+td,th{{border:1px solid #ccc;padding:3px 8px;text-align:right}}th{{background:#f3f3f3}}
+td:first-child{{text-align:left}}</style>
 </head><body>
-<h1>Simulated day: {html.escape(summary['profile'])} (seed {summary['seed']})</h1>
+<h1>Simulated day: {html.escape(summary["profile"])} (seed {summary["seed"]})</h1>
 <p>{html.escape(profile.description)}</p>
-<p>Day {summary['day']} (local time, UTC+7). {summary['vehicles']} vehicles declared; outcomes: {html.escape(outcomes)};
-left in between: <b>{summary['in_between']}</b>. Simulated until {html.escape(summary.get('simulated_until', ''))};
-wall time {summary.get('wall_seconds', '')} s. Channels: {html.escape(str(summary['channels']))}.</p>
+<p>Day {summary["day"]} (local time, UTC+7). {summary["vehicles"]} vehicles declared; outcomes: {html.escape(outcomes)};
+left in between: <b>{summary["in_between"]}</b>. Simulated until {html.escape(summary.get("simulated_until", ""))};
+wall time {summary.get("wall_seconds", "")} s. Channels: {html.escape(str(summary["channels"]))}.</p>
 <p>Every figure is read back from the database the services wrote (declaration stage times and audit events).</p>
 <h2>Stages</h2>{stages}
 <h2>Per hour</h2>{flow}{queue}{backlog}{utilisation}

@@ -154,7 +154,9 @@ def trucks_plan(profile: Profile, *, seed: int) -> list[TruckPlan]:
         lead = rng.uniform(*forwarders["declare_lead_hours"])
         no_show = rng.random() < forwarders.get("no_show_share", 0)
         late = rng.random() < forwarders.get("late_share", 0)
-        arrival = expected + timedelta(minutes=triangular(rng, forwarders.get("late_minutes", [0, 0, 0])) if late else 0)
+        arrival = expected + timedelta(
+            minutes=triangular(rng, forwarders.get("late_minutes", [0, 0, 0])) if late else 0
+        )
         plans.append(
             TruckPlan(
                 index=index,
@@ -180,8 +182,7 @@ def trucks_plan(profile: Profile, *, seed: int) -> list[TruckPlan]:
                     kind: triangular(rng, spec) for kind, spec in sorted(inspections["minutes"].items())
                 },
                 inspection_passes={
-                    force: rng.random() < inspections["pass_share"]
-                    for force in sorted(Inspection.Force.values)
+                    force: rng.random() < inspections["pass_share"] for force in sorted(Inspection.Force.values)
                 },
                 supervisor_minutes=triangular(rng, inspections["supervisor_minutes"]),
                 released=rng.random() < inspections["release_share"],

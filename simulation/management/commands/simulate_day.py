@@ -24,7 +24,9 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--profile", required=True, help=f"a profile name ({', '.join(profile_names())}) or a .json path")
+        parser.add_argument(
+            "--profile", required=True, help=f"a profile name ({', '.join(profile_names())}) or a .json path"
+        )
         parser.add_argument("--seed", type=int, default=1, help="same seed, same day (default 1)")
         parser.add_argument("--speed", default="max", help="max: as fast as the machine allows, on a virtual clock")
         parser.add_argument("--out", help="output directory (default sim-out/<profile>-seed<seed>)")
@@ -33,7 +35,9 @@ class Command(BaseCommand):
             action="store_true",
             help="run against DATABASE_URL's database itself (it must hold no declarations) instead of a scratch one",
         )
-        parser.add_argument("--keep-db", action="store_true", help="keep the scratch database afterwards (its name is printed)")
+        parser.add_argument(
+            "--keep-db", action="store_true", help="keep the scratch database afterwards (its name is printed)"
+        )
 
     def handle(self, *args, **options):
         if options["speed"] != "max":
@@ -85,10 +89,14 @@ class Command(BaseCommand):
 
 
 def summary_text(summary: dict) -> str:
-    lines = [f"{summary['profile']} seed {summary['seed']}: {summary['vehicles']} vehicles; outcomes {summary['outcomes']}"]
+    lines = [
+        f"{summary['profile']} seed {summary['seed']}: {summary['vehicles']} vehicles; outcomes {summary['outcomes']}"
+    ]
     lines.append(f"{'stage':28} {'count':>6} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}  (minutes)")
     for name, figures in summary["stages"].items():
-        cells = [f"{figures[key]:8.1f}" if figures[key] is not None else f"{'-':>8}" for key in ("p50", "p95", "p99", "max")]
+        cells = [
+            f"{figures[key]:8.1f}" if figures[key] is not None else f"{'-':>8}" for key in ("p50", "p95", "p99", "max")
+        ]
         lines.append(f"{name:28} {figures['count']:6d} {' '.join(cells)}")
     fees = summary["fees"]
     lines.append(
