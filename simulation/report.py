@@ -36,6 +36,9 @@ STAGES = [
     ("arrival → crossed", "arrived_at", "crossed_at"),
 ]
 PERCENTILES = (50, 95, 99)
+# Service-level objectives as data: stage, percentile, target, and optionally the channel and direction they
+# hold for. Their attainment is computed from the same stored stage times.
+SLOS_PATH = Path(__file__).resolve().parent / "slos.json"
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -179,6 +182,35 @@ def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
     return out
 
 
+def slo_figures(rows: list[dict], slos: list[dict]) -> list[dict]:
+    """Each objective's percentile over the vehicles it covers, whether it is met, and the share of those
+    vehicles within the target."""
+    stages = {name: (start, end) for name, start, end in STAGES}
+    out = []
+    for slo in slos:
+        start, end = stages[slo["stage"]]
+        covered = [
+            row
+            for row in rows
+            if (not slo.get("channel") or row["channel"] == slo["channel"])
+            and (not slo.get("direction") or row["direction"] == slo["direction"])
+        ]
+        values = [m for row in covered if (m := _minutes(row[start], row[end])) is not None]
+        value = percentile(values, slo["percentile"])
+        out.append(
+            {
+                **slo,
+                "count": len(values),
+                "value_minutes": _round(value),
+                "met": value is not None and value <= slo["target_minutes"],
+                "within_target_share": _round(sum(v <= slo["target_minutes"] for v in values) / len(values))
+                if values
+                else None,
+            }
+        )
+    return out
+
+
 def holds_figures() -> dict:
     gate = Counter()
     for reasons in GateDecision.objects.filter(decision=GateDecision.Decision.HOLD).values_list("reasons", flat=True):
@@ -224,6 +256,7 @@ def summary_build(*, profile: Profile, rows: list[dict], seed: int, extra: dict 
         "stages_minutes": "count, p50, p95, p99 and max of each stage in minutes, nearest-rank percentiles",
         "stages": stage_figures(rows),
         "hourly": hourly_figures(rows, start=day_start(profile)),
+        "slos": slo_figures(rows, json.loads(SLOS_PATH.read_text(encoding="utf-8"))),
         "holds": holds_figures(),
         "gate_holds_by_reason": dict(holds_figures()["gate"]),
         "fees": fee_figures(),
@@ -357,6 +390,22 @@ def report_html(summary: dict, profile: Profile) -> str:
         ["stage", "count", "p50 min", "p95 min", "p99 min", "max min"],
         [[name, f["count"], f["p50"], f["p95"], f["p99"], f["max"]] for name, f in summary["stages"].items()],
     )
+    slos = _table(
+        ["objective", "stage", "percentile", "target min", "vehicles", "value min", "met", "share within target"],
+        [
+            [
+                slo["name"],
+                slo["stage"],
+                f"p{slo['percentile']}",
+                slo["target_minutes"],
+                slo["count"],
+                slo["value_minutes"],
+                "yes" if slo["met"] else "NO",
+                slo["within_target_share"],
+            ]
+            for slo in summary["slos"]
+        ],
+    )
     holds = _table(["barrier hold reason", "reads held"], [[k, v] for k, v in summary["holds"]["gate"].items()])
     decl_holds = _table(["declaration event", "count"], [[k, v] for k, v in summary["holds"]["declarations"].items()])
     inspections = _table(
@@ -396,6 +445,7 @@ left in between: <b>{summary["in_between"]}</b>. Simulated until {html.escape(su
 wall time {summary.get("wall_seconds", "")} s. Channels: {html.escape(str(summary["channels"]))}.</p>
 <p>Every figure is read back from the database the services wrote (declaration stage times and audit events).</p>
 <h2>Stages</h2>{stages}
+<h2>Service-level objectives (simulation/slos.json)</h2>{slos}
 <h2>Per hour</h2>{flow}{queue}{backlog}{utilisation}
 <h2>Holds</h2>{holds}{decl_holds}{inspections}
 <h2>Fees</h2>{fee_table}

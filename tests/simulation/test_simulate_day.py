@@ -136,6 +136,12 @@ def test_a_day_ends_every_vehicle_and_its_summary_is_the_databases(tmp_path):
     assert report.count("<svg") >= 3
     assert "<script" not in report and "src=" not in report and "<link" not in report  # nothing fetched
     assert summary["fees"]["paid"] <= summary["fees"]["issued"]
+    # The objectives are data, judged on the same stored times.
+    assert summary["slos"] and all(
+        slo["met"] == (slo["value_minutes"] is not None and slo["value_minutes"] <= slo["target_minutes"])
+        for slo in summary["slos"]
+    )
+    assert "Service-level objectives" in report
     assert sum(hour["crossings"] for hour in summary["hourly"]) == summary["outcomes"]["crossed"]
 
 

@@ -103,4 +103,10 @@ def summary_text(summary: dict) -> str:
         f"fees: {fees['issued']} issued ({fees['issued_vnd']:,} VND), {fees['paid']} paid ({fees['paid_vnd']:,} VND)"
     )
     lines.append(f"gate holds by reason: {summary['gate_holds_by_reason']}")
+    for slo in summary.get("slos", []):
+        verdict = "met" if slo["met"] else "NOT met"
+        lines.append(
+            f"SLO {slo['name']}: p{slo['percentile']} {slo['value_minutes']} min against {slo['target_minutes']} "
+            f"({verdict}; {slo['within_target_share']} of {slo['count']} within)"
+        )
     return "\n".join(lines)
