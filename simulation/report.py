@@ -132,14 +132,22 @@ def _round(value: float | None) -> float | None:
 
 def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
     """Per local hour from the day's midnight to the last crossing: arrivals, crossings, the yard queue per
-    yard and the inspection backlog per force at the hour's end, each lane's calls against its capacity."""
+    yard and the inspection backlog per force (open, its vehicle at the gate) at the hour's end, each lane's
+    crossings against its capacity."""
     last = max([row[key] for row in rows for key in ("crossed_at", "left_at", "arrived_at") if row[key]] or [start])
     hours = max(24, math.ceil((last - start).total_seconds() / 3600))
     yards = list(
         Yard.objects.filter(code__in={row["yard"] for row in rows if row["yard"]}).values_list("code", flat=True)
     )
     lanes = {lane.code: lane.capacity_per_hour for lane in Lane.objects.all()}
-    inspections = list(Inspection.objects.values_list("force", "created_at", "resolved_at"))
+    # An inspection is waiting for an officer once it is open and its vehicle is at the gate.
+    inspections = [
+        (force, max(created, arrived), resolved)
+        for force, created, resolved, arrived in Inspection.objects.values_list(
+            "force", "created_at", "resolved_at", "declaration__arrived_at"
+        )
+        if arrived is not None
+    ]
     first_call = dict(
         DeclarationEvent.objects.filter(event=Kind.CALLED)
         .values("declaration_id")
