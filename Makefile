@@ -10,7 +10,7 @@ PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
 PIP_TOOLS := pip-tools==7.6.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test setup lint audit lock worker beat bench clean
+.PHONY: help run test setup lint audit lock worker beat bench simulate clean
 
 # A .venv made by a Python older than $(MIN_PYTHON), or whose Python is gone, is removed here and rebuilt below.
 ifneq ($(wildcard $(PY)),)
@@ -85,6 +85,12 @@ bench: $(VENV)/.installed
 	  [ "$$script" = bench/common.py ] && continue; \
 	  echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; \
 	done
+
+PROFILE ?= 2027-target
+SEED ?= 1
+## Simulate a day (PROFILE=2027-target SEED=1) through the real services, in a scratch database; see sim-out/.
+simulate: $(VENV)/.installed
+	$(PY) manage.py simulate_day --profile $(PROFILE) --speed max --seed $(SEED) --out sim-out/$(PROFILE)-seed$(SEED)
 
 ## Remove the virtualenv, the SQLite database and collected static files.
 clean:

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "axes",
     "vehicles",
     "clearance",
+    "simulation",
 ]
 
 MIDDLEWARE = [

@@ -15,7 +15,7 @@ from clearance.models import Check, Declaration, DeclarationEvent, Fee, GateDeci
 from vehicles.models import Direction, Lane, Movement
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_PACKAGES = ("clearance", "vehicles")
+APP_PACKAGES = ("clearance", "vehicles", "simulation")
 LIFECYCLE = ROOT / "clearance" / "services" / "lifecycle.py"
 
 # The vocabulary: every value of these enums is written by its enum's name outside the enum's module.
