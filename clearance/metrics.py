@@ -25,6 +25,30 @@ CHECK_DURATION = Histogram(
 )
 
 
+WEBHOOK_ATTEMPTS = Counter(
+    "smartgate_webhook_attempts_total",
+    "Webhook delivery attempts, by outcome: delivered (2xx), gone (410), refused (another status), error "
+    "(no answer: timeout, connection, a target refused at delivery).",
+    ["outcome"],
+)
+WEBHOOK_LATENCY = Histogram(
+    "smartgate_webhook_attempt_seconds",
+    "How long a receiver took to answer a delivery attempt.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+
+def webhook_attempt_count(*, status_code: int | None, latency_ms: int) -> None:
+    if status_code is None:
+        outcome = "error"
+    elif 200 <= status_code < 300:
+        outcome = "delivered"
+    else:
+        outcome = "gone" if status_code == 410 else "refused"
+    WEBHOOK_ATTEMPTS.labels(outcome=outcome).inc()
+    WEBHOOK_LATENCY.observe(latency_ms / 1000)
+
+
 def gate_decision_count(*, decision: str, reasons: list[str]) -> None:
     for reason in reasons or ["none"]:
         GATE_DECISIONS.labels(decision=decision, reason=reason).inc()

@@ -41,6 +41,7 @@ from django.db.models import Q
 from django.utils import timezone
 from standardwebhooks import Webhook
 
+from clearance import metrics
 from clearance.errors import FieldError, RuleViolations
 from clearance.models import Company, CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from clearance.services.enqueue import WEBHOOK_DELIVER_TASK, WEBHOOKS_QUEUE, task_send
@@ -366,6 +367,7 @@ def webhook_deliver(*, delivery_id: int) -> str | None:
         "User-Agent": "smartgate-webhooks/1",
     }
     result = _post(subscription.url, body=body.encode(), headers=headers)
+    metrics.webhook_attempt_count(status_code=result.status_code, latency_ms=result.latency_ms)
     return _attempt_recorded(delivery_id=delivery_id, at=signed_at, result=result)
 
 

@@ -7,6 +7,7 @@ import pytest
 import standardwebhooks
 from django.test import override_settings
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from clearance.models import CompanyEvent, Declaration, WebhookDelivery, WebhookSubscription
 from clearance.services import webhooks
@@ -387,3 +388,23 @@ def test_a_slow_receiver_holds_only_its_share_of_the_workers(
 
     assert slow.received == []
     assert len(other.payloads(secret)) == 1  # another company's delivery is not held back
+
+
+def test_delivery_attempts_are_counted_for_prometheus_by_outcome(api, receiver, reference, time_machine):
+    target = receiver(answers=[500])
+    target.secret = subscribe(api, target.url, events=[Type.DECLARATION_CREATED])["secret"]
+    time_machine.move_to(timezone.now(), tick=True)
+    before = {outcome: _attempts(outcome) for outcome in ("delivered", "refused")}
+
+    DeclarationFactory(stage=Declaration.Status.CHECKING)
+    deliver_all()
+    delivery = WebhookDelivery.objects.get()
+    time_machine.move_to(delivery.next_attempt_at + timedelta(seconds=1), tick=True)
+    deliver_all()
+
+    assert _attempts("refused") - before["refused"] == 1
+    assert _attempts("delivered") - before["delivered"] == 1
+
+
+def _attempts(outcome: str) -> float:
+    return REGISTRY.get_sample_value("smartgate_webhook_attempts_total", {"outcome": outcome}) or 0.0
