@@ -2,6 +2,7 @@
 Read-only (a forwarder manages its own over the API); the signing secrets are never shown."""
 
 from django.contrib import admin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from clearance.admin.gate import ReadOnlyAdmin
@@ -15,6 +16,8 @@ class WebhookSubscriptionAdmin(ReadOnlyAdmin):
     search_fields = ["url", "company__name", "company__tax_code"]
     list_select_related = ["company"]
     exclude = ["secret_encrypted", "previous_secret_encrypted"]
+    # Targets are https (Django 6's default scheme; stated here so Django 5 does not warn).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 class WebhookAttemptInline(admin.TabularInline):
