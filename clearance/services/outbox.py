@@ -86,17 +86,28 @@ def outbox_write(
         return None
     if type is None and event.event == Kind.CHECK_FINISHED and event.data.get("ignored"):
         return None  # the result of a check for a version since amended changes nothing for the forwarder
+    row = outbox_row(declaration, event, type=event_type)
+    row.save(force_insert=True)
+    outbox_send_on_commit([row.id])
+    return row
+
+
+def outbox_row(declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type) -> CompanyEvent:
+    """The forwarder's event of ``type`` for ``event``, unsaved; ``declaration.event_seq`` moves."""
     declaration.event_seq += 1
-    row = CompanyEvent(
+    return CompanyEvent(
         company_id=declaration.company_id,
-        type=event_type,
+        type=type,
         declaration_id=declaration.id,
         reference=declaration.reference,
         seq=declaration.event_seq,
         data=event_payload_data(declaration, event, seq=declaration.event_seq),
         created_at=event.at,
     )
-    row.save(force_insert=True)
-    event_id = row.id
-    transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
-    return row
+
+
+def outbox_send_on_commit(event_ids: list[int]) -> None:
+    """After commit, one fan-out task per event (the webhooks sweep catches any the broker misses)."""
+    transaction.on_commit(
+        lambda: [task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]) for event_id in event_ids]
+    )
