@@ -35,12 +35,34 @@ class _StillRunning(Exception):
     """Another request with this key did not finish within the wait."""
 
 
+def _content_digest(value) -> str:
+    """A file in the request (an import's body or uploaded part) by its content, not its name."""
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if hasattr(value, "chunks"):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return digest.hexdigest()
+    return str(value)
+
+
 def _fingerprint(request) -> str:
-    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    data = request.data
+    if hasattr(data, "dict"):  # a multipart form: its fields and its files
+        data = {**data.dict(), **{name: request.FILES[name] for name in request.FILES}}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_content_digest)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def idempotent(view_method):
+def idempotent(view_method=None, *, stored=None, replayed=None):
+    """``@idempotent``, or ``@idempotent(stored=…, replayed=…)`` for an answer that must not be kept as it
+    was sent: ``stored(body)`` is what the record keeps, ``replayed(view, body)`` what a replay answers
+    (a webhook's signing secret is not kept in clear: the replay reads it, encrypted at rest, again)."""
+    if view_method is None:
+        return functools.partial(idempotent, stored=stored, replayed=replayed)
+
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
@@ -61,9 +83,14 @@ def idempotent(view_method):
                     company=company, key=key, fingerprint=fingerprint, path=request.path
                 )
                 if record_id is None:
-                    return _answer_for_existing(existing, fingerprint)
+                    answer = _answer_for_existing(existing, fingerprint)
+                    if replayed is not None and answer.has_header("Idempotent-Replayed"):
+                        answer.data = replayed(self, answer.data)
+                    return answer
                 response = view_method(self, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
+                    if stored is not None:
+                        response.idempotent_body = stored(response.data)
                     _store(record_id, response)  # commits with the effect, or neither does
                 else:
                     transaction.set_rollback(True)  # a refused request leaves its key free
@@ -94,9 +121,10 @@ def _claim_or_find(*, company, key: str, fingerprint: str, path: str):
 def _claim(*, company, key: str, fingerprint: str, path: str) -> int | None:
     """Insert the key's record; its id, or None when a committed record holds the key. A concurrent
     uncommitted claim of the same key makes PostgreSQL wait for its transaction (the unique index):
-    committed, nothing is inserted; rolled back, this claim is. The wait is bounded by ``lock_timeout``
-    (set for this statement's transaction, and reset after it): past it, _StillRunning. On PostgreSQL
-    one statement, without a savepoint."""
+    committed, nothing is inserted; rolled back, this claim is. The wait is bounded by ``lock_timeout``,
+    set in the statement itself: past it, _StillRunning. On PostgreSQL one statement, without a savepoint.
+    The bound stays for the rest of the request's transaction (not reset: a query less on every keyed
+    create): any lock the request then waits for longer is a 503 with Retry-After, never a hung request."""
     if connection.vendor != "postgresql":
         try:
             with transaction.atomic():
@@ -117,7 +145,6 @@ def _claim(*, company, key: str, fingerprint: str, path: str) -> int | None:
                 [company.pk, key, fingerprint, path, timezone.now(), wait_ms],
             )
             claimed = cursor.fetchone()
-            cursor.execute("SET LOCAL lock_timeout = DEFAULT")
     except OperationalError as error:
         if isinstance(error.__cause__, pg_errors.LockNotAvailable):
             raise _StillRunning from error
@@ -129,7 +156,7 @@ def _store(record_id: int, response: Response) -> None:
     IdempotencyRecord.objects.filter(pk=record_id).update(
         is_complete=True,
         response_status=response.status_code,
-        response_body=response.data,
+        response_body=getattr(response, "idempotent_body", response.data),
         response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
     )
 

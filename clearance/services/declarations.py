@@ -368,7 +368,7 @@ def _held_by_active_crossings(*, plates: set, numbers: set, containers: set) -> 
         )
         .values_list("what", "key", "holder", "owner")
     ]
-    for what, model, wanted in (("customs", CustomsDeclaration, numbers), ("container", Container, containers)):
+    for what, model, wanted in (("customs_number", CustomsDeclaration, numbers), ("container", Container, containers)):
         if wanted:
             parts.append(
                 model.objects.filter(number__in=wanted, is_active=True)
@@ -404,7 +404,7 @@ def _clash(*, company: Company, data: dict, held: dict, claimed: _Claimed) -> Co
         )
     checked = (
         (
-            "customs",
+            "customs_number",
             "Customs declaration",
             "customs_declaration_in_use",
             "customs_declarations",
@@ -503,7 +503,9 @@ def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[D
         for check in its_checks:
             check.id = next(next_check_id)
         checks.append(its_checks)
-        _hold_for_the_response(declaration, {**held, "checks": its_checks, "inspections": []})
+        # In the order a read gives them (Check.Meta.ordering).
+        by_kind = sorted(its_checks, key=lambda check: check.kind)
+        _hold_for_the_response(declaration, {**held, "checks": by_kind, "inspections": []})
     lifecycle.declarations_submitted(
         declarations=[declaration for declaration, _data in accepted],
         checks=checks,
