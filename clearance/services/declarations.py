@@ -367,6 +367,7 @@ def _held_by_active_crossings(*, plates: set, numbers: set, containers: set) -> 
             owner=F("company_id"),
         )
         .values_list("what", "key", "holder", "owner")
+        .order_by()
     ]
     for what, model, wanted in (("customs_number", CustomsDeclaration, numbers), ("container", Container, containers)):
         if wanted:
@@ -379,6 +380,7 @@ def _held_by_active_crossings(*, plates: set, numbers: set, containers: set) -> 
                     owner=F("declaration__company_id"),
                 )
                 .values_list("what", "key", "holder", "owner")
+                .order_by()
             )
     query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
     held: dict[tuple[str, str], tuple] = {}

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from clearance import disclosure
 from clearance.models import CompanyEvent, Declaration, DeclarationEvent
-from clearance.services.enqueue import WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, task_send
+from clearance.services.enqueue import WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, task_send, tasks_send
 
 Kind = DeclarationEvent.Kind
 Type = CompanyEvent.Type
@@ -108,6 +108,9 @@ def outbox_row(declaration: Declaration, event: DeclarationEvent, *, type: Compa
 
 def outbox_send_on_commit(event_ids: list[int]) -> None:
     """After commit, one fan-out task per event (the webhooks sweep catches any the broker misses)."""
-    transaction.on_commit(
-        lambda: [task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]) for event_id in event_ids]
-    )
+    if len(event_ids) == 1:
+        event_id = event_ids[0]
+        transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
+    else:
+        sends = [(WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, [event_id]) for event_id in event_ids]
+        transaction.on_commit(lambda: tasks_send(sends))
