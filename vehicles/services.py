@@ -281,7 +281,11 @@ def _copy(row):
 
 
 def _upsert(model, rows, unique_fields: list[str], update_fields: list[str]) -> None:
+    """One INSERT … ON CONFLICT DO UPDATE for known and new rows alike (Django would split rows with and
+    without a primary key into two statements); the ids come back from RETURNING."""
     rows = list(rows)
+    for row in rows:
+        row.pk = None
     if rows:
         model.objects.bulk_create(
             rows, update_conflicts=True, unique_fields=unique_fields, update_fields=[*update_fields, "updated_at"]

@@ -8,10 +8,12 @@ queue itself) is already committed, and reconciliation or the periodic dispatche
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.db import transaction
@@ -80,13 +82,29 @@ def task_send(name: str, *, queue: str, args: Iterable = (), producer=None) -> b
     return True
 
 
+# A batch's sends go to this one thread after commit, so the forwarder's answer does not wait for
+# hundreds of broker round trips (each check row is the outbox: a send lost with the process is retaken by
+# reconciliation). One thread keeps them in order and bounds the work.
+_background_sends = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-sends")
+SENDS_IN_BACKGROUND_FROM = 30
+
+
 def tasks_send(sends: list[tuple[str, str, list]]) -> None:
     """Send ``(task name, queue, args)`` one after the other through one producer (a batch's checks and
-    events): the broker connection is taken from the pool once, not once per message."""
+    events): the broker connection is taken from the pool once, not once per message. Many sends (a
+    batch's) are handed to a background thread."""
     if len(sends) <= 1 or current_app.conf.task_always_eager:
         for name, queue, args in sends:
             task_send(name, queue=queue, args=args)
         return
+    if len(sends) >= SENDS_IN_BACKGROUND_FROM:
+        # In the request's context: the request id still goes with each task.
+        _background_sends.submit(contextvars.copy_context().run, _send_through_one_producer, sends)
+    else:
+        _send_through_one_producer(sends)
+
+
+def _send_through_one_producer(sends: list[tuple[str, str, list]]) -> None:
     try:
         with current_app.producer_or_acquire() as producer:
             for name, queue, args in sends:
