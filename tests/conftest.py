@@ -175,7 +175,7 @@ def start_worker(redis_url):
 
     def start(
         *,
-        queues: str = "default,customs,border_guard,quarantine,gate,webhooks",
+        queues: str = "default,customs,border_guard,quarantine,health,gate,webhooks",
         database_url: str | None = None,
         concurrency: int = 2,
         extra_env: dict | None = None,

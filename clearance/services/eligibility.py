@@ -1,0 +1,31 @@
+"""Smart-lane eligibility: whether a crossing's goods may be called to a smart lane (the rule is data:
+``SmartLaneGoodsGroup``). Ineligible crossings are called only to traditional lanes, and the forwarder
+reads why on the declaration."""
+
+from __future__ import annotations
+
+from clearance.models import Declaration, SmartLaneGoodsGroup
+
+
+def smart_lane_eligibility(*, kind: str, hs_codes: list[str]) -> tuple[bool, str]:
+    """``(eligible, reason)``: eligible when every goods line falls in an active goods group. An empty
+    truck carries no goods a group could rule out: it is eligible."""
+    if kind == Declaration.Kind.EMPTY_RETURN:
+        return True, ""
+    groups = list(SmartLaneGoodsGroup.objects.filter(is_active=True).order_by("name"))
+    outside = sorted({code for code in hs_codes if not any(group.covers(code) for group in groups)})
+    if not outside:
+        return True, ""
+    names = ", ".join(group.name for group in groups) or "none at present"
+    return False, (
+        f"HS {', '.join(outside)} is in no goods group eligible for the smart lanes ({names}): "
+        f"the vehicle is called to a traditional lane."
+    )
+
+
+def declaration_lane_eligibility_set(declaration: Declaration, *, hs_codes: list[str]) -> list[str]:
+    """Set the declaration's eligibility from the goods now declared; returns the fields to save."""
+    declaration.smart_lane_eligible, declaration.smart_lane_reason = smart_lane_eligibility(
+        kind=declaration.kind, hs_codes=hs_codes
+    )
+    return ["smart_lane_eligible", "smart_lane_reason"]
