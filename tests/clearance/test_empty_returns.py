@@ -123,7 +123,8 @@ def test_an_empty_return_queues_is_called_and_crosses_paying_the_empty_vehicle_f
         100_000,
         "empty_return",
     )
-    events = [event["event"] for event in api.get(f"/api/v1/declarations/{declaration.id}/events/?limit=200").json()["results"]]
+    trail = api.get(f"/api/v1/declarations/{declaration.id}/events/?limit=200").json()["results"]
+    events = [event["event"] for event in trail]
     assert {"arrived_in_yard", "called", "entered_lane", "crossed", "fee_paid"} <= set(events)
 
 
