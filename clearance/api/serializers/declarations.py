@@ -49,12 +49,14 @@ class DeclarationInput(StrictSerializer):
     direction = serializers.ChoiceField(choices=Direction.choices)
     route = RouteCodeField(max_length=20)
     expected_arrival = AwareDateTimeField()
-    customs_declarations = CustomsDeclarationInput(many=True, allow_empty=False, max_length=20)
+    # Required (and not empty) for cargo, refused for an empty return: the schema shows them optional, and
+    # __init__ makes them required for every declaration that is not an empty return.
+    customs_declarations = CustomsDeclarationInput(many=True, required=False, max_length=20)
     vehicle = VehicleInput()
     trailer = TrailerInput(required=False, allow_null=True)
     driver = DriverInput()
     containers = ContainerInput(many=True, required=False, max_length=10)
-    goods = GoodsLineInput(many=True, allow_empty=False, max_length=100)
+    goods = GoodsLineInput(many=True, required=False, max_length=100)
     quarantine_certificates = QuarantineCertificateInput(many=True, required=False, max_length=20)
     health_declaration = HealthDeclarationInput(
         required=False,
@@ -66,12 +68,12 @@ class DeclarationInput(StrictSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         data = getattr(self, "initial_data", None)
-        if isinstance(data, dict) and data.get("kind") == Declaration.Kind.EMPTY_RETURN:
-            # An empty truck declares no goods and no customs numbers: absent (or empty) is right, and the
-            # service refuses any that are sent (not_for_empty_return).
-            for name in ("goods", "customs_declarations"):
-                self.fields[name].required = False
-                self.fields[name].allow_empty = True
+        # A loaded truck declares its goods and customs numbers; an empty one declares none (absent or empty
+        # lists; the service refuses any that are sent: not_for_empty_return).
+        cargo = not (isinstance(data, dict) and data.get("kind") == Declaration.Kind.EMPTY_RETURN)
+        for name in ("goods", "customs_declarations"):
+            self.fields[name].required = cargo
+            self.fields[name].allow_empty = not cargo
 
     def validate_route(self, value):
         return route_for_code(value)
