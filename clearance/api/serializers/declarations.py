@@ -70,10 +70,12 @@ class DeclarationInput(StrictSerializer):
         data = getattr(self, "initial_data", None)
         # A loaded truck declares its goods and customs numbers; an empty one declares none (absent or empty
         # lists; the service refuses any that are sent: not_for_empty_return).
-        cargo = not (isinstance(data, dict) and data.get("kind") == Declaration.Kind.EMPTY_RETURN)
-        for name in ("goods", "customs_declarations"):
-            self.fields[name].required = cargo
-            self.fields[name].allow_empty = not cargo
+        # (Without data, as for the schema, both stay optional: the schema cannot say "required for cargo".)
+        if isinstance(data, dict):
+            cargo = data.get("kind") != Declaration.Kind.EMPTY_RETURN
+            for name in ("goods", "customs_declarations"):
+                self.fields[name].required = cargo
+                self.fields[name].allow_empty = not cargo
 
     def validate_route(self, value):
         return route_for_code(value)
