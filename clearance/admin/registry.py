@@ -176,7 +176,17 @@ class DeclarationAdmin(admin.ModelAdmin):
         "waiting",
         "expected_arrival",
     ]
-    list_filter = ["status", "channel", "stage", "route", "direction", "needs_quarantine", "created_at"]
+    list_filter = [
+        "status",
+        "channel",
+        "stage",
+        "route",
+        "direction",
+        "kind",
+        "needs_quarantine",
+        "smart_lane_eligible",
+        "created_at",
+    ]
     search_fields = [
         "reference",
         "vehicle__normalized_plate",
