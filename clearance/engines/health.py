@@ -6,13 +6,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import translation
+
 from clearance.engines import Reason, Verdict
 from clearance.models import Check, Declaration, EpidemicMode, HealthFlag, HealthReason
 from vehicles.names import fold_name
 
 
 def _reason(code: HealthReason, detail: str = "") -> Reason:
-    return Reason(code.value, f"{code.label} {detail}".strip())
+    # Stored in English whatever language a request activated (checks may run in-process); the officers'
+    # screens and the forwarder's Vietnamese come from the code.
+    with translation.override("en"):
+        return Reason(code.value, f"{code.label} {detail}".strip())
 
 
 def _order_free(name_key: str) -> str:

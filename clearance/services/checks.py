@@ -16,7 +16,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clearance import metrics
 from clearance.audit import Actor
@@ -62,10 +62,11 @@ EMPTY_RETURN_CHECKS = {Check.Kind.BORDER_GUARD, Check.Kind.HEALTH}
 def check_assess(kind: str, declaration: Declaration) -> Verdict:
     """The verdict of one force's check on the declaration as it stands."""
     if declaration.is_empty_return and kind not in EMPTY_RETURN_CHECKS:
-        return Verdict(
-            Check.Outcome.NOT_REQUIRED,
-            [Reason(CheckReason.NO_GOODS.value, str(CheckReason.NO_GOODS.label))],
-        )
+        with translation.override("en"):  # stored in English; screens translate by the code
+            return Verdict(
+                Check.Outcome.NOT_REQUIRED,
+                [Reason(CheckReason.NO_GOODS.value, str(CheckReason.NO_GOODS.label))],
+            )
     return ENGINES[kind](declaration)
 
 

@@ -159,7 +159,7 @@ def _health_declaration_errors(*, expected_arrival: datetime, health_declaration
         FieldError(
             "health_declaration",
             "required_in_epidemic_period",
-            "An epidemic period is in force on the arrival day: send the driver's and crew's health "
+            "An epidemic period is in force at the expected arrival: send the driver's and crew's health "
             "declaration (temperature_c, symptoms, close_contact, and crew if any).",
         )
     ]

@@ -36,6 +36,7 @@ def test_submit_is_cleared_by_real_workers(worker, api, declare):
         "customs": "green",
         "border_guard": "pass",
         "quarantine": "pass",
+        "health": "not_required",
     }
     assert body["channel"] == "green"
     events = [e["event"] for e in api.get(f"/api/v1/declarations/{created['id']}/events/").json()["results"]]
