@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.serializers.common import Problem
+from clearance.models import Declaration
 from vehicles.models import Direction
 
 PROBLEMS = {
@@ -110,7 +111,7 @@ EMPTY_RETURN_EXAMPLE = OpenApiExample(
     "An empty truck returning",
     request_only=True,
     value={
-        "kind": "empty_return",
+        "kind": Declaration.Kind.EMPTY_RETURN.value,
         "direction": Direction.IMPORT.value,
         "route": "1119-1120",
         "expected_arrival": "2026-12-01T20:00:00+07:00",
