@@ -72,7 +72,7 @@ lock: $(VENV)/.installed
 ## A Celery worker on every queue (needs CELERY_BROKER_URL=redis://…).
 worker: $(VENV)/.installed
 	@test -n "$(CELERY_BROKER_URL)" || { echo "make worker needs a broker: export CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (without one, make run runs tasks in-process)."; exit 1; }
-	$(VENV)/bin/celery -A smartgate worker -Q default,customs,border_guard,quarantine,gate,webhooks --without-gossip --without-mingle -l info
+	$(VENV)/bin/celery -A smartgate worker -Q default,customs,border_guard,quarantine,health,gate,webhooks --without-gossip --without-mingle -l info
 
 ## Celery beat, the periodic work (needs CELERY_BROKER_URL=redis://…).
 beat: $(VENV)/.installed

@@ -59,7 +59,7 @@ def start_workers(count: int, concurrency: int) -> list[subprocess.Popen]:
                 "smartgate",
                 "worker",
                 "-Q",
-                "default,customs,border_guard,quarantine",
+                "default,customs,border_guard,quarantine,health",
                 "-c",
                 str(concurrency),
                 "-n",

@@ -217,7 +217,7 @@ class Stack:
         self._spawn(
             "worker",
             [sys.executable, "-m", "celery", "-A", "smartgate", "worker"]
-            + ["-Q", "default,customs,border_guard,quarantine,gate,webhooks", "-c", "2", "-n", "faults@%h"]
+            + ["-Q", "default,customs,border_guard,quarantine,health,gate,webhooks", "-c", "2", "-n", "faults@%h"]
             + ["--without-gossip", "--without-mingle", "-l", "info"],
         )
         if wait:

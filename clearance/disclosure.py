@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from clearance.models import CHECK_FAILED_REASON, Check, DeclarationEvent
+from clearance.models import CHECK_FAILED_REASON, Check, CheckReason, DeclarationEvent, HealthReason
 
 Kind = DeclarationEvent.Kind
 
@@ -75,13 +75,22 @@ FORWARDER_REASON_CODES = frozenset(
         "certificate_expired",
         "certificate_revoked",
         "certificate_valid",
-        "not_required",
+        Check.Outcome.NOT_REQUIRED,  # quarantine's reason for goods outside HS chapters 01–24
         "clear",
         CHECK_FAILED_REASON,
         Check.Outcome.SUPERSEDED,  # the reason code of a check overtaken by an amendment
         "weight_mismatch",
         "container_unsealed",
         "overweight",
+        CheckReason.NO_GOODS,
+        # The health declaration is the forwarder's own; the health force's list of people to be tested
+        # (HealthReason.TESTING_REQUIRED) stays with the officers, like the watchlist.
+        HealthReason.NOT_REQUIRED,
+        HealthReason.DECLARATION_MISSING,
+        HealthReason.SYMPTOMS,
+        HealthReason.FEVER,
+        HealthReason.CLOSE_CONTACT,
+        HealthReason.DECLARATION_ACCEPTED,
     }
 )
 UNDER_REVIEW = {"code": "under_review", "message": "The authority reviews this crossing further."}

@@ -7,15 +7,25 @@ from clearance.models import Inspection
 CUSTOMS_OFFICER = "Customs officer"
 BORDER_GUARD_OFFICER = "Border guard officer"
 QUARANTINE_OFFICER = "Quarantine officer"
+HEALTH_OFFICER = "Health quarantine officer"
 GATE_OPERATOR = "Gate operator"
 SUPERVISOR = "Supervisor"
 FEE_ADMINISTRATOR = "Fee administrator"
-ROLES = [CUSTOMS_OFFICER, BORDER_GUARD_OFFICER, QUARANTINE_OFFICER, GATE_OPERATOR, SUPERVISOR, FEE_ADMINISTRATOR]
+ROLES = [
+    CUSTOMS_OFFICER,
+    BORDER_GUARD_OFFICER,
+    QUARANTINE_OFFICER,
+    HEALTH_OFFICER,
+    GATE_OPERATOR,
+    SUPERVISOR,
+    FEE_ADMINISTRATOR,
+]
 
 FORCE_ROLES = {
     Inspection.Force.CUSTOMS: CUSTOMS_OFFICER,
     Inspection.Force.BORDER_GUARD: BORDER_GUARD_OFFICER,
     Inspection.Force.QUARANTINE: QUARANTINE_OFFICER,
+    Inspection.Force.HEALTH: HEALTH_OFFICER,
 }
 
 
@@ -92,8 +102,19 @@ ROLE_PERMISSIONS = {
         "clearance.add_revokedcertificate",
         "clearance.change_revokedcertificate",
     ],
+    # Border health quarantine: screens drivers and crew, keeps its list of people to be tested (entries
+    # ended, never deleted), and reads the epidemic period the province set (supervisors set it).
+    HEALTH_OFFICER: [
+        *_VIEW_DECLARATIONS,
+        "clearance.change_inspection",
+        "clearance.view_healthflag",
+        "clearance.add_healthflag",
+        "clearance.change_healthflag",
+        "clearance.view_epidemicmode",
+    ],
     GATE_OPERATOR: [
         *_VIEW_DECLARATIONS,
+        "clearance.view_smartlanegoodsgroup",
         "vehicles.view_lane",
         "vehicles.change_lane",
         "vehicles.view_yard",
@@ -148,5 +169,12 @@ ROLE_PERMISSIONS = {
         "clearance.view_auditrecord",
         "clearance.view_auditanchor",
         *_VIEW_WEBHOOKS,
+        "clearance.view_epidemicmode",
+        "clearance.add_epidemicmode",
+        "clearance.change_epidemicmode",
+        "clearance.view_healthflag",
+        "clearance.view_smartlanegoodsgroup",
+        "clearance.add_smartlanegoodsgroup",
+        "clearance.change_smartlanegoodsgroup",
     ],
 }

@@ -30,6 +30,9 @@ RATES = [
     (TariffRate.Basis.CONTAINER, "20", 2_000_000),
     (TariffRate.Basis.CONTAINER, "40", 4_000_000),
     (TariffRate.Basis.CONTAINER, "45", 5_000_000),
+    # An empty truck returning (sample values: the resolution's schedule has an empty-vehicle class).
+    (TariffRate.Basis.EMPTY_VEHICLE, "10000", 50_000),
+    (TariffRate.Basis.EMPTY_VEHICLE, "max", 100_000),
 ]
 
 # (kind, code, description, HS chapters, coefficient). One row a line, however long. The tariff also has a
@@ -42,6 +45,7 @@ COEFFICIENTS = [
     (TariffCoefficient.Kind.JOURNEY, Fee.Journey.EXPORT, "Export", [], Decimal("1.00")),
     (TariffCoefficient.Kind.JOURNEY, Fee.Journey.TEMPORARY_IMPORT_REEXPORT, "Temporary import for re-export", [], Decimal("1.00")),
     (TariffCoefficient.Kind.JOURNEY, Fee.Journey.IMPORT_INLAND, "Imported goods delivered inland", [], Decimal("1.30")),
+    (TariffCoefficient.Kind.JOURNEY, Fee.Journey.EMPTY_RETURN, "Empty vehicle returning", [], Decimal("1.00")),
     (TariffCoefficient.Kind.JOURNEY, "wharf_transfer", "Goods only transferred at the wharf, not carried inland", [], Decimal("0.30")),
 ]
 # fmt: on

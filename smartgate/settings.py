@@ -323,7 +323,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 # copied into every queue.
 CELERY_TASK_QUEUES = [
     Queue(name, Exchange(name, type="direct"), routing_key=name)
-    for name in ("default", "customs", "border_guard", "quarantine", "gate", "webhooks")
+    for name in ("default", "customs", "border_guard", "quarantine", "health", "gate", "webhooks")
 ]
 CELERY_TASK_DEFAULT_EXCHANGE = "default"
 CELERY_TASK_DEFAULT_ROUTING_KEY = "default"

@@ -37,10 +37,12 @@ def empty_cache():
     """Each test starts with no throttle or failed-guess counters left by another."""
     from django.core.cache import cache
 
+    from clearance.reference_cache import reference_cache_forget
     from vehicles.route_cache import routes_forget
 
     cache.clear()
     routes_forget()  # each test has its own reference data
+    reference_cache_forget()
 
 
 @pytest.fixture(autouse=True)
@@ -178,7 +180,7 @@ def start_worker(redis_url):
 
     def start(
         *,
-        queues: str = "default,customs,border_guard,quarantine,gate,webhooks",
+        queues: str = "default,customs,border_guard,quarantine,health,gate,webhooks",
         database_url: str | None = None,
         concurrency: int = 2,
         extra_env: dict | None = None,

@@ -138,7 +138,7 @@ def test_a_crossed_declaration_walked_every_step_of_the_journey(api):
 
     steps = ["submitted", "cleared", "fee_issued", "fee_paid", "arrived_in_yard", "called", "entered_lane", "crossed"]
     assert [event for event in events(api, declaration) if event in steps] == steps
-    assert events(api, declaration).count("check_finished") == 3
+    assert events(api, declaration).count("check_finished") == 4
 
 
 def test_a_declaration_under_inspection(api, smartphones_reviewed):

@@ -32,6 +32,7 @@ class LaneInline(admin.TabularInline):
         "closes_at",
         "is_open",
         "has_inspection_bay",
+        "is_smart",
     ]
     show_change_link = True
 
@@ -65,8 +66,9 @@ class LaneAdmin(ReasonedHistoryAdmin):
         "capacity_per_hour",
         "max_vehicles_in_lane",
         "has_inspection_bay",
+        "is_smart",
     ]
-    list_filter = ["route", "direction", "current_direction", "purpose", "is_open", "has_inspection_bay"]
+    list_filter = ["route", "direction", "current_direction", "purpose", "is_open", "has_inspection_bay", "is_smart"]
     search_fields = ["code", "route__code"]
     list_select_related = ["route"]
     # Opening, closing and switching go through the lane board's audited services, never a raw edit.

@@ -117,6 +117,11 @@ class Lane(models.Model):
     closes_at = models.TimeField(_("closes at (local time)"), null=True, blank=True)
     is_open = models.BooleanField(_("open"), default=True)
     has_inspection_bay = models.BooleanField(_("has an inspection bay"), default=False)
+    # Smart lanes take only crossings whose goods are eligible (clearance's smart-lane goods groups);
+    # traditional lanes take any.
+    is_smart = models.BooleanField(
+        _("smart lane"), default=False, help_text=_("Only eligible goods groups are called to a smart lane.")
+    )
 
     history = HistoricalRecords()
 

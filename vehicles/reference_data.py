@@ -55,6 +55,10 @@ LANES = [
 
 # fmt: on
 
+# The smart lanes (sample): only eligible goods groups are called to them; the other lanes stay traditional,
+# as the Móng Cái – Đông Hưng smart gate keeps its traditional flow alongside.
+SMART_LANES = {"1119-EX1", "1119-IM1"}
+
 # (code, gate, route, name, capacity)
 YARDS = [
     ("1119-export-yard", "huu-nghi", "1119-1120", "Bãi chờ xuất khẩu 1119–1120", 600),

@@ -19,6 +19,7 @@ from clearance.models import (
     AuditAnchor,
     AuditRecord,
     Check,
+    CheckReason,
     Company,
     CompanyAPIKey,
     CompanyViolation,
@@ -29,6 +30,7 @@ from clearance.models import (
     Fee,
     GateDecision,
     GoodsLine,
+    HealthReason,
     HsRiskRule,
     Inspection,
     QuarantineCertificate,
@@ -45,6 +47,9 @@ from vehicles.history import ReasonedHistoryAdmin
 from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
+
+# Reason codes with plain words in English and Vietnamese (the health check's, and the empty return's).
+REASON_WORDS = {**dict(HealthReason.choices), **dict(CheckReason.choices)}
 
 
 @admin.register(Company)
@@ -171,7 +176,17 @@ class DeclarationAdmin(admin.ModelAdmin):
         "waiting",
         "expected_arrival",
     ]
-    list_filter = ["status", "channel", "stage", "route", "direction", "needs_quarantine", "created_at"]
+    list_filter = [
+        "status",
+        "channel",
+        "stage",
+        "route",
+        "direction",
+        "kind",
+        "needs_quarantine",
+        "smart_lane_eligible",
+        "created_at",
+    ]
     search_fields = [
         "reference",
         "vehicle__normalized_plate",
@@ -488,8 +503,28 @@ class InspectionAdmin(admin.ModelAdmin):
     search_fields = ["declaration__reference", "declaration__vehicle__normalized_plate"]
     list_select_related = ["declaration", "resolved_by"]
     actions = ["record_pass", "record_fail"]
-    fields = ["declaration", "version", "force", "kind", "status", "reasons", "notes", "resolved_by", "resolved_at"]
+    fields = [
+        "declaration",
+        "version",
+        "force",
+        "kind",
+        "status",
+        "reasons_in_words",
+        "reasons",
+        "notes",
+        "resolved_by",
+        "resolved_at",
+    ]
     readonly_fields = fields
+
+    @admin.display(description=_("reasons in plain words"))
+    def reasons_in_words(self, inspection: Inspection) -> str:
+        """Reason codes that have plain words are shown in the officer's language; others as written."""
+        return format_html_join(
+            mark_safe("<br>"),
+            "{}",
+            ((REASON_WORDS.get(reason.get("code"), reason.get("message", "")),) for reason in inspection.reasons),
+        )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from clearance.api.problems import PROBLEM_CONTENT_TYPE
 from clearance.api.serializers.common import Problem
+from clearance.models import Declaration
 from vehicles.models import Direction
 
 PROBLEMS = {
@@ -101,5 +102,55 @@ DECLARATION_EXAMPLE = OpenApiExample(
         "quarantine_certificates": [
             {"number": "KD-2026-001234", "issued_on": "2026-11-20", "expires_on": "2026-12-20"}
         ],
+    },
+)
+
+
+# An empty truck going home (kind empty_return): no goods, customs numbers, containers or certificates.
+EMPTY_RETURN_EXAMPLE = OpenApiExample(
+    "An empty truck returning",
+    request_only=True,
+    value={
+        "kind": Declaration.Kind.EMPTY_RETURN.value,
+        "direction": Direction.IMPORT.value,
+        "route": "1119-1120",
+        "expected_arrival": "2026-12-01T20:00:00+07:00",
+        "vehicle": {
+            "plate": "12C-123.45",
+            "country": "VN",
+            "max_gross_weight_kg": 40000,
+            "permit_number": "VN-CN-2026-00123",
+            "permit_expires": "2027-06-30",
+        },
+        "driver": {
+            "full_name": "Nguyễn Văn An",
+            "nationality": "VN",
+            "document_type": "passport",
+            "document_number": "C1234567",
+            "document_expires": "2030-01-01",
+        },
+    },
+)
+
+# In an epidemic period every crossing carries the driver's and crew's health declaration.
+HEALTH_DECLARATION_EXAMPLE = OpenApiExample(
+    "A durian truck in an epidemic period",
+    request_only=True,
+    value={
+        **DECLARATION_EXAMPLE.value,
+        "health_declaration": {
+            "temperature_c": "36.6",
+            "symptoms": False,
+            "close_contact": False,
+            "crew": [
+                {
+                    "full_name": "Hoàng Văn Bình",
+                    "document_number": "C7654321",
+                    "temperature_c": "36.8",
+                    "symptoms": False,
+                    "close_contact": False,
+                }
+            ],
+        },
     },
 )

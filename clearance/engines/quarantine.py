@@ -9,7 +9,7 @@ from vehicles.models import local_date
 
 def quarantine_assess(declaration: Declaration) -> Verdict:
     if not declaration.needs_quarantine:
-        return Verdict(Check.Outcome.PASS, [Reason("not_required", "No goods of HS chapters 01–24.")])
+        return Verdict(Check.Outcome.PASS, [Reason(Check.Outcome.NOT_REQUIRED, "No goods of HS chapters 01–24.")])
     certificates = list(declaration.quarantine_certificates.all())
     revoked = set(
         RevokedCertificate.objects.filter(number__in=[c.number for c in certificates]).values_list("number", flat=True)

@@ -1,5 +1,5 @@
 from clearance.models.audit import AuditAnchor, AuditChainHead, AuditRecord
-from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
+from clearance.models.checks import CHECK_FAILED_REASON, Check, CheckReason, Inspection
 from clearance.models.customs import CustomsNotification, CustomsSystemAPIKey, CustomsSystemClient
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
@@ -19,8 +19,10 @@ from clearance.models.declarations import (
     TransitionNotAllowed,
     queue_class_of,
 )
+from clearance.models.eligibility import SmartLaneGoodsGroup
 from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
+from clearance.models.health import EpidemicMode, HealthFlag, HealthReason
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.rules import (
@@ -33,6 +35,10 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "EpidemicMode",
+    "HealthFlag",
+    "HealthReason",
+    "SmartLaneGoodsGroup",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",
@@ -45,6 +51,7 @@ __all__ = [
     "AuditRecord",
     "WorkerHeartbeat",
     "CHECK_FAILED_REASON",
+    "CheckReason",
     "Fee",
     "GateDecision",
     "Handover",

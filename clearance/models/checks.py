@@ -11,6 +11,12 @@ from django.utils.translation import gettext_lazy as _
 CHECK_FAILED_REASON = "check_failed"
 
 
+class CheckReason(models.TextChoices):
+    """Reason codes any force's check may give, in plain words (Vietnamese in locale/vi)."""
+
+    NO_GOODS = "no_goods_to_check", _("An empty truck carries no goods: this check does not apply.")
+
+
 class CheckStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")
@@ -29,6 +35,7 @@ class Check(models.Model):
         CUSTOMS = "customs", _("Customs risk")
         BORDER_GUARD = "border_guard", _("Border guard")
         QUARANTINE = "quarantine", _("Quarantine")
+        HEALTH = "health", _("Border health quarantine")
 
     Status = CheckStatus
 
@@ -41,6 +48,9 @@ class Check(models.Model):
         INSPECTION = "inspection", _("Inspection needed")
         DENY = "deny", _("Deny")
         SUPERSEDED = "superseded", _("Superseded by an amendment")
+        # Recorded, never skipped: the health check outside an epidemic period, customs and plant/animal
+        # quarantine for an empty truck.
+        NOT_REQUIRED = "not_required", _("Not required")
 
     declaration = models.ForeignKey("clearance.Declaration", on_delete=models.CASCADE, related_name="checks")
     kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
@@ -87,12 +97,14 @@ class Inspection(models.Model):
         CUSTOMS = "customs", _("Customs")
         BORDER_GUARD = "border_guard", _("Border guard")
         QUARANTINE = "quarantine", _("Quarantine")
+        HEALTH = "health", _("Border health quarantine")
 
     class Kind(models.TextChoices):
         DOCUMENT_REVIEW = "document_review", _("Document review")
         PHYSICAL = "physical", _("Physical inspection")
         MANUAL_CHECK = "manual_check", _("Manual check of driver and vehicle")
         QUARANTINE = "quarantine", _("Quarantine inspection")
+        HEALTH_SCREENING = "health_screening", _("Health screening of driver and crew")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")

@@ -105,6 +105,12 @@ class Declaration(models.Model):
     Status = DeclarationStatus
     Stage = DeclarationStage
 
+    class Kind(models.TextChoices):
+        CARGO = "cargo", _("Cargo")
+        # A truck going home empty: no goods, no customs declaration; the border guard (and the health
+        # force in an epidemic period) check it, and it pays the empty-vehicle fee.
+        EMPTY_RETURN = "empty_return", _("Empty return")
+
     class Channel(models.TextChoices):
         """The customs channel the risk check answered: the customs check's outcome of the same name."""
 
@@ -146,12 +152,14 @@ class Declaration(models.Model):
         "goods",
         "customs_declarations",
         "quarantine_certificates",
+        "health_declaration",
     )
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, editable=False)
     company = models.ForeignKey(
         Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="declarations"
     )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.CARGO)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
     route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="declarations")
     expected_arrival = models.DateTimeField(_("expected arrival"))
@@ -170,6 +178,13 @@ class Declaration(models.Model):
     stage = models.CharField(_("stage"), max_length=12, choices=Stage.choices, default=Stage.EXPECTED)
     version = models.PositiveIntegerField(_("version"), default=1)
     needs_quarantine = models.BooleanField(_("needs quarantine"), default=False)
+    # The driver's and crew's health declaration (required in an epidemic period; see
+    # clearance.api.serializers.parts.HealthDeclarationInput for its fields).
+    health_declaration = models.JSONField(_("health declaration"), null=True, blank=True)
+    # Whether the goods may use a smart lane (clearance.services.eligibility), set when declared or amended
+    # and again on arrival; the reason is shown to the forwarder when not.
+    smart_lane_eligible = models.BooleanField(_("may use a smart lane"), default=True)
+    smart_lane_reason = models.CharField(_("why not a smart lane"), max_length=500, blank=True)
     channel = models.CharField(
         _("customs channel"),
         max_length=6,
@@ -252,6 +267,10 @@ class Declaration(models.Model):
         if to not in self.STAGE_TRANSITIONS[self.stage]:
             raise TransitionNotAllowed(field="stage", current=self.stage, target=to)
         self.stage = to
+
+    @property
+    def is_empty_return(self) -> bool:
+        return self.kind == self.Kind.EMPTY_RETURN
 
     @property
     def is_waiting(self) -> bool:

@@ -113,6 +113,8 @@ class TariffRate(models.Model):
     class Basis(models.TextChoices):
         WEIGHT_CLASS = "weight_class", _("Vehicle weight class")
         CONTAINER = "container", _("Container size")
+        # A truck going home empty, by its weight class (keys as for WEIGHT_CLASS).
+        EMPTY_VEHICLE = "empty_vehicle", _("Empty vehicle, by weight class")
 
     tariff = models.ForeignKey(Tariff, on_delete=models.CASCADE, related_name="rates")
     basis = models.CharField(_("basis"), max_length=15, choices=Basis.choices)
@@ -177,6 +179,7 @@ class Fee(models.Model):
         EXPORT = "export", _("Export")
         IMPORT_INLAND = "import_inland", _("Import for inland use")
         TEMPORARY_IMPORT_REEXPORT = "temporary_import_reexport", _("Temporary import for re-export")
+        EMPTY_RETURN = "empty_return", _("Empty vehicle returning")
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")

@@ -16,15 +16,16 @@ from datetime import timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from clearance import metrics
 from clearance.audit import Actor
 from clearance.engines import Reason, Verdict
 from clearance.engines.border_guard import border_guard_assess
 from clearance.engines.customs import customs_gateway
+from clearance.engines.health import health_assess
 from clearance.engines.quarantine import quarantine_assess
-from clearance.models import CHECK_FAILED_REASON, Check, Declaration, Inspection
+from clearance.models import CHECK_FAILED_REASON, Check, CheckReason, Declaration, Inspection
 from clearance.services import lifecycle
 from clearance.services.enqueue import checks_enqueue
 
@@ -51,7 +52,22 @@ ENGINES = {
     Check.Kind.CUSTOMS: lambda declaration: customs_gateway().assess(declaration),
     Check.Kind.BORDER_GUARD: border_guard_assess,
     Check.Kind.QUARANTINE: quarantine_assess,
+    Check.Kind.HEALTH: health_assess,
 }
+# An empty truck carries no goods: customs and plant/animal quarantine have nothing to check. Their checks
+# are still written and run, and record "not required", so the forwarder sees every force's answer.
+EMPTY_RETURN_CHECKS = {Check.Kind.BORDER_GUARD, Check.Kind.HEALTH}
+
+
+def check_assess(kind: str, declaration: Declaration) -> Verdict:
+    """The verdict of one force's check on the declaration as it stands."""
+    if declaration.is_empty_return and kind not in EMPTY_RETURN_CHECKS:
+        with translation.override("en"):  # stored in English; screens translate by the code
+            return Verdict(
+                Check.Outcome.NOT_REQUIRED,
+                [Reason(CheckReason.NO_GOODS.value, str(CheckReason.NO_GOODS.label))],
+            )
+    return ENGINES[kind](declaration)
 
 
 def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
@@ -119,7 +135,7 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
         )
         return check_finish(check_id=check_id, token=token, verdict=verdict)
     try:
-        verdict = ENGINES[check.kind](declaration)
+        verdict = check_assess(check.kind, declaration)
     except Exception:
         Check.objects.filter(id=check_id, claim_token=token).update(status=Check.Status.PENDING, claim_token="")
         raise
@@ -176,6 +192,8 @@ _INSPECTIONS = {
     (Check.Kind.BORDER_GUARD, Check.Status.FAILED): Inspection.Kind.MANUAL_CHECK,
     (Check.Kind.QUARANTINE, Check.Outcome.INSPECTION): Inspection.Kind.QUARANTINE,
     (Check.Kind.QUARANTINE, Check.Status.FAILED): Inspection.Kind.QUARANTINE,
+    (Check.Kind.HEALTH, Check.Outcome.FLAG): Inspection.Kind.HEALTH_SCREENING,
+    (Check.Kind.HEALTH, Check.Status.FAILED): Inspection.Kind.HEALTH_SCREENING,
 }
 
 

@@ -28,8 +28,10 @@ from clearance.models import (
     QuarantineCertificate,
     TransitionNotAllowed,
 )
+from clearance.reference_cache import epidemic_period_at, smart_lane_groups
 from clearance.services import lifecycle
 from clearance.services.checks import checks_new, checks_start
+from clearance.services.eligibility import declaration_lane_eligibility_set
 from clearance.services.tariffs import fee_calculate, journey_of
 from clearance.services.yard import queue_class
 from vehicles.bulk import ids_allocate
@@ -123,6 +125,49 @@ def _customs_type_errors(*, direction: str, lines: list[dict]) -> list[FieldErro
                 )
             )
     return errors
+
+
+# What an empty truck does not carry, by field, in the words of its error.
+EMPTY_RETURN_REFUSES = {
+    "goods": "goods lines",
+    "customs_declarations": "customs declaration numbers",
+    "containers": "containers",
+    "quarantine_certificates": "quarantine certificates",
+}
+
+
+def _empty_return_errors(*, kind: str, data: dict) -> list[FieldError]:
+    """An empty return declares no goods, customs numbers, containers or certificates; sent, each is refused."""
+    if kind != Declaration.Kind.EMPTY_RETURN:
+        return []
+    return [
+        FieldError(
+            field,
+            "not_for_empty_return",
+            f"An empty return carries no {what}: leave {field} out, or declare the crossing with kind "
+            f"{Declaration.Kind.CARGO.value}.",
+        )
+        for field, what in EMPTY_RETURN_REFUSES.items()
+        if data.get(field)
+    ]
+
+
+def _health_declaration_errors(*, expected_arrival: datetime, health_declaration: dict | None) -> list[FieldError]:
+    """In an epidemic period (the province's, in force at the arrival) every crossing sends a health
+    declaration for its driver and crew."""
+    if health_declaration:
+        return []
+    mode = epidemic_period_at(expected_arrival)
+    if mode is None:
+        return []
+    return [
+        FieldError(
+            "health_declaration",
+            "required_in_epidemic_period",
+            "An epidemic period is in force at the expected arrival: send the driver's and crew's health "
+            "declaration (temperature_c, symptoms, close_contact, and crew if any).",
+        )
+    ]
 
 
 def _raise_if(errors: list[FieldError]) -> None:
@@ -290,6 +335,11 @@ def declaration_rule_errors(*, data: dict) -> list[FieldError]:
         errors += _weight_errors(vehicle=data["vehicle"], goods=data["goods"])
     if {"direction", "customs_declarations"} <= data.keys():
         errors += _customs_type_errors(direction=data["direction"], lines=data["customs_declarations"])
+    errors += _empty_return_errors(kind=data.get("kind", Declaration.Kind.CARGO), data=data)
+    if "expected_arrival" in data:
+        errors += _health_declaration_errors(
+            expected_arrival=data["expected_arrival"], health_declaration=data.get("health_declaration")
+        )
     return errors
 
 
@@ -458,6 +508,7 @@ def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[D
         [(Declaration, len(valid)), (Check, len(valid) * len(Check.Kind)), (CompanyEvent, len(valid))]
     )
     accepted: list[tuple[Declaration, dict]] = []
+    groups = smart_lane_groups()
     for index, clash, declaration_id in zip(valid, clashes, declaration_ids, strict=True):
         data = items[index]
         # An earlier item of this submission may have taken what this one needs.
@@ -469,10 +520,15 @@ def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[D
             id=declaration_id,
             reference=f"SG-{year}-{declaration_id:06d}",
             company=company,
+            kind=data.get("kind", Declaration.Kind.CARGO),
+            health_declaration=data.get("health_declaration"),
             direction=data["direction"],
             route=data["route"],
             expected_arrival=data["expected_arrival"],
-            needs_quarantine=goods_need_quarantine(data["goods"]),
+            needs_quarantine=goods_need_quarantine(data.get("goods", [])),
+        )
+        declaration_lane_eligibility_set(
+            declaration, hs_codes=[line["hs_code"] for line in data.get("goods", [])], groups=groups
         )
         claimed.take(declaration, data)
         outcomes[index] = declaration
@@ -609,6 +665,7 @@ def _amendment_errors(declaration: Declaration, changes: dict) -> list[FieldErro
     errors += _weight_errors(vehicle=vehicle, goods=goods)
     if "customs_declarations" in changes:
         errors += _customs_type_errors(direction=declaration.direction, lines=changes["customs_declarations"])
+    errors += _empty_return_errors(kind=declaration.kind, data=changes)
     return errors
 
 
@@ -640,7 +697,13 @@ def _apply_amendment(declaration: Declaration, changes: dict) -> list[str]:
     declaration.declare_parties(**parties)
     declaration.expected_arrival = changes.get("expected_arrival", declaration.expected_arrival)
     _replace_lines(declaration, changes)
-    return ["vehicle", "trailer", "driver", "declared", "expected_arrival", "needs_quarantine"]
+    fields = ["vehicle", "trailer", "driver", "declared", "expected_arrival", "needs_quarantine"]
+    if "health_declaration" in changes:
+        declaration.health_declaration = changes["health_declaration"]
+        fields.append("health_declaration")
+    if "goods" in changes:
+        fields += declaration_lane_eligibility_set(declaration, hs_codes=[line["hs_code"] for line in changes["goods"]])
+    return fields
 
 
 @transaction.atomic

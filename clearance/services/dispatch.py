@@ -52,17 +52,22 @@ def _eligible(lane: Lane, *, now: datetime):
     statuses = [Declaration.Status.CLEARED]
     if lane.has_inspection_bay:
         statuses.append(Declaration.Status.INSPECTION)
+    eligible = Declaration.objects.filter(
+        route_id=lane.route_id,
+        direction=lane.current_direction,
+        stage=Declaration.Stage.IN_YARD,
+        status__in=statuses,
+        vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
+    )
+    # An empty-return lane takes only empty trucks (which may also use the cargo lanes of their direction).
+    if lane.purpose == Lane.Purpose.EMPTY_RETURN:
+        eligible = eligible.filter(kind=Declaration.Kind.EMPTY_RETURN)
+    # A smart lane takes only goods groups eligible for it; a traditional lane takes any.
+    if lane.is_smart:
+        eligible = eligible.filter(smart_lane_eligible=True)
     return (
-        Declaration.objects.filter(
-            route_id=lane.route_id,
-            direction=lane.current_direction,
-            stage=Declaration.Stage.IN_YARD,
-            status__in=statuses,
-            vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
-        )
         # Arrived before its notice had run: not called until then, unless an officer waived the hold.
-        .exclude(arrival_held_until__gt=now)
-        .order_by("queue_class", "arrived_at", "id")
+        eligible.exclude(arrival_held_until__gt=now).order_by("queue_class", "arrived_at", "id")
     )
 
 
@@ -83,9 +88,7 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     the lane row locked (SKIP LOCKED: a lane another dispatcher is filling is left to it)."""
     now = now or timezone.now()
     called = []
-    lane_ids = list(
-        Lane.objects.filter(is_open=True).exclude(purpose=Lane.Purpose.EMPTY_RETURN).values_list("id", flat=True)
-    )
+    lane_ids = list(Lane.objects.filter(is_open=True).values_list("id", flat=True))
     for lane_id in lane_ids:
         with transaction.atomic():
             # of=self: lock the lane row only, not the route joined by the default ordering, or one
@@ -147,6 +150,12 @@ def declaration_call_forward(*, declaration_id: int, lane_id: int, actor: Actor)
             f"This vehicle arrived before its pre-arrival notice had run and is held until "
             f"{declaration.arrival_held_until.isoformat()}; a supervisor may waive the hold.",
             code="arrival_held",
+        )
+    if lane.is_smart and not declaration.smart_lane_eligible:
+        raise Conflict(
+            f"Lane {lane.code} is a smart lane; this crossing may use only a traditional lane. "
+            f"{declaration.smart_lane_reason}",
+            code="lane_not_eligible",
         )
     if not _eligible(lane, now=timezone.now()).filter(id=declaration.id).exists():
         raise Conflict(

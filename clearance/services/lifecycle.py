@@ -235,7 +235,8 @@ def check_decided(*, declaration: Declaration, check: Check, actor: Actor) -> No
         version=check.version,
         data={"check": check.kind, "outcome": check.outcome, "reasons": check.reasons, "ignored": not current},
     )
-    if current and check.kind == Check.Kind.CUSTOMS:
+    # An empty return's customs check is "not required": it gives no channel.
+    if current and check.kind == Check.Kind.CUSTOMS and check.outcome in Declaration.Channel.values:
         declaration.channel = check.outcome
         _save(declaration, "channel")
     else:

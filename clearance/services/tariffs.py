@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from clearance.errors import DomainError
-from clearance.models import Declaration, Fee, Tariff, TariffCoefficient
+from clearance.models import Declaration, Fee, Tariff, TariffCoefficient, TariffRate
 from vehicles.models import Direction, local_date
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,9 @@ def tariff_in_force(on: date) -> Tariff:
 
 
 def journey_of(declaration: Declaration) -> str:
-    """The journey the fee coefficient depends on, from the direction and the customs declaration types."""
+    """The journey the fee coefficient depends on, from the kind, the direction and the customs types."""
+    if declaration.is_empty_return:
+        return Fee.Journey.EMPTY_RETURN
     if declaration.direction == Direction.EXPORT:
         return Fee.Journey.EXPORT
     types = {line.type for line in declaration.customs_declarations.all()}
@@ -55,9 +57,12 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
     if sizes:
         basis = ("container", max(sizes, key=int))
     else:
+        # An empty truck pays the empty-vehicle class of its weight; a loaded one without containers its
+        # weight class.
+        classes = TariffRate.Basis.EMPTY_VEHICLE if declaration.is_empty_return else TariffRate.Basis.WEIGHT_CLASS
         weight = declaration.declared_vehicle.max_gross_weight_kg
-        bounds = sorted(int(key) for kind, key in rates if kind == "weight_class" and key != "max")
-        basis = ("weight_class", next((str(bound) for bound in bounds if weight < bound), "max"))
+        bounds = sorted(int(key) for kind, key in rates if kind == classes and key != "max")
+        basis = (classes.value, next((str(bound) for bound in bounds if weight < bound), "max"))
     base = rates[basis]
     coefficients = list(tariff.coefficients.all())
     # A goods type's coefficient may be for one direction only (ore is charged five times on export).

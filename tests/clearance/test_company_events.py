@@ -26,7 +26,7 @@ def test_a_journey_tells_the_forwarder_each_step_in_order_with_a_gapless_sequenc
     events = list(CompanyEvent.objects.filter(declaration_id=declaration.id).order_by("seq"))
     types = [event.type for event in events]
     assert types[0] == Type.DECLARATION_CREATED
-    assert types.count(Type.CHECK_COMPLETED) == 3
+    assert types.count(Type.CHECK_COMPLETED) == 4
     assert types[-5:] == [
         Type.FEE_PAID,
         Type.VEHICLE_ARRIVED,

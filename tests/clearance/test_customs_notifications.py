@@ -49,7 +49,7 @@ def test_a_cleared_crossing_before_the_lane_is_checked_again(customs, reference,
     assert Check.objects.filter(declaration=declaration, version=2).count() == len(Check.Kind)
     types = forwarder_types(declaration)
     changed = types.index(Type.CUSTOMS_CHANGED)
-    assert types[changed + 1 :].count(Type.CHECK_COMPLETED) == 3 and types[-1] == Type.DECLARATION_CLEARED
+    assert types[changed + 1 :].count(Type.CHECK_COMPLETED) == 4 and types[-1] == Type.DECLARATION_CLEARED
     event = CompanyEvent.objects.get(declaration_id=declaration.id, type=Type.CUSTOMS_CHANGED)
     assert event.data["change"] == "channel_changed" and "yellow" in event.data["reason"]
 

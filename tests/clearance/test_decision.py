@@ -100,6 +100,7 @@ def test_all_pass_on_green_is_cleared(api, decided):
     assert sorted((c["kind"], c["status"], c["outcome"]) for c in body["checks"]) == [
         ("border_guard", "done", "pass"),
         ("customs", "done", "green"),
+        ("health", "done", "not_required"),  # no epidemic period: recorded, not skipped
         ("quarantine", "done", "pass"),
     ]
 
@@ -190,12 +191,13 @@ def test_declaration_shows_its_checks_with_outcomes_reasons_and_channel(api, dec
 
     assert body["channel"] == "yellow"
     checks = {check["kind"]: check for check in body["checks"]}
-    assert set(checks) == {"customs", "border_guard", "quarantine"}
+    assert set(checks) == {"customs", "border_guard", "quarantine", "health"}
     assert (checks["customs"]["status"], checks["customs"]["outcome"]) == ("done", "yellow")
     assert [r["code"] for r in checks["customs"]["reasons"]] == ["under_review"]  # the engine's rules stay internal
     assert all(r["message"] for r in checks["customs"]["reasons"])
     assert [r["code"] for r in checks["border_guard"]["reasons"]] == ["clear"]
     assert [r["code"] for r in checks["quarantine"]["reasons"]] == ["certificate_valid"]
+    assert [r["code"] for r in checks["health"]["reasons"]] == ["health_check_not_required"]
     assert all(check["version"] == 1 and check["attempts"] == 1 and check["finished_at"] for check in checks.values())
 
 
@@ -213,10 +215,12 @@ def test_events_tell_the_story_of_the_checks(api, decided):
         "check_finished",
         "check_started",
         "check_finished",
+        "check_started",
+        "check_finished",
         "cleared",
     ]
     finished = [event for event in trail if event["event"] == "check_finished"]
-    assert sorted(event["data"]["check"] for event in finished) == ["border_guard", "customs", "quarantine"]
+    assert sorted(event["data"]["check"] for event in finished) == ["border_guard", "customs", "health", "quarantine"]
     assert all(event["data"]["ignored"] is False for event in finished)
     assert trail[-1]["reason"]
     assert trail[-1]["actor_kind"] == "system"
@@ -244,7 +248,7 @@ def test_results_for_an_amended_version_are_kept_but_ignored(api, submit, django
         assert check_run(check_id=check_id) is not None
 
     stale = list(Check.objects.filter(declaration_id=declaration_id, version=1))
-    assert len(stale) == 3
+    assert len(stale) == 4
     assert all(check.status == "done" and check.outcome and check.reasons for check in stale)  # recorded
     body = read(api, created)
     assert (body["status"], body["channel"], body["version"]) == ("cleared", "green", 2)
@@ -253,7 +257,7 @@ def test_results_for_an_amended_version_are_kept_but_ignored(api, submit, django
     late = [
         event for event in events(api, declaration_id) if event["event"] == "check_finished" and event["version"] == 1
     ]
-    assert len(late) == 3
+    assert len(late) == 4
     assert all(event["data"]["ignored"] is True for event in late)
     assert not DeclarationEvent.objects.filter(
         declaration_id=declaration_id, event__in=["rejected", "inspection_required"]
@@ -323,7 +327,7 @@ def test_reconcile_resends_stale_pending_checks_and_leaves_fresh_ones(submit):
 
     count = checks_reconcile()
 
-    assert count == 3
+    assert count == 4
     assert Declaration.objects.get(id=stale_id).status == "cleared"
     assert set(Check.objects.filter(declaration_id=stale_id).values_list("status", flat=True)) == {"done"}
     fresh = Check.objects.filter(declaration_id=fresh_id)
@@ -340,7 +344,7 @@ def test_reconcile_after_the_stale_time_resends_everything_pending(submit, time_
     time_machine.move_to(timezone.now() + timedelta(seconds=django_settings.SMARTGATE_CHECK_STALE_SECONDS + 1))
     count = checks_reconcile()
 
-    assert count == 6
+    assert count == 8
     assert list(Declaration.objects.filter(id__in=[first, second]).values_list("status", flat=True)) == [
         "cleared",
         "cleared",
@@ -352,6 +356,7 @@ def test_reconcile_retakes_a_check_left_running_by_a_dead_worker(submit):
     ids = check_ids(declaration_id)
     check_run(check_id=ids["border_guard"])
     check_run(check_id=ids["quarantine"])
+    check_run(check_id=ids["health"])
     long_ago = timezone.now() - timedelta(seconds=django_settings.SMARTGATE_CHECK_STALE_SECONDS + 5)
     # A worker claimed the customs check and died.
     Check.objects.filter(id=ids["customs"]).update(

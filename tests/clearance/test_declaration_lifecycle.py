@@ -18,6 +18,7 @@ def test_declaring_returns_the_declaration_as_get_returns_it(api, declare):
     assert sorted((c["kind"], c["status"]) for c in body["checks"]) == [
         ("border_guard", "pending"),
         ("customs", "pending"),
+        ("health", "pending"),
         ("quarantine", "pending"),
     ]
     assert body["channel"] is None

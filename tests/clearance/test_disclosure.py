@@ -44,9 +44,18 @@ SHOWN_CODES = {
     "weight_mismatch",
     "container_unsealed",
     "overweight",
+    "no_goods_to_check",  # an empty return's customs and quarantine checks
+    # the health check: the forwarder's own health declaration
+    "health_check_not_required",
+    "health_declaration_missing",
+    "health_symptoms_declared",
+    "health_fever_declared",
+    "health_close_contact_declared",
+    "health_declaration_accepted",
 }
-# Reason codes of the watchlist and the customs engine.
+# Reason codes of the watchlist, the health force's list and the customs engine.
 INTERNAL_CODES = [
+    "health_testing_required",
     "driver_watchlisted",
     "vehicle_watchlisted",
     "hs_risk",

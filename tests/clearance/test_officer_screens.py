@@ -266,7 +266,7 @@ def test_setup_roles_is_idempotent_and_brings_groups_back_in_line():
     assert first == second
     assert set(second) == set(roles.ROLES)
     assert second == {role: set(codenames) for role, codenames in roles.ROLE_PERMISSIONS.items()}
-    assert Group.objects.count() == 6
+    assert Group.objects.count() == 7
 
     # A group edited by hand is brought back to what the role allows.
     customs = Group.objects.get(name=roles.CUSTOMS_OFFICER)

@@ -127,6 +127,7 @@ def test_the_create_request_body_has_the_documented_fields(schema):
 
     # then it has every field of the contract, requires the essential ones and offers no server field
     assert set(body["properties"]) == {
+        "kind",
         "direction",
         "route",
         "expected_arrival",
@@ -137,16 +138,10 @@ def test_the_create_request_body_has_the_documented_fields(schema):
         "containers",
         "goods",
         "quarantine_certificates",
+        "health_declaration",
     }
-    assert set(body["required"]) == {
-        "direction",
-        "route",
-        "expected_arrival",
-        "customs_declarations",
-        "vehicle",
-        "driver",
-        "goods",
-    }
+    # goods and customs_declarations are required for cargo and refused for an empty return (kind)
+    assert set(body["required"]) == {"direction", "route", "expected_arrival", "vehicle", "driver"}
     assert body["properties"]["expected_arrival"]["format"] == "date-time"
     assert not {"id", "reference", "status", "stage", "version", "company", "needs_quarantine"} & set(
         body["properties"]
@@ -205,6 +200,7 @@ def test_the_amend_request_body_offers_only_amendable_fields(schema):
         "goods",
         "customs_declarations",
         "quarantine_certificates",
+        "health_declaration",
     }
     assert not body.get("required")
     parameters = {(p["in"], p["name"]): p for p in _operation(schema, DETAIL, "patch")["parameters"]}

@@ -36,10 +36,11 @@ def test_submit_is_cleared_by_real_workers(worker, api, declare):
         "customs": "green",
         "border_guard": "pass",
         "quarantine": "pass",
+        "health": "not_required",
     }
     assert body["channel"] == "green"
     events = [e["event"] for e in api.get(f"/api/v1/declarations/{created['id']}/events/").json()["results"]]
-    assert events.count("check_started") == 3 and events.count("check_finished") == 3
+    assert events.count("check_started") == 4 and events.count("check_finished") == 4
     assert events[-1] == "cleared"
 
 
@@ -103,13 +104,13 @@ def test_amend_during_checking_old_results_are_ignored(worker, api, declare):
 
     declaration_id = created.json()["id"]
     wait_until(
-        lambda: Check.objects.filter(declaration_id=declaration_id, status="done").count() == 6,
+        lambda: Check.objects.filter(declaration_id=declaration_id, status="done").count() == 8,
         what="both versions' checks",
     )
     declaration = decided(declaration_id)
     assert (declaration.status, declaration.version) == ("cleared", 2)
     old = DeclarationEvent.objects.filter(declaration_id=declaration_id, event="check_finished", version=1)
-    assert old.count() == 3 and all(event.data["ignored"] for event in old)
+    assert old.count() == 4 and all(event.data["ignored"] for event in old)
     # Version 1's checks had not run when the amendment came: they record that, not a verdict on new data.
     assert set(Check.objects.filter(declaration_id=declaration_id, version=1).values_list("outcome", flat=True)) == {
         "superseded"
@@ -180,9 +181,9 @@ def test_broker_down_at_commit_reconciliation_sends_the_checks_later(worker, bro
     point_celery_at(broker)
 
     assert created.status_code == 201
-    assert Check.objects.filter(declaration_id=created.json()["id"], status="pending").count() == 3
+    assert Check.objects.filter(declaration_id=created.json()["id"], status="pending").count() == 4
     worker()
     Check.objects.update(enqueued_at="2000-01-01T00:00:00Z")  # as if the stale threshold had passed
-    assert checks_reconcile() == 3
+    assert checks_reconcile() == 4
 
     assert decided(created.json()["id"]).status == "cleared"

@@ -33,7 +33,7 @@ def test_a_declaration_s_events_reach_the_receiver_signed_from_the_worker(worker
     )
     assert all(request.verify_error == "" for request in receiver.received)
     assert {r.payload["data"]["declaration"]["id"] for r in receiver.received} == {created["id"]}
-    assert [r.payload["type"] for r in receiver.received].count(Type.CHECK_COMPLETED) == 3
+    assert [r.payload["type"] for r in receiver.received].count(Type.CHECK_COMPLETED) == 4
     wait_until(
         lambda: not WebhookDelivery.objects.exclude(status=WebhookDelivery.Status.DELIVERED).exists(),
         what="every delivery marked delivered",

@@ -8,7 +8,7 @@ from celery import Celery
 
 from smartgate.celery import app
 
-EXPECTED_QUEUES = {"default", "customs", "border_guard", "quarantine", "gate", "webhooks"}
+EXPECTED_QUEUES = {"default", "customs", "border_guard", "quarantine", "health", "gate", "webhooks"}
 
 
 def test_app_reliability_settings():

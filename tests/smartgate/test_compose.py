@@ -20,7 +20,7 @@ def test_compose_defines_the_production_shaped_stack(services):
     assert set(services) >= {"postgres", "redis", "migrate", "web", "worker", "beat"}
     assert "gunicorn" in services["web"]["command"]
     assert "worker" in services["worker"]["command"]
-    for queue in ["customs", "border_guard", "quarantine"]:
+    for queue in ["customs", "border_guard", "quarantine", "health"]:
         assert queue in services["worker"]["command"]
     assert "beat" in services["beat"]["command"]
     for name in APP_SERVICES:

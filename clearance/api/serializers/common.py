@@ -22,6 +22,8 @@ SERVER_FIELDS = {
     "stage",
     "version",
     "needs_quarantine",
+    "smart_lane_eligible",
+    "smart_lane_reason",
     "company",
     "created_at",
     "updated_at",

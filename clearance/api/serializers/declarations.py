@@ -23,6 +23,7 @@ from clearance.api.serializers.parts import (
     DriverOutput,
     GoodsLineInput,
     GoodsLineOutput,
+    HealthDeclarationInput,
     QuarantineCertificateInput,
     QuarantineCertificateOutput,
     TrailerInput,
@@ -38,16 +39,43 @@ from vehicles.models import Direction
 
 
 class DeclarationInput(StrictSerializer):
+    kind = serializers.ChoiceField(
+        choices=Declaration.Kind.choices,
+        required=False,
+        help_text="cargo (the default) or empty_return: a truck going home empty, with no goods, customs "
+        "declaration numbers, containers or certificates; only the border guard (and the health force in an "
+        "epidemic period) check it, and it pays the empty-vehicle fee.",
+    )
     direction = serializers.ChoiceField(choices=Direction.choices)
     route = RouteCodeField(max_length=20)
     expected_arrival = AwareDateTimeField()
-    customs_declarations = CustomsDeclarationInput(many=True, allow_empty=False, max_length=20)
+    # Required (and not empty) for cargo, refused for an empty return: the schema shows them optional, and
+    # __init__ makes them required for every declaration that is not an empty return.
+    customs_declarations = CustomsDeclarationInput(many=True, required=False, max_length=20)
     vehicle = VehicleInput()
     trailer = TrailerInput(required=False, allow_null=True)
     driver = DriverInput()
     containers = ContainerInput(many=True, required=False, max_length=10)
-    goods = GoodsLineInput(many=True, allow_empty=False, max_length=100)
+    goods = GoodsLineInput(many=True, required=False, max_length=100)
     quarantine_certificates = QuarantineCertificateInput(many=True, required=False, max_length=20)
+    health_declaration = HealthDeclarationInput(
+        required=False,
+        allow_null=True,
+        help_text="The driver's and crew's health declaration: required while the province's epidemic period "
+        "is in force on the arrival day (error required_in_epidemic_period), accepted at any time.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = getattr(self, "initial_data", None)
+        # A loaded truck declares its goods and customs numbers; an empty one declares none (absent or empty
+        # lists; the service refuses any that are sent: not_for_empty_return).
+        # (Without data, as for the schema, both stay optional: the schema cannot say "required for cargo".)
+        if isinstance(data, dict):
+            cargo = data.get("kind") != Declaration.Kind.EMPTY_RETURN
+            for name in ("goods", "customs_declarations"):
+                self.fields[name].required = cargo
+                self.fields[name].allow_empty = not cargo
 
     def validate_route(self, value):
         return route_for_code(value)
@@ -120,14 +148,14 @@ class DeclarationAmendInput(DeclarationInput):
         # Not DRF's partial mode: it would reach into nested objects, and a vehicle, driver or goods line
         # sent in an amendment must be complete. Only the top-level fields become optional.
         super().__init__(*args, **kwargs)
-        for name in ("direction", "route"):
+        for name in ("kind", "direction", "route"):
             self.fields.pop(name)
         for field in self.fields.values():
             field.required = False
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            fixed = [name for name in ("direction", "route") if name in data]
+            fixed = [name for name in ("kind", "direction", "route") if name in data]
             if fixed:
                 raise serializers.ValidationError(
                     {
@@ -186,6 +214,14 @@ class DeclarationOutput(serializers.ModelSerializer):
         source="dwell_times", read_only=True, help_text="Minutes between the stages reached so far."
     )
     inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
+    smart_lane_eligible = serializers.BooleanField(
+        help_text="Whether the goods may be called to a smart lane; when not, the vehicle is called only to a "
+        "traditional lane, and smart_lane_reason says why."
+    )
+    smart_lane_reason = serializers.CharField(help_text="Why the crossing may not use a smart lane; empty if it may.")
+    health_declaration = serializers.JSONField(
+        allow_null=True, help_text="The driver's and crew's health declaration as sent, or null."
+    )
 
     class Meta:
         model = Declaration
@@ -193,6 +229,7 @@ class DeclarationOutput(serializers.ModelSerializer):
             "id",
             "reference",
             "company",
+            "kind",
             "status",
             "stage",
             "version",
@@ -208,8 +245,11 @@ class DeclarationOutput(serializers.ModelSerializer):
             "containers",
             "goods",
             "quarantine_certificates",
+            "health_declaration",
             "checks",
             "inspections",
+            "smart_lane_eligible",
+            "smart_lane_reason",
             "slot_starts_at",
             "slot_moves",
             "yard",

@@ -125,6 +125,45 @@ class GoodsLineInput(StrictSerializer):
         return identifier(identifiers.country_code, value)
 
 
+class _HealthStatement(StrictSerializer):
+    """One person's answers on a health declaration (border health quarantine, in an epidemic period)."""
+
+    temperature_c = serializers.DecimalField(
+        max_digits=3,
+        decimal_places=1,
+        min_value=Decimal("34.0"),
+        max_value=Decimal("43.0"),
+        help_text="Body temperature measured within 24 hours before arrival, in °C (34.0–43.0).",
+    )
+    symptoms = serializers.BooleanField(
+        help_text="Fever, cough, sore throat, breathing difficulty or loss of taste or smell in the last 14 days."
+    )
+    close_contact = serializers.BooleanField(help_text="Close contact with a confirmed case in the last 14 days.")
+
+    def validate(self, attrs):
+        # Kept as JSON on the declaration: the temperature as its decimal string.
+        return {**attrs, "temperature_c": str(attrs["temperature_c"])}
+
+
+class HealthCrewMemberInput(_HealthStatement):
+    full_name = serializers.CharField(min_length=2, max_length=150)
+    document_number = serializers.RegexField(
+        r"^[A-Z0-9]{5,20}$",
+        max_length=20,
+        error_messages={"invalid": "A document number is 5–20 capital letters and digits, e.g. C1234567."},
+    )
+
+
+class HealthDeclarationInput(_HealthStatement):
+    """The driver's answers, and the crew's (anyone else aboard): required in an epidemic period."""
+
+    crew = HealthCrewMemberInput(many=True, required=False, max_length=4, help_text="Others aboard, at most 4.")
+
+    def validate(self, attrs):
+        attrs = super().validate(attrs)
+        return {**attrs, "crew": attrs.get("crew", [])}
+
+
 class QuarantineCertificateInput(StrictSerializer):
     number = serializers.RegexField(
         r"^[A-Za-z0-9/\-]{3,40}$",

@@ -53,6 +53,7 @@ class Command(BaseCommand):
                     "opens_at": hours[0],
                     "closes_at": hours[1],
                     "has_inspection_bay": bay,
+                    "is_smart": code in reference_data.SMART_LANES,
                 },
             )
             created["lanes"] += was_created
