@@ -23,6 +23,7 @@ from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDeliver
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
+from clearance.models.reference import ReferenceChange
 from clearance.models.rules import (
     CompanyViolation,
     HsRiskRule,
@@ -33,6 +34,7 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "ReferenceChange",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",

@@ -76,18 +76,19 @@ def event_payload_data(declaration: Declaration, event: DeclarationEvent, *, seq
     }
 
 
-def outbox_write(
+def outbox_event(
     declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
 ) -> CompanyEvent | None:
-    """Write the forwarder's event for ``event`` (its type from EVENT_TYPES unless given), in the caller's
-    transaction; ``declaration.event_seq`` moves and is saved with the chain's head by the lifecycle."""
+    """The forwarder's event for ``event`` (its type from EVENT_TYPES unless given), not yet saved, or None
+    when the kind means nothing to the forwarder; ``declaration.event_seq`` moves (the lifecycle saves it
+    with the chain's head)."""
     event_type = type or EVENT_TYPES.get(event.event)
     if event_type is None:
         return None
     if type is None and event.event == Kind.CHECK_FINISHED and event.data.get("ignored"):
         return None  # the result of a check for a version since amended changes nothing for the forwarder
     declaration.event_seq += 1
-    row = CompanyEvent(
+    return CompanyEvent(
         company_id=declaration.company_id,
         type=event_type,
         declaration_id=declaration.id,
@@ -96,7 +97,22 @@ def outbox_write(
         data=event_payload_data(declaration, event, seq=declaration.event_seq),
         created_at=event.at,
     )
+
+
+def outbox_fan_out_on_commit(event_ids: list[int]) -> None:
+    """After commit, send each saved event to its webhook fan-out."""
+    transaction.on_commit(
+        lambda: [task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]) for event_id in event_ids]
+    )
+
+
+def outbox_write(
+    declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
+) -> CompanyEvent | None:
+    """Write the forwarder's event for ``event`` (one INSERT) in the caller's transaction; see ``outbox_event``."""
+    row = outbox_event(declaration, event, type=type)
+    if row is None:
+        return None
     row.save(force_insert=True)
-    event_id = row.id
-    transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
+    outbox_fan_out_on_commit([row.id])
     return row
