@@ -225,11 +225,13 @@ def check_fail(*, check_id: int, error: str) -> None:
 
 
 def _lock_with_current_checks(declaration_id: int) -> tuple[Declaration, list[Check]]:
-    """Lock the declaration and read its current version's checks, in one query (the checks joined to the
-    declaration, only the declaration's row locked)."""
+    """Lock the declaration and its current version's checks and read them, in one query. The check rows
+    are locked too so that, having waited for another check's transaction, this one reads their rows as
+    that one left them (PostgreSQL re-reads locked rows only): two last checks finishing at once must not
+    each see the other still running."""
     checks = list(
         Check.objects.select_related("declaration")
-        .select_for_update(of=("declaration",))
+        .select_for_update(of=("self", "declaration"))
         .filter(declaration_id=declaration_id, version=F("declaration__version"))
     )
     if checks:
