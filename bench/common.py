@@ -42,7 +42,9 @@ def _recreate_database() -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def start_workers(count: int, concurrency: int) -> list[subprocess.Popen]:
+def start_workers(
+    count: int, concurrency: int, *, queues: str = "default,customs,border_guard,quarantine,health"
+) -> list[subprocess.Popen]:
     env = {
         **os.environ,
         "CELERY_BROKER_URL": BENCH_REDIS_URL,
@@ -59,7 +61,7 @@ def start_workers(count: int, concurrency: int) -> list[subprocess.Popen]:
                 "smartgate",
                 "worker",
                 "-Q",
-                "default,customs,border_guard,quarantine,health",
+                queues,
                 "-c",
                 str(concurrency),
                 "-n",

@@ -282,10 +282,12 @@ CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
 # Reliability: a task is acknowledged only after it finished, and goes back to the queue when its
-# worker dies; one message at a time per process so a crash loses nothing another worker could run.
+# worker dies. Each process reserves this many messages ahead (unacknowledged: a killed worker's reserved
+# messages come back after the visibility timeout, and their checks are reconciled anyway); more than 1
+# keeps a process from waiting on Redis between two checks of a few milliseconds each.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1, minimum=1)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -5,11 +5,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from clearance.engines import Reason, Verdict
+from clearance.engines import Reason, Verdict, reference
 from clearance.models import ACTIVE_DECLARATION, Check, Declaration, WatchlistEntry
 from vehicles.models import DriverName, local_date
+
+
+def border_guard_prepare(declarations: QuerySet[Declaration]) -> QuerySet[Declaration]:
+    """Load with the declaration the id of another active crossing of its vehicle, if any."""
+    others = (
+        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=OuterRef("vehicle_id"))
+        .exclude(id=OuterRef("id"))
+        .order_by()
+        .values("id")[:1]
+    )
+    return declarations.annotate(other_active_crossing=Subquery(others))
 
 
 def border_guard_assess(declaration: Declaration) -> Verdict:
@@ -37,7 +48,8 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
             )
         )
 
-    for entry in _watchlisted_people(declaration, driver):
+    watchlist = reference.watchlist()
+    for entry in _watchlisted_people(declaration, driver, watchlist.people_in_force()):
         (denies if entry.action == WatchlistEntry.Action.DENY else flags).append(
             Reason(
                 "driver_watchlisted", f"Driver {driver.full_name} matches watchlist entry {entry.pk}: {entry.reason}"
@@ -45,9 +57,7 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
         )
 
     plates = [vehicle.normalized_plate] + ([trailer.normalized_plate] if trailer else [])
-    for entry in WatchlistEntry.objects.in_force().filter(
-        kind=WatchlistEntry.Kind.VEHICLE, normalized_plate__in=plates
-    ):
+    for entry in watchlist.vehicles_in_force(plates):
         (denies if entry.action == WatchlistEntry.Action.DENY else flags).append(
             Reason("vehicle_watchlisted", f"Plate {entry.plate} is on the watchlist (entry {entry.pk}): {entry.reason}")
         )
@@ -57,12 +67,7 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
     elif vehicle.permit_expires < arrival_day:
         denies.append(Reason("permit_expired", f"The cross-border permit expired on {vehicle.permit_expires}."))
 
-    other = (
-        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=declaration.vehicle_id)
-        .exclude(id=declaration.id)
-        .only("reference", "company_id")
-        .first()
-    )
+    other = _other_active_crossing(declaration)
     if other is not None:
         # Another company's crossing is not named to this one's forwarder.
         named = other.reference if other.company_id == declaration.company_id else "declared by another company"
@@ -75,20 +80,34 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
     return Verdict(Check.Outcome.PASS, [Reason("clear", "Documents valid, no watchlist match, permit valid.")])
 
 
+def _other_active_crossing(declaration: Declaration) -> Declaration | None:
+    others = Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=declaration.vehicle_id).exclude(
+        id=declaration.id
+    )
+    if hasattr(declaration, "other_active_crossing"):  # loaded by border_guard_prepare
+        if declaration.other_active_crossing is None:
+            return None
+        others = others.filter(id=declaration.other_active_crossing)
+    return others.only("reference", "company_id").first()
+
+
 def _order_free(name_key: str) -> str:
     """A folded name whatever the order of its parts ("Nguyen Van An" = "Van An Nguyen")."""
     return " ".join(sorted(name_key.split()))
 
 
-def _watchlisted_people(declaration: Declaration, driver) -> list[WatchlistEntry]:
+def _watchlisted_people(declaration: Declaration, driver, entries: list[WatchlistEntry]) -> list[WatchlistEntry]:
     """Entries matching the document number, or any name the document has been declared with (by anyone,
     ever), folded: without diacritics or case, in any order."""
-    names = set(DriverName.objects.filter(driver_id=declaration.driver_id).values_list("name_key", flat=True))
-    keys = {_order_free(key) for key in names | {driver.name_key} if key}
-    entries = WatchlistEntry.objects.in_force().filter(kind=WatchlistEntry.Kind.PERSON)
+
+    def by_document(entry: WatchlistEntry) -> bool:
+        return bool(entry.document_number) and entry.document_number == driver.document_number
+
+    keys: set[str] = set()
+    if any(entry.name_key and not by_document(entry) for entry in entries):
+        # The names the document was declared with are read only when the watchlist names someone.
+        names = set(DriverName.objects.filter(driver_id=declaration.driver_id).values_list("name_key", flat=True))
+        keys = {_order_free(key) for key in names | {driver.name_key} if key}
     return [
-        entry
-        for entry in entries.filter(Q(document_number=driver.document_number) | Q(name_key__gt=""))
-        if (entry.document_number and entry.document_number == driver.document_number)
-        or (entry.name_key and _order_free(entry.name_key) in keys)
+        entry for entry in entries if by_document(entry) or (entry.name_key and _order_free(entry.name_key) in keys)
     ]

@@ -14,11 +14,13 @@ from decimal import Decimal
 from typing import Protocol
 
 from django.conf import settings
+from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from clearance.engines import Reason, Verdict
-from clearance.models import Check, Company, CompanyViolation, Declaration, HsRiskRule, ReferencePrice, RiskSettings
+from clearance.engines import Reason, Verdict, reference
+from clearance.models import Check, Company, CompanyViolation, Container, Declaration
 from vehicles.models import local_date
 
 # The customs check answers a channel; a random selection only ever raises it.
@@ -46,11 +48,37 @@ def random_draw(declaration: Declaration) -> Decimal:
     return Decimal(int.from_bytes(digest.digest()[:8], "big") % 10_000) / 100
 
 
+def _count(queryset: QuerySet, *, correlated_on: str) -> Coalesce:
+    """A correlated count of ``queryset`` (filtered on the outer row by ``correlated_on``) as an
+    annotation; 0 when nothing matches."""
+    counted = queryset.order_by().values(correlated_on).annotate(n=Count("id")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
 class RulesCustomsGateway:
     """The built-in risk engine over the rules officers edit in the admin."""
 
+    def prepare(self, declarations: QuerySet[Declaration]) -> QuerySet[Declaration]:
+        """One query for the declaration, its company, its vehicle's weighed tare, its company's recent
+        violations and its unsealed containers (counted by the database); a second for its goods lines."""
+        risk = reference.risk_settings()
+        since = local_date(timezone.now()) - timedelta(days=risk.violation_window_days)
+        return (
+            declarations.select_related("company", "vehicle")
+            .prefetch_related("goods")
+            .annotate(
+                recent_violations=_count(
+                    CompanyViolation.objects.filter(company_id=OuterRef("company_id"), occurred_on__gte=since),
+                    correlated_on="company_id",
+                ),
+                unsealed_containers=_count(
+                    Container.objects.filter(declaration_id=OuterRef("id"), seals=[]), correlated_on="declaration_id"
+                ),
+            )
+        )
+
     def assess(self, declaration: Declaration) -> Verdict:
-        risk = RiskSettings.current()
+        risk = reference.risk_settings()
         fired: list[tuple[int, Reason]] = []
         fired += self._hs_rules(declaration)
         fired += self._company(declaration, risk)
@@ -78,7 +106,7 @@ class RulesCustomsGateway:
     def _hs_rules(self, declaration):
         codes = [line.hs_code for line in declaration.goods.all()]
         fired = []
-        for rule in HsRiskRule.objects.filter(is_active=True):
+        for rule in reference.hs_risk_rules():
             matching = [code for code in codes if code.startswith(rule.hs_prefix)]
             if matching:
                 fired.append(
@@ -103,7 +131,9 @@ class RulesCustomsGateway:
                 (risk.priority_weight, Reason("company_priority", f"{company.name} is a priority (AEO) company."))
             )
         since = local_date(timezone.now()) - timedelta(days=risk.violation_window_days)
-        violations = CompanyViolation.objects.filter(company=company, occurred_on__gte=since).count()
+        violations = getattr(declaration, "recent_violations", None)
+        if violations is None:  # not loaded by ``prepare``
+            violations = CompanyViolation.objects.filter(company=company, occurred_on__gte=since).count()
         if violations:
             fired.append(
                 (
@@ -118,24 +148,21 @@ class RulesCustomsGateway:
 
     def _valuation(self, declaration, risk):
         goods = list(declaration.goods.all())
-        prices = {
-            (price.hs_heading, price.currency): price.price_per_kg
-            for price in ReferencePrice.objects.filter(hs_heading__in={line.hs_code[:4] for line in goods})
-        }
+        prices = reference.reference_prices()
         fired = []
         for line in goods:
-            reference = prices.get((line.hs_code[:4], line.currency))
-            if reference is None or not line.gross_weight_kg:
+            reference_price = prices.get((line.hs_code[:4], line.currency))
+            if reference_price is None or not line.gross_weight_kg:
                 continue
             per_kg = line.value / line.gross_weight_kg
-            if per_kg < reference * risk.undervaluation_ratio:
+            if per_kg < reference_price * risk.undervaluation_ratio:
                 fired.append(
                     (
                         risk.undervaluation_weight,
                         Reason(
                             "undervaluation",
                             f"HS {line.hs_code} declared at {per_kg:.2f} {line.currency}/kg, below "
-                            f"{risk.undervaluation_ratio:.0%} of the reference {reference} {line.currency}/kg.",
+                            f"{risk.undervaluation_ratio:.0%} of the reference {reference_price} {line.currency}/kg.",
                         ),
                     )
                 )
@@ -159,6 +186,8 @@ class RulesCustomsGateway:
         return []
 
     def _seals(self, declaration, risk):
+        if getattr(declaration, "unsealed_containers", None) == 0:  # counted by ``prepare``: nothing to name
+            return []
         unsealed = [container.number for container in declaration.containers.all() if not container.seals]
         if unsealed:
             return [

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Exists, OuterRef
+
 from clearance.engines import Reason, Verdict
 from clearance.models import Check, Declaration, RevokedCertificate
 from vehicles.models import local_date
@@ -10,10 +12,13 @@ from vehicles.models import local_date
 def quarantine_assess(declaration: Declaration) -> Verdict:
     if not declaration.needs_quarantine:
         return Verdict(Check.Outcome.PASS, [Reason(Check.Outcome.NOT_REQUIRED, "No goods of HS chapters 01–24.")])
-    certificates = list(declaration.quarantine_certificates.all())
-    revoked = set(
-        RevokedCertificate.objects.filter(number__in=[c.number for c in certificates]).values_list("number", flat=True)
+    # The certificates and whether each is revoked, in one query.
+    certificates = list(
+        declaration.quarantine_certificates.annotate(
+            revoked=Exists(RevokedCertificate.objects.filter(number=OuterRef("number")))
+        )
     )
+    revoked = {certificate.number for certificate in certificates if certificate.revoked}
     if revoked:
         return Verdict(
             Check.Outcome.DENY,

@@ -25,6 +25,7 @@ from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, 
 from clearance.models.health import EpidemicMode, HealthFlag, HealthReason
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
+from clearance.models.reference import ReferenceChange
 from clearance.models.rules import (
     CompanyViolation,
     HsRiskRule,
@@ -39,6 +40,7 @@ __all__ = [
     "HealthFlag",
     "HealthReason",
     "SmartLaneGoodsGroup",
+    "ReferenceChange",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",

@@ -10,6 +10,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from clearance.models.reference import reference_changed_trigger
 from vehicles.models import Direction, GateDevice, Lane, Yard
 
 
@@ -99,6 +100,7 @@ class Tariff(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("tariff_changed")]
         verbose_name = _("tariff")
         verbose_name_plural = _("tariffs")
         ordering = ["-valid_from"]
@@ -130,6 +132,7 @@ class TariffRate(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("tariff_rate_changed")]
         verbose_name = _("tariff rate")
         verbose_name_plural = _("tariff rates")
         constraints = [models.UniqueConstraint(fields=["tariff", "basis", "key"], name="tariff_rate_once")]
@@ -162,6 +165,7 @@ class TariffCoefficient(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("tariff_coefficient_changed")]
         verbose_name = _("tariff coefficient")
         verbose_name_plural = _("tariff coefficients")
         constraints = [models.UniqueConstraint(fields=["tariff", "kind", "code"], name="tariff_coefficient_once")]

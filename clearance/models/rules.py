@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clearance.models.declarations import Company, Declaration
+from clearance.models.reference import reference_changed_trigger
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
@@ -66,6 +67,7 @@ class RiskSettings(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("risk_settings_changed")]
         verbose_name = _("customs risk settings")
         verbose_name_plural = _("customs risk settings")
 
@@ -93,6 +95,7 @@ class HsRiskRule(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("hs_risk_rule_changed")]
         verbose_name = _("HS risk rule")
         verbose_name_plural = _("HS risk rules")
         ordering = ["hs_prefix"]
@@ -113,6 +116,7 @@ class ReferencePrice(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("reference_price_changed")]
         verbose_name = _("reference price")
         verbose_name_plural = _("reference prices")
         constraints = [models.UniqueConstraint(fields=["hs_heading", "currency"], name="reference_price_once")]
@@ -177,6 +181,7 @@ class WatchlistEntry(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("watchlist_entry_changed")]
         verbose_name = _("watchlist entry")
         verbose_name_plural = _("watchlist entries")
         ordering = ["-added_at"]
@@ -200,6 +205,7 @@ class RevokedCertificate(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        triggers = [reference_changed_trigger("revoked_certificate_changed")]
         verbose_name = _("revoked quarantine certificate")
         verbose_name_plural = _("revoked quarantine certificates")
 

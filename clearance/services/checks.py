@@ -4,28 +4,36 @@ Nothing is lost: a Check row is written in the submit's transaction; the Celery 
 commit is only a wake-up call. A worker claims a check with a conditional update and writes its outcome
 only if its claim still stands, so a second delivery never records a second outcome. Reconciliation
 re-sends checks left pending or running too long (broker down at commit, worker killed, lost message).
+
+A run is lean (the query budgets in tests/clearance/test_check_queries.py): the claim also answers the
+check's kind and the reference data's generation; the declaration is loaded once with what its engine
+reads; rules, thresholds, the watchlist and the tariff come from the worker's cache while their generation
+stands (clearance.engines.reference); the check's start, its outcome and, after the last check, the
+decision and its fee are written in one transaction with one INSERT per table (lifecycle.batched).
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone, translation
 
 from clearance import metrics
 from clearance.audit import Actor
-from clearance.engines import Reason, Verdict
-from clearance.engines.border_guard import border_guard_assess
+from clearance.engines import Reason, Verdict, reference
+from clearance.engines.border_guard import border_guard_assess, border_guard_prepare
 from clearance.engines.customs import customs_gateway
 from clearance.engines.health import health_assess
 from clearance.engines.quarantine import quarantine_assess
 from clearance.models import CHECK_FAILED_REASON, Check, CheckReason, Declaration, Inspection
+from clearance.models.reference import REFERENCE_CHANGE_TABLE
 from clearance.services import lifecycle
 from clearance.services.enqueue import checks_enqueue
 
@@ -48,26 +56,46 @@ class RetryPolicy:
 
 
 CHECK_RETRY = RetryPolicy()
-ENGINES = {
-    Check.Kind.CUSTOMS: lambda declaration: customs_gateway().assess(declaration),
-    Check.Kind.BORDER_GUARD: border_guard_assess,
-    Check.Kind.QUARANTINE: quarantine_assess,
-    Check.Kind.HEALTH: health_assess,
+
+
+@dataclass(frozen=True)
+class CheckEngine:
+    """How one force's check reads a declaration: ``prepare`` adds to the one query that loads it what
+    ``assess`` will read (joins, figures computed by the database, related lists), so a run costs a known
+    handful of queries; ``assess`` answers the Verdict."""
+
+    assess: Callable[[Declaration], Verdict]
+    prepare: Callable[[QuerySet[Declaration]], QuerySet[Declaration]] = lambda declarations: declarations
+
+
+def _customs_engine() -> CheckEngine:
+    # A replacement customs system needs no ``prepare``: it gets the declaration and reads what it wants.
+    gateway = customs_gateway()
+    return CheckEngine(assess=gateway.assess, prepare=getattr(gateway, "prepare", CheckEngine.prepare))
+
+
+# One engine per check kind, built for each run (the customs gateway is a setting). A new force's check is
+# a Check.Kind, an engine here and its inspections in _INSPECTIONS; the pipeline itself names no kind.
+ENGINES: dict[str, Callable[[], CheckEngine]] = {
+    Check.Kind.CUSTOMS: _customs_engine,
+    Check.Kind.BORDER_GUARD: lambda: CheckEngine(assess=border_guard_assess, prepare=border_guard_prepare),
+    Check.Kind.QUARANTINE: lambda: CheckEngine(assess=quarantine_assess),
+    Check.Kind.HEALTH: lambda: CheckEngine(assess=health_assess),
 }
 # An empty truck carries no goods: customs and plant/animal quarantine have nothing to check. Their checks
 # are still written and run, and record "not required", so the forwarder sees every force's answer.
 EMPTY_RETURN_CHECKS = {Check.Kind.BORDER_GUARD, Check.Kind.HEALTH}
 
 
-def check_assess(kind: str, declaration: Declaration) -> Verdict:
-    """The verdict of one force's check on the declaration as it stands."""
+def check_assess(kind: str, declaration: Declaration, engine: CheckEngine) -> Verdict:
+    """The verdict of one force's check (``engine``) on the declaration as it stands."""
     if declaration.is_empty_return and kind not in EMPTY_RETURN_CHECKS:
         with translation.override("en"):  # stored in English; screens translate by the code
             return Verdict(
                 Check.Outcome.NOT_REQUIRED,
                 [Reason(CheckReason.NO_GOODS.value, str(CheckReason.NO_GOODS.label))],
             )
-    return ENGINES[kind](declaration)
+    return engine.assess(declaration)
 
 
 def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
@@ -85,22 +113,60 @@ def checks_start(*, declaration: Declaration, actor: Actor) -> list[Check]:
     return checks
 
 
-def _claim(*, check_id: int, task_id: str | None) -> str | None:
+@dataclass(frozen=True)
+class _Claim:
+    check: Check  # as claimed: running, with its kind, version, declaration, attempts and start
+    token: str
+    reference_generation: int | None
+
+
+# The claim is one statement that also answers what the run needs to know next: the check's kind, version
+# and declaration, and the reference data's generation (clearance.models.reference), so the worker's
+# cached rules are known current without a query of their own. The ORM's update() returns only a count.
+_CLAIM_SQL = """
+UPDATE {check} SET status = %s, claim_token = %s, claimed_by_task = %s, started_at = %s, attempts = attempts + 1
+WHERE id = %s AND (status = %s OR (status = %s AND claimed_by_task <> '' AND claimed_by_task = %s))
+RETURNING declaration_id, kind, version, attempts, (SELECT MAX(id) FROM {change})
+"""
+
+
+def _claim(*, check_id: int, task_id: str | None) -> _Claim | None:
     """Take a pending check for this run. A running check may be retaken only by a redelivery of the
     very message that claimed it (its worker died before acknowledging); reconciliation hands other
     stale running checks back as pending."""
-    token = uuid.uuid4().hex
-    claimable = Q(status=Check.Status.PENDING)
-    if task_id:
-        claimable |= Q(status=Check.Status.RUNNING, claimed_by_task=task_id)
-    claimed = Check.objects.filter(claimable, id=check_id).update(
-        status=Check.Status.RUNNING,
-        claim_token=token,
-        claimed_by_task=task_id or "",
-        started_at=timezone.now(),
-        attempts=F("attempts") + 1,
+    token, now = uuid.uuid4().hex, timezone.now()
+    sql = _CLAIM_SQL.format(
+        check=connection.ops.quote_name(Check._meta.db_table), change=connection.ops.quote_name(REFERENCE_CHANGE_TABLE)
     )
-    return token if claimed == 1 else None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                Check.Status.RUNNING,
+                token,
+                task_id or "",
+                now,
+                check_id,
+                Check.Status.PENDING,
+                Check.Status.RUNNING,
+                task_id or "",
+            ],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    declaration_id, kind, version, attempts, generation = row
+    check = Check(
+        id=check_id,
+        declaration_id=declaration_id,
+        kind=kind,
+        version=version,
+        attempts=attempts,
+        status=Check.Status.RUNNING,
+        started_at=now,
+    )
+    # Only PostgreSQL keeps the change log by trigger: elsewhere the rules are read afresh on every run.
+    return _Claim(check, token, generation if connection.vendor == "postgresql" else None)
 
 
 def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
@@ -108,52 +174,55 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
 
     Idempotent: returns None when the check is missing, finished, or held by a live claim elsewhere.
     Raises CustomsGatewayUnavailable (transient) after releasing the claim, for the task to retry.
+
+    Queries: the claim, one load of the declaration with what the engine reads (and at most one more
+    for a related list), then one transaction that records the start, the outcome and, after the last
+    check, the decision (see ``_finish``). The engine runs outside any transaction or lock: a slow
+    customs system holds no row.
     """
-    token = _claim(check_id=check_id, task_id=task_id)
-    if token is None:
+    claim = _claim(check_id=check_id, task_id=task_id)
+    if claim is None:
         return None
-    check = Check.objects.get(id=check_id)
-    with transaction.atomic():
-        # The trail is a chain per declaration: appending to it takes the declaration's row lock.
-        locked = Declaration.objects.select_for_update().get(id=check.declaration_id)
-        lifecycle.check_started(declaration=locked, check=check, actor=WORKER)
-    declaration = (
-        Declaration.objects.select_related("company", "vehicle", "trailer", "driver", "route")
-        .prefetch_related("goods", "containers", "quarantine_certificates")
-        .get(id=check.declaration_id)
-    )
-    if check.version != declaration.version:
-        # Amended before this check ran: checking the new data under the old version would mislead.
-        verdict = Verdict(
-            Check.Outcome.SUPERSEDED,
-            [
-                Reason(
-                    Check.Outcome.SUPERSEDED,
-                    f"The declaration was amended to version {declaration.version} before this check ran.",
-                )
-            ],
-        )
-        return check_finish(check_id=check_id, token=token, verdict=verdict)
-    try:
-        verdict = check_assess(check.kind, declaration)
-    except Exception:
-        Check.objects.filter(id=check_id, claim_token=token).update(status=Check.Status.PENDING, claim_token="")
-        raise
-    return check_finish(check_id=check_id, token=token, verdict=verdict)
+    check = claim.check
+    with reference.as_of(claim.reference_generation):
+        engine = ENGINES[check.kind]()
+        try:
+            declaration = engine.prepare(Declaration.objects.filter(id=check.declaration_id)).get()
+            if check.version != declaration.version:
+                # Amended before this check ran: checking the new data under the old version would mislead.
+                message = f"The declaration was amended to version {declaration.version} before this check ran."
+                verdict = Verdict(Check.Outcome.SUPERSEDED, [Reason(Check.Outcome.SUPERSEDED, message)])
+            else:
+                verdict = check_assess(check.kind, declaration, engine)
+        except Exception:
+            Check.objects.filter(id=check_id, claim_token=claim.token).update(
+                status=Check.Status.PENDING, claim_token=""
+            )
+            raise
+        return _finish(check, token=claim.token, verdict=verdict, loaded=declaration)
 
 
 @transaction.atomic
-def check_finish(*, check_id: int, token: str, verdict: Verdict) -> Check | None:
-    """Record the outcome if this run's claim still stands, then try to decide."""
-    recorded = Check.objects.filter(id=check_id, status=Check.Status.RUNNING, claim_token=token).update(
-        status=Check.Status.DONE,
-        outcome=verdict.outcome,
-        reasons=[reason.as_dict() for reason in verdict.reasons],
-        finished_at=timezone.now(),
+def _finish(check: Check, *, token: str, verdict: Verdict, loaded: Declaration) -> Check | None:
+    """Record the outcome if this run's claim still stands: the start and the outcome in the trail and,
+    if it was the last check of the current version, the decision; one transaction, the declaration
+    locked, its writes batched (lifecycle.batched)."""
+    declaration, current_checks = _lock_with_current_checks(check.declaration_id)
+    check.status, check.outcome = Check.Status.DONE, verdict.outcome
+    check.reasons = [reason.as_dict() for reason in verdict.reasons]
+    check.finished_at = timezone.now()
+    recorded = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token).update(
+        status=check.status, outcome=check.outcome, reasons=check.reasons, finished_at=check.finished_at
     )
     if recorded != 1:
         return None  # another run retook the check; its outcome is the one recorded
-    return _decided(check_id)
+    if loaded.version == declaration.version:
+        # What the engine loaded with this version (its goods lines) serves the decision's fee too.
+        declaration._prefetched_objects_cache = getattr(loaded, "_prefetched_objects_cache", {})
+    with lifecycle.batched(declaration):
+        lifecycle.check_started(declaration=declaration, check=check, actor=WORKER)
+        _decided(declaration, check, current_checks)
+    return check
 
 
 @transaction.atomic
@@ -165,22 +234,41 @@ def check_fail(*, check_id: int, error: str) -> None:
         finished_at=timezone.now(),
     )
     if failed == 1:
-        _decided(check_id)
+        check = Check.objects.get(id=check_id)
+        declaration, current_checks = _lock_with_current_checks(check.declaration_id)
+        with lifecycle.batched(declaration):
+            _decided(declaration, check, current_checks)
 
 
-def _decided(check_id: int) -> Check:
-    check = Check.objects.get(id=check_id)
+def _lock_with_current_checks(declaration_id: int) -> tuple[Declaration, list[Check]]:
+    """Lock the declaration and its current version's checks and read them, in one query. The check rows
+    are locked too so that, having waited for another check's transaction, this one reads their rows as
+    that one left them (PostgreSQL re-reads locked rows only): two last checks finishing at once must not
+    each see the other still running."""
+    checks = list(
+        Check.objects.select_related("declaration")
+        .select_for_update(of=("self", "declaration"))
+        .filter(declaration_id=declaration_id, version=F("declaration__version"))
+    )
+    if checks:
+        return checks[0].declaration, checks
+    # No check of the current version (it is being amended this instant): lock, then read plainly.
+    declaration = Declaration.objects.select_for_update().get(id=declaration_id)
+    return declaration, list(Check.objects.filter(declaration_id=declaration_id, version=declaration.version))
+
+
+def _decided(declaration: Declaration, check: Check, current_checks: list[Check]) -> None:
+    """The check's outcome (or failure) is recorded: say so in the trail and decide if it was the last."""
     metrics.check_finished_count(
         kind=check.kind,
         outcome=check.outcome or check.status,
         started_at=check.started_at,
         finished_at=check.finished_at,
     )
-    declaration = Declaration.objects.select_for_update().get(id=check.declaration_id)
     lifecycle.check_decided(declaration=declaration, check=check, actor=WORKER)
     if check.version == declaration.version:
-        declaration_decide(declaration=declaration)
-    return check
+        checks = [check if sibling.id == check.id else sibling for sibling in current_checks]
+        declaration_decide(declaration=declaration, checks=checks)
 
 
 # Which inspection each force needs, by its check's outcome (a failed check counts as FAILED).
@@ -197,14 +285,17 @@ _INSPECTIONS = {
 }
 
 
-def declaration_decide(*, declaration: Declaration) -> None:
+def declaration_decide(*, declaration: Declaration, checks: list[Check] | None = None) -> None:
     """Once every check of the current version has answered: any deny → rejected; any yellow, red, flag,
     missing certificate or failed check → inspection, one per force that must act; else cleared.
-    Call with the declaration locked, inside a transaction. Does nothing until the last check is in."""
+    Call with the declaration locked, inside a transaction; ``checks`` are the current version's, as
+    read under that lock (read here when not given). Does nothing until the last check is in."""
     if declaration.status != Declaration.Status.CHECKING:
         return
-    checks = list(Check.objects.filter(declaration=declaration, version=declaration.version))
-    if len(checks) < len(Check.Kind) or any(c.status not in (Check.Status.DONE, Check.Status.FAILED) for c in checks):
+    if checks is None:
+        checks = list(Check.objects.filter(declaration=declaration, version=declaration.version))
+    # Every check this version was given (they are created together) must have answered.
+    if not checks or any(check.status not in (Check.Status.DONE, Check.Status.FAILED) for check in checks):
         return
     results = {
         check.kind: (Check.Status.FAILED if check.status == Check.Status.FAILED else check.outcome) for check in checks

@@ -76,20 +76,18 @@ def event_payload_data(declaration: Declaration, event: DeclarationEvent, *, seq
     }
 
 
-def outbox_write(
+def outbox_event(
     declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
 ) -> CompanyEvent | None:
-    """Write the forwarder's event for ``event`` (its type from EVENT_TYPES unless given), in the caller's
-    transaction; ``declaration.event_seq`` moves and is saved with the chain's head by the lifecycle."""
+    """The forwarder's event for ``event`` (its type from EVENT_TYPES unless given), not yet saved, or None
+    when the kind means nothing to the forwarder; ``declaration.event_seq`` moves (the lifecycle saves it
+    with the chain's head)."""
     event_type = type or EVENT_TYPES.get(event.event)
     if event_type is None:
         return None
     if type is None and event.event == Kind.CHECK_FINISHED and event.data.get("ignored"):
         return None  # the result of a check for a version since amended changes nothing for the forwarder
-    row = outbox_row(declaration, event, type=event_type)
-    row.save(force_insert=True)
-    outbox_send_on_commit([row.id])
-    return row
+    return outbox_row(declaration, event, type=event_type)
 
 
 def outbox_row(declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type) -> CompanyEvent:
@@ -114,3 +112,15 @@ def outbox_send_on_commit(event_ids: list[int]) -> None:
     else:
         sends = [(WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, [event_id]) for event_id in event_ids]
         transaction.on_commit(lambda: tasks_send(sends))
+
+
+def outbox_write(
+    declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
+) -> CompanyEvent | None:
+    """Write the forwarder's event for ``event`` (one INSERT) in the caller's transaction; see ``outbox_event``."""
+    row = outbox_event(declaration, event, type=type)
+    if row is None:
+        return None
+    row.save(force_insert=True)
+    outbox_send_on_commit([row.id])
+    return row

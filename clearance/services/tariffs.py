@@ -10,10 +10,9 @@ import logging
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
+from clearance.engines import reference
 from clearance.errors import DomainError
 from clearance.models import Declaration, Fee, Tariff, TariffCoefficient, TariffRate
 from vehicles.models import Direction, local_date
@@ -28,11 +27,10 @@ class TariffMissing(DomainError):
 
 
 def tariff_in_force(on: date) -> Tariff:
-    tariff = (
-        Tariff.objects.filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on), valid_from__lte=on)
-        .order_by("-valid_from")
-        .prefetch_related("rates", "coefficients")
-        .first()
+    """The tariff in force on ``on``, with its rates and coefficients (from a check's cached reference
+    data, clearance.engines.reference, when a clearance issues the fee; read afresh otherwise)."""
+    tariff = next(
+        (t for t in reference.tariffs() if t.valid_from <= on and (t.valid_to is None or t.valid_to >= on)), None
     )
     if tariff is None:
         raise TariffMissing(f"No infrastructure-use tariff is in force on {on}.")
@@ -118,9 +116,9 @@ def fee_create_with_clearance(*, declaration: Declaration) -> Fee | None:
     """The fee issued with a clearance. Without a usable tariff (none in force, or one missing a rate or
     coefficient) the clearance stands and the fee waits for an officer: a tariff slip must not stop the
     gate. Returns the new fee, or None."""
+    # Every failure below is raised before the fee's INSERT, so no savepoint is needed to undo it.
     try:
-        with transaction.atomic():
-            fee, created = fee_create(declaration=declaration)
+        fee, created = fee_create(declaration=declaration)
     except TariffMissing:
         logger.warning("fee.no_tariff", extra={"declaration": declaration.id})
         return None

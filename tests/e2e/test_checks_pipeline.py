@@ -9,6 +9,7 @@ from clearance.models import Check, Declaration, DeclarationEvent, HsRiskRule, I
 from clearance.services.checks import checks_reconcile
 from clearance.tasks import check_run_task
 from tests.e2e.conftest import point_celery_at, wait_until
+from tests.factories import TruckBody
 
 pytestmark = [pytest.mark.e2e, pytest.mark.redis]
 
@@ -187,3 +188,21 @@ def test_broker_down_at_commit_reconciliation_sends_the_checks_later(worker, bro
     assert checks_reconcile() == 4
 
     assert decided(created.json()["id"]).status == "cleared"
+
+
+def test_checks_of_one_declaration_finishing_at_once_still_decide_it(worker, api):
+    # Declared before the worker starts: its two processes then take checks of one declaration side by
+    # side, and the last two often finish together; each must see the other's outcome.
+    ids = []
+    for n in range(15):
+        response = api.post("/api/v1/declarations/", TruckBody(n=n), format="json")
+        assert response.status_code == 201, response.json()
+        ids.append(response.json()["id"])
+
+    worker()
+
+    wait_until(
+        lambda: Declaration.objects.filter(id__in=ids, status__in=FINAL).count() == len(ids),
+        timeout=60,
+        what="every declaration decided",
+    )
