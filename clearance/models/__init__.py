@@ -3,6 +3,7 @@ from clearance.models.checks import CHECK_FAILED_REASON, Check, Inspection
 from clearance.models.customs import CustomsNotification, CustomsSystemAPIKey, CustomsSystemClient
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
+    HANDOVER_HOLDS,
     QUEUE_NOT_ON_TIME,
     QUEUE_NOT_PERISHABLE,
     QUEUE_NOT_PRIORITY,
@@ -14,6 +15,7 @@ from clearance.models.declarations import (
     Declaration,
     DeclarationEvent,
     GoodsLine,
+    HandoverStatus,
     IdempotencyRecord,
     QuarantineCertificate,
     TransitionNotAllowed,
@@ -21,6 +23,7 @@ from clearance.models.declarations import (
 )
 from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
+from clearance.models.legs import CrossingLeg, HandoverMethod
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.rules import (
@@ -33,6 +36,10 @@ from clearance.models.rules import (
 )
 
 __all__ = [
+    "CrossingLeg",
+    "HANDOVER_HOLDS",
+    "HandoverStatus",
+    "HandoverMethod",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",

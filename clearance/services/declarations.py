@@ -26,6 +26,7 @@ from clearance.models import (
 )
 from clearance.services import lifecycle
 from clearance.services.checks import checks_start
+from clearance.services.legs import legs_handover_status, legs_record
 from clearance.services.tariffs import fee_calculate, journey_of
 from clearance.services.yard import queue_class
 from vehicles.models import Route, local_date
@@ -314,6 +315,7 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         vehicle=parties["vehicle"],
         trailer=parties.get("trailer"),
         driver=parties["driver"],
+        handover_status=legs_handover_status(data),
     )
     declaration.declare_parties(vehicle=parties["vehicle"], trailer=parties.get("trailer"), driver=parties["driver"])
     with _guarding_uniqueness(declaration):
@@ -323,6 +325,7 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
         declaration,
         {key: data.get(key, []) for key in ("customs_declarations", "containers", "goods", "quarantine_certificates")},
     )
+    legs_record(declaration=declaration, legs=data.get("legs"))
     lifecycle.declaration_submitted(declaration=declaration, actor=actor, fields=["reference", "needs_quarantine"])
     checks_start(declaration=declaration, actor=actor)
     return declaration

@@ -39,6 +39,7 @@ SERVER_FIELDS = {
     "crossed_at",
     "fee",
     "dwell_minutes",
+    "handover_status",
 }
 
 

@@ -14,6 +14,7 @@ from clearance import disclosure
 from clearance.api.serializers.checks import CheckOutput
 from clearance.api.serializers.common import AwareDateTimeField, RouteCodeField, StrictSerializer, route_for_code
 from clearance.api.serializers.inspections import InspectionOutput
+from clearance.api.serializers.legs import LegInput, LegOutput, validate_legs
 from clearance.api.serializers.parts import (
     ContainerInput,
     ContainerOutput,
@@ -48,9 +49,58 @@ class DeclarationInput(StrictSerializer):
     containers = ContainerInput(many=True, required=False, max_length=10)
     goods = GoodsLineInput(many=True, allow_empty=False, max_length=100)
     quarantine_certificates = QuarantineCertificateInput(many=True, required=False, max_length=20)
+    legs = LegInput(
+        many=True,
+        required=False,
+        min_length=2,
+        max_length=2,
+        help_text="A crossing in legs, instead of vehicle, trailer and driver: the vehicle that brings the "
+        "containers to a transfer point, then the one that carries them across (its driver, or for an "
+        "autonomous vehicle its safety driver, is the crossing's driver). Needs containers.",
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = kwargs.get("data")
+        if isinstance(data, dict) and "legs" in data and "vehicle" in self.fields:
+            # Declared in legs: the crossing leg names the vehicle and driver.
+            self.fields["vehicle"].required = False
+            self.fields["driver"].required = False
 
     def validate_route(self, value):
         return route_for_code(value)
+
+    def validate(self, attrs):
+        legs = attrs.get("legs")
+        if legs is None:
+            return attrs
+        errors = {
+            name: [
+                serializers.ErrorDetail(
+                    f"A crossing declared in legs names its {name} in its legs, not here.", code="legs_and_vehicle"
+                )
+            ]
+            for name in ("vehicle", "trailer", "driver")
+            if name in attrs
+        }
+        if not attrs.get("containers"):
+            errors["containers"] = [
+                serializers.ErrorDetail(
+                    "A crossing in legs hands its containers over: list them.", code="containers_required"
+                )
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        try:
+            validate_legs(legs, route=attrs.get("route"))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"legs": error.detail}) from None
+        crossing = legs[-1]
+        attrs["vehicle"] = crossing["vehicle"]
+        attrs["driver"] = crossing.get("driver") or crossing["safety_driver"]
+        if crossing.get("trailer") is not None:
+            attrs["trailer"] = crossing["trailer"]
+        return attrs
 
     def valid_parts(self) -> dict:
         """After a failed ``is_valid()``: the top-level fields that are valid on their own, validated, so
@@ -120,14 +170,14 @@ class DeclarationAmendInput(DeclarationInput):
         # Not DRF's partial mode: it would reach into nested objects, and a vehicle, driver or goods line
         # sent in an amendment must be complete. Only the top-level fields become optional.
         super().__init__(*args, **kwargs)
-        for name in ("direction", "route"):
+        for name in ("direction", "route", "legs"):
             self.fields.pop(name)
         for field in self.fields.values():
             field.required = False
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            fixed = [name for name in ("direction", "route") if name in data]
+            fixed = [name for name in ("direction", "route", "legs") if name in data]
             if fixed:
                 raise serializers.ValidationError(
                     {
@@ -186,6 +236,13 @@ class DeclarationOutput(serializers.ModelSerializer):
         source="dwell_times", read_only=True, help_text="Minutes between the stages reached so far."
     )
     inspections = serializers.SerializerMethodField(help_text="Inspections of the current version.")
+    legs = LegOutput(
+        many=True, help_text="A crossing declared in legs: each vehicle's part, the crossing one last; else empty."
+    )
+    handover_status = serializers.ChoiceField(
+        choices=Declaration.HandoverStatus.choices,
+        help_text="A crossing in legs: awaiting, matched, or mismatch (the onward vehicle held); empty otherwise.",
+    )
 
     class Meta:
         model = Declaration
@@ -221,6 +278,8 @@ class DeclarationOutput(serializers.ModelSerializer):
             "in_lane_at",
             "crossed_at",
             "dwell_minutes",
+            "legs",
+            "handover_status",
             "fee",
             "created_at",
             "updated_at",
