@@ -13,7 +13,7 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from clearance import selectors
 from clearance.admin.actions import ReasonForm, confirm_and_apply
 from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL, STATUS_COLOURS, badge
-from clearance.admin.gate import ReadOnlyAdmin
+from clearance.admin.gate import ReadOnlyAdmin, coefficients_in_words
 from clearance.audit import Actor
 from clearance.models import (
     AuditAnchor,
@@ -23,6 +23,7 @@ from clearance.models import (
     CompanyAPIKey,
     CompanyViolation,
     Container,
+    CrossingLeg,
     CustomsDeclaration,
     Declaration,
     DeclarationEvent,
@@ -125,6 +126,27 @@ class DeclarationEventInline(ReadOnlyInline):
         return f"{event.hash[:12]}… ← {event.prev_hash[:12]}…"
 
 
+class CrossingLegInline(ReadOnlyInline):
+    """A crossing in legs: each vehicle, its driver or safety driver, where it handed over and when."""
+
+    model = CrossingLeg
+    fields = [
+        "seq",
+        "vehicle",
+        "driver",
+        "safety_driver",
+        "crosses",
+        "transfer_point",
+        "handover_method",
+        "arrived_at",
+        "handed_over_at",
+    ]
+    ordering = ["seq"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("vehicle", "driver", "safety_driver", "transfer_point")
+
+
 class GateDecisionInline(ReadOnlyInline):
     model = GateDecision
     fields = ["decided_at", "lane", "plate_read", "decision", "reasons", "confidence"]
@@ -192,6 +214,7 @@ class DeclarationAdmin(admin.ModelAdmin):
         ContainerInline,
         GoodsLineInline,
         QuarantineCertificateInline,
+        CrossingLegInline,
         CheckInline,
         InspectionInline,
         GateDecisionInline,
@@ -306,7 +329,7 @@ class DeclarationAdmin(admin.ModelAdmin):
         fee = Fee.objects.filter(declaration=declaration).first()
         if fee is None:
             return "—"
-        return f"{fee.amount_vnd:,} VND · {fee.get_status_display()} · {fee.tariff}"
+        return f"{fee.amount_vnd:,} VND · {fee.get_status_display()} · {fee.tariff} · {coefficients_in_words(fee)}"
 
     def get_actions(self, request):
         actions = super().get_actions(request)

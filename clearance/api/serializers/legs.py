@@ -47,8 +47,8 @@ class LegInput(StrictSerializer):
     handover_method = serializers.ChoiceField(
         choices=HandoverMethod.choices,
         required=False,
-        help_text="How the containers change vehicle at the transfer point; by default from the next vehicle "
-        "and the place (an autonomous vehicle, the wharf crane, or a truck).",
+        help_text="How the containers change vehicle at the transfer point; by default from the place and the "
+        "next vehicle (the crane at a wharf, else an autonomous vehicle or a truck).",
     )
 
     def validate_transfer_point(self, value):
@@ -104,10 +104,10 @@ def validate_legs(legs: list[dict], *, route) -> list[dict]:
             if point is not None and "handover_method" not in leg:
                 following = legs[index + 1]["vehicle"]
                 leg["handover_method"] = (
-                    HandoverMethod.AUTONOMOUS_VEHICLE
-                    if following.get("is_autonomous")
-                    else HandoverMethod.WHARF_CRANE
+                    HandoverMethod.WHARF_CRANE
                     if point.kind == Yard.Kind.WHARF
+                    else HandoverMethod.AUTONOMOUS_VEHICLE
+                    if following.get("is_autonomous")
                     else HandoverMethod.TRUCK
                 )
         elif point is not None:
