@@ -9,10 +9,13 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management import call_command
 from django.utils import timezone, translation
 from rest_framework.test import APIClient
 
+from clearance import roles
 from clearance.audit import Actor
 from clearance.errors import Conflict
 from clearance.models import CompanyEvent, CrossingLeg, Declaration, GateDecision, Handover
@@ -462,18 +465,37 @@ def test_the_wharf_and_the_transfer_yard_are_transfer_points():
 # --- The officers' screens -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def fee_officer(client, db):
-    from django.contrib.auth import get_user_model
-    from django.contrib.auth.models import Group
-
-    from clearance import roles
-
+def logged_in(client, role: str, username: str):
     call_command("setup_roles", stdout=io.StringIO())
-    user = get_user_model().objects.create_user(username="fees-officer", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=roles.FEE_ADMINISTRATOR))
+    user = get_user_model().objects.create_user(username=username, password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def fee_officer(client, db):
+    return logged_in(client, roles.FEE_ADMINISTRATOR, "fees-officer")
+
+
+def test_an_officer_at_the_transfer_yard_records_the_hand_over(api, declare_legs, client):
+    declared = declare_legs().json()
+    operator = logged_in(client, roles.GATE_OPERATOR, "transfer-officer")
+    form = {
+        "action": "record_handover",
+        "_selected_action": [str(declared["id"])],
+        "confirmed": "yes",
+        "transfer_point": str(Yard.objects.get(code="1119-transfer-yard").id),
+        "from_plate": "12C-123.45",
+        "containers": "CSQU 305438 3",
+    }
+
+    operator.post("/admin/clearance/declaration/", form)
+
+    assert seen(api, declared["id"])["handover_status"] == "matched"
+    handover = Handover.objects.get()
+    assert (handover.recorded_by, handover.device, handover.leg.seq) == ("transfer-officer", None, 1)
+    assert seen(api, declared["id"])["legs"][0]["handed_over_at"] is not None
 
 
 def test_the_fee_administrators_screen_shows_the_wharf_transfer_coefficient(declare_legs, fee_officer):
@@ -483,3 +505,26 @@ def test_the_fee_administrators_screen_shows_the_wharf_transfer_coefficient(decl
 
     assert declared["fee"]["amount_vnd"] == 1_200_000
     assert "wharf_transfer ×0.30 (Goods only transferred at the wharf, not carried inland)" in page
+
+
+# --- The OpenAPI schema ----------------------------------------------------------------------------------------
+
+
+def test_the_schema_documents_legs_and_its_example_is_accepted(client, api):
+    import yaml
+
+    schema = yaml.safe_load(client.get("/api/v1/schema/").content)
+    content = schema["paths"]["/api/v1/declarations/"]["post"]["requestBody"]["content"]["application/json"]
+    example = next(e["value"] for e in content["examples"].values() if "legs" in e["value"])
+    components = schema["components"]["schemas"]
+
+    assert {"vehicle", "driver", "safety_driver", "transfer_point", "handover_method"} <= set(
+        components["LegInputRequest"]["properties"]
+    )
+    assert "legs" in components["DeclarationOutput"]["properties"]
+    assert "coefficients" in components["FeeOutput"]["properties"]
+    schema_text = yaml.safe_dump(schema)
+    assert "handover_mismatch" in schema_text and "handover_pending" in schema_text
+    response = api.post("/api/v1/declarations/", {**example, "expected_arrival": arrival_in(24)}, format="json")
+    assert response.status_code == 201, response.json()
+    assert [leg["vehicle"]["plate"] for leg in response.json()["legs"]] == ["12C-123.45", "12C-777.77"]

@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from clearance import selectors
 from clearance.api.idempotency import idempotent
-from clearance.api.openapi import DECLARATION_EXAMPLE, IDEMPOTENCY_KEY, IF_MATCH, page_of, problems
+from clearance.api.openapi import DECLARATION_EXAMPLE, IDEMPOTENCY_KEY, IF_MATCH, LEGS_EXAMPLE, page_of, problems
 from clearance.api.pagination import DeclarationCursorPagination, EventCursorPagination
 from clearance.api.problems import flatten_errors
 from clearance.api.serializers.declarations import (
@@ -75,7 +75,7 @@ class DeclarationListCreateApi(CompanyApi):
         summary="Declare a crossing",
         request=DeclarationInput,
         parameters=[IDEMPOTENCY_KEY],
-        examples=[DECLARATION_EXAMPLE],
+        examples=[DECLARATION_EXAMPLE, LEGS_EXAMPLE],
         responses={201: DeclarationOutput, **problems(400, 401, 409, 413, 422, 429)},
     )
     @idempotent
