@@ -26,7 +26,7 @@ from clearance.models import (
 )
 from clearance.services import lifecycle
 from clearance.services.checks import checks_start
-from clearance.services.legs import legs_handover_status, legs_record
+from clearance.services.legs import legs_field_names, legs_handover_status, legs_record
 from clearance.services.tariffs import fee_calculate, journey_of
 from clearance.services.yard import queue_class
 from vehicles.models import Route, local_date
@@ -286,7 +286,7 @@ def declaration_rule_errors(*, data: dict) -> list[FieldError]:
         errors += _weight_errors(vehicle=data["vehicle"], goods=data["goods"])
     if {"direction", "customs_declarations"} <= data.keys():
         errors += _customs_type_errors(direction=data["direction"], lines=data["customs_declarations"])
-    return errors
+    return legs_field_names(errors, data)
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from datetime import datetime
 from django.db import transaction
 
 from clearance.audit import Actor
-from clearance.errors import Conflict
+from clearance.errors import Conflict, FieldError
 from clearance.models import ACTIVE_DECLARATION, CrossingLeg, Declaration, Handover
 from clearance.services import lifecycle
 from vehicles.models import Yard
@@ -31,6 +31,24 @@ PARTY_FIELDS = {
 def legs_handover_status(data: dict) -> str:
     """The hand-over status a new declaration starts with: awaiting its containers when declared in legs."""
     return Declaration.HandoverStatus.AWAITING if data.get("legs") else Declaration.HandoverStatus.NONE
+
+
+def legs_field_names(errors: list[FieldError], data: dict) -> list[FieldError]:
+    """A crossing declared in legs hears of its crossing leg's documents and permit where it wrote them
+    (``legs[1].safety_driver.document_expires``), not under ``vehicle`` and ``driver`` it never sent."""
+    legs = data.get("legs")
+    if not legs:
+        return errors
+    last = len(legs) - 1
+    person = "driver" if legs[last].get("driver") else "safety_driver"
+    renamed = {"vehicle": f"legs[{last}].vehicle", "driver": f"legs[{last}].{person}"}
+    named = []
+    for error in errors:
+        head, dot, rest = error.field.partition(".")
+        if dot and head in renamed:
+            error = FieldError(f"{renamed[head]}.{rest}", error.code, error.message)
+        named.append(error)
+    return named
 
 
 def _snapshot(row, name: str) -> dict | None:

@@ -528,3 +528,15 @@ def test_the_schema_documents_legs_and_its_example_is_accepted(client, api):
     response = api.post("/api/v1/declarations/", {**example, "expected_arrival": arrival_in(24)}, format="json")
     assert response.status_code == 201, response.json()
     assert [leg["vehicle"]["plate"] for leg in response.json()["legs"]] == ["12C-123.45", "12C-777.77"]
+
+
+def test_an_expired_safety_drivers_document_is_named_where_the_forwarder_wrote_it(api):
+    body = legs_body()
+    body["legs"][1]["safety_driver"]["document_expires"] = "2020-01-01"
+
+    response = api.post("/api/v1/declarations/", body, format="json")
+
+    assert response.status_code == 400, response.json()
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
+        ("legs[1].safety_driver.document_expires", "document_expired")
+    ]
