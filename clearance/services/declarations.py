@@ -26,7 +26,7 @@ from clearance.models import (
 )
 from clearance.services import lifecycle
 from clearance.services.checks import checks_start
-from clearance.services.legs import legs_field_names, legs_handover_status, legs_record
+from clearance.services.legs import legs_amendment, legs_field_names, legs_handover_status, legs_record
 from clearance.services.tariffs import fee_calculate, journey_of
 from clearance.services.yard import queue_class
 from vehicles.models import Route, local_date
@@ -347,7 +347,8 @@ def declaration_amend(
     )
     _ensure_amendable(declaration, expected_version=expected_version, changes=changes)
     _raise_if(_amendment_errors(declaration, changes))
-    amended_fields = _apply_amendment(declaration, changes)
+    legs_fields = legs_amendment(declaration, changes)
+    amended_fields = _apply_amendment(declaration, changes) + legs_fields
     # An unpaid fee was computed from what is being amended: it is issued again at the next clearance.
     fee_withdrawn = Fee.objects.filter(declaration=declaration, status=Fee.Status.ISSUED).delete()[0] > 0
     _ensure_paid_fee_still_covers(declaration)

@@ -51,6 +51,25 @@ def legs_field_names(errors: list[FieldError], data: dict) -> list[FieldError]:
     return named
 
 
+def legs_amendment(declaration: Declaration, changes: dict) -> list[str]:
+    """What an amendment means for a crossing in legs. Its vehicles and drivers are its legs': they are not
+    amended one by one (Conflict ``not_amendable``: cancel and declare again). Other containers must be
+    handed over again: a hand-over already recorded no longer stands. Returns the fields it changed."""
+    if declaration.handover_status == Declaration.HandoverStatus.NONE:
+        return []
+    parties = sorted({"vehicle", "trailer", "driver"} & changes.keys())
+    if parties:
+        raise Conflict(
+            f"This crossing was declared in legs; its {', '.join(parties)} cannot be amended on their own. "
+            f"Cancel it and declare the legs again.",
+            code="not_amendable",
+        )
+    if "containers" in changes and declaration.handover_status != Declaration.HandoverStatus.AWAITING:
+        declaration.handover_status = Declaration.HandoverStatus.AWAITING
+        return ["handover_status"]
+    return []
+
+
 def _snapshot(row, name: str) -> dict | None:
     if row is None:
         return None

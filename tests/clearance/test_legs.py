@@ -540,3 +540,25 @@ def test_an_expired_safety_drivers_document_is_named_where_the_forwarder_wrote_i
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [
         ("legs[1].safety_driver.document_expires", "document_expired")
     ]
+
+
+def test_a_crossing_in_legs_keeps_its_vehicles_and_new_containers_are_handed_over_again(api, cleared_legs, device):
+    declared = cleared_legs()
+    hand_over(device("yard_gate", yard="1119-transfer-yard"), ["CSQU3054383"], at=IN_WINDOW)
+
+    swapped = api.patch(
+        f"/api/v1/declarations/{declared['id']}/",
+        {"vehicle": dict(AUTONOMOUS, plate="12C-777.78")},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+    recontained = api.patch(
+        f"/api/v1/declarations/{declared['id']}/",
+        {"containers": [container(2)]},
+        format="json",
+        HTTP_IF_MATCH='"1"',
+    )
+
+    assert (swapped.status_code, swapped.json()["code"]) == (409, "not_amendable")
+    assert recontained.status_code == 200, recontained.json()
+    assert recontained.json()["handover_status"] == "awaiting"
