@@ -135,7 +135,7 @@ def _call_rates(now: datetime | None = None) -> dict[tuple[int, str], int]:
     now = now or timezone.now()
     rates: dict[tuple[int, str], int] = {}
     for lane in Lane.objects.filter(is_open=True, purpose=Lane.Purpose.CARGO).only(
-        "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open"
+        "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open", "purpose"
     ):
         if lane.is_within_hours(now):
             key = (lane.route_id, lane.current_direction)

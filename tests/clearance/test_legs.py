@@ -562,3 +562,16 @@ def test_a_crossing_in_legs_keeps_its_vehicles_and_new_containers_are_handed_ove
     assert (swapped.status_code, swapped.json()["code"]) == (409, "not_amendable")
     assert recontained.status_code == 200, recontained.json()
     assert recontained.json()["handover_status"] == "awaiting"
+
+
+def test_a_window_may_cross_midnight_and_belongs_to_the_day_it_starts():
+    lane = Lane.objects.get(code="1119-AV1")
+    LaneWindow.objects.filter(lane=lane).delete()
+    today = local_date(timezone.now())
+    LaneWindow.objects.create(lane=lane, starts_at=time(23, 0), ends_at=time(1, 0), valid_to=today)
+    lane = Lane.objects.get(code="1119-AV1")
+
+    assert lane.is_within_hours(at_local(23, 30))
+    assert lane.is_within_hours(at_local(0, 30, days=1))  # the night that started on its last valid day
+    assert not lane.is_within_hours(at_local(1, 0, days=1))
+    assert not lane.is_within_hours(at_local(23, 30, days=1))  # no longer valid

@@ -135,16 +135,17 @@ def test_the_create_request_body_has_the_documented_fields(schema):
         "containers",
         "goods",
         "quarantine_certificates",
+        "legs",
     }
+    # vehicle and driver are required unless the crossing is declared in legs (their descriptions say so).
     assert set(body["required"]) == {
         "direction",
         "route",
         "expected_arrival",
         "customs_declarations",
-        "vehicle",
-        "driver",
         "goods",
     }
+    assert "unless the crossing is declared in legs" in body["properties"]["vehicle"]["description"]
     assert body["properties"]["expected_arrival"]["format"] == "date-time"
     assert not {"id", "reference", "status", "stage", "version", "company", "needs_quarantine"} & set(
         body["properties"]

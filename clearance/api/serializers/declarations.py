@@ -43,9 +43,11 @@ class DeclarationInput(StrictSerializer):
     route = RouteCodeField(max_length=20)
     expected_arrival = AwareDateTimeField()
     customs_declarations = CustomsDeclarationInput(many=True, allow_empty=False, max_length=20)
-    vehicle = VehicleInput()
+    # Required unless the crossing is declared in ``legs`` (then they are its crossing leg's): the schema
+    # says so in words, the serializer requires them for a body without legs.
+    vehicle = VehicleInput(required=False, help_text="Required unless the crossing is declared in legs.")
     trailer = TrailerInput(required=False, allow_null=True)
-    driver = DriverInput()
+    driver = DriverInput(required=False, help_text="Required unless the crossing is declared in legs.")
     containers = ContainerInput(many=True, required=False, max_length=10)
     goods = GoodsLineInput(many=True, allow_empty=False, max_length=100)
     quarantine_certificates = QuarantineCertificateInput(many=True, required=False, max_length=20)
@@ -62,10 +64,10 @@ class DeclarationInput(StrictSerializer):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         data = kwargs.get("data")
-        if isinstance(data, dict) and "legs" in data and "vehicle" in self.fields:
-            # Declared in legs: the crossing leg names the vehicle and driver.
-            self.fields["vehicle"].required = False
-            self.fields["driver"].required = False
+        if data is not None and not (isinstance(data, dict) and "legs" in data):
+            # One vehicle throughout: its vehicle and driver are required (in legs, the crossing leg's are).
+            self.fields["vehicle"].required = True
+            self.fields["driver"].required = True
 
     def validate_route(self, value):
         return route_for_code(value)
