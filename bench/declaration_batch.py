@@ -1,5 +1,6 @@
 """Batch upload: POST /api/v1/declarations/batch/ with 500 valid declarations, timed, against the same
-declarations posted one by one in the same run.
+declarations posted one by one in the same run; then the same number of vehicles as a CSV file through
+POST /api/v1/declarations/import/.
 
     .venv/bin/python bench/declaration_batch.py --items 500
 
@@ -9,6 +10,8 @@ second, and the ratio to the one-by-one baseline. Asserts nothing (the issue's t
 """
 
 import argparse
+import csv
+import io
 import sys
 import time
 from datetime import timedelta
@@ -38,6 +41,7 @@ def main() -> None:
     from django.utils import timezone
     from rest_framework.test import APIClient
 
+    from clearance.api.imports import COLUMNS
     from clearance.models import RiskSettings
     from clearance.services.companies import api_key_create, company_create
 
@@ -63,9 +67,34 @@ def main() -> None:
     assert response.json()["created"] == args.items, response.json()["results"][0]
     redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
 
+    rows = [_csv_row(body(args.baseline + args.items + index, arrival)) for index in range(args.items)]
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    started = time.perf_counter()
+    response = client.generic("POST", "/api/v1/declarations/import/", out.getvalue().encode(), content_type="text/csv")
+    import_elapsed = time.perf_counter() - started
+    assert response.status_code == 200 and response.json()["created"] == args.items, response.content[:500]
+    redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
+
     print(f"one by one (baseline, {args.baseline}): {single_rate:.1f} declarations/s")
     print(f"batch of {args.items}: {elapsed:.2f} s, {args.items / elapsed:.1f} declarations/s")
     print(f"ratio batch/one-by-one: {(args.items / elapsed) / single_rate:.2f}")
+    print(
+        f"CSV import of {args.items} vehicles: {import_elapsed:.2f} s, {args.items / import_elapsed:.1f} declarations/s"
+    )
+
+
+def _csv_row(made: dict) -> dict:
+    """A body as the import template's row (one goods line, one customs number, no container)."""
+    vehicle, driver, goods, customs = made["vehicle"], made["driver"], made["goods"][0], made["customs_declarations"][0]
+    row = {"direction": made["direction"], "route": made["route"], "expected_arrival": made["expected_arrival"]}
+    row.update({f"vehicle_{name}": value for name, value in vehicle.items()})
+    row.update({f"driver_{name}": value for name, value in driver.items()})
+    row.update({f"goods_{name}": value for name, value in goods.items()})
+    row.update({"customs_number": customs["number"], "customs_type": customs["type"]})
+    return row
 
 
 if __name__ == "__main__":

@@ -230,6 +230,13 @@ SMARTGATE_API_MAX_BODY_BYTES = env_int("SMARTGATE_API_MAX_BODY_BYTES", default=2
 # POST /api/v1/declarations/batch/: at most this many declarations, in a body of at most this many bytes.
 SMARTGATE_BATCH_MAX_ITEMS = env_int("SMARTGATE_BATCH_MAX_ITEMS", default=500, minimum=1)
 SMARTGATE_BATCH_MAX_BODY_BYTES = env_int("SMARTGATE_BATCH_MAX_BODY_BYTES", default=4 * 1024 * 1024, minimum=1024)
+# Declarations from a CSV/XLSX file (clearance/api/imports.py): the file's size, its rows, and how far an XLSX
+# (a zip) may unpack before it is refused unread (a zip bomb).
+SMARTGATE_IMPORT_MAX_BYTES = env_int("SMARTGATE_IMPORT_MAX_BYTES", default=2 * 1024 * 1024, minimum=1024)
+SMARTGATE_IMPORT_MAX_ROWS = env_int("SMARTGATE_IMPORT_MAX_ROWS", default=500, minimum=1)
+SMARTGATE_IMPORT_MAX_UNPACKED_BYTES = env_int(
+    "SMARTGATE_IMPORT_MAX_UNPACKED_BYTES", default=20 * 1024 * 1024, minimum=1024 * 1024
+)
 SMARTGATE_IDEMPOTENCY_RETENTION_HOURS = env_int("SMARTGATE_IDEMPOTENCY_RETENTION_HOURS", default=24, minimum=1)
 # How long a request waits for another still running with its Idempotency-Key before a 409.
 SMARTGATE_IDEMPOTENCY_WAIT_SECONDS = env_int("SMARTGATE_IDEMPOTENCY_WAIT_SECONDS", default=5, minimum=1)

@@ -37,7 +37,10 @@ def empty_cache():
     """Each test starts with no throttle or failed-guess counters left by another."""
     from django.core.cache import cache
 
+    from vehicles.route_cache import routes_forget
+
     cache.clear()
+    routes_forget()  # each test has its own reference data
 
 
 @pytest.fixture(autouse=True)

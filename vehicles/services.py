@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.db import transaction
 
 from vehicles.models import Driver, DriverName, Lane, Movement, RegistryFact, Trailer, Vehicle, Yard
+from vehicles.names import fold_name
 from vehicles.plates import Plate, normalize_plate
 
 
@@ -127,3 +129,164 @@ def driver_register(
     driver.save()
     DriverName.objects.get_or_create(driver=driver, name_key=driver.name_key, defaults={"full_name": driver.full_name})
     return driver
+
+
+# --- Many declarations at once ---------------------------------------------------------------------
+
+_VEHICLE_DECLARED = ("plate", "max_gross_weight_kg", "permit_number", "permit_expires")
+_VEHICLE_KEPT_UNLESS_GIVEN = ("vehicle_class", "is_autonomous")
+_DRIVER_DECLARED = ("full_name", "nationality", "document_expires")
+
+
+@dataclass
+class Registrations:
+    """What ``parties_register_many`` found and wrote: per declaration, its vehicle, trailer (or None) and
+    driver as they stood after its own registration (unsaved copies carrying the registry row's id, for
+    the declaration's own snapshot), and the rows still to insert in the caller's statement: the facts of
+    what changed, and the names the documents were declared with."""
+
+    vehicles: list[Vehicle]
+    trailers: list[Trailer | None]
+    drivers: list[Driver]
+    rows_to_insert: list[tuple[list, bool]] = field(default_factory=list)
+
+
+def _vehicle_key(values: dict) -> tuple[str, str]:
+    return values["plate"].country, values["plate"].normalized
+
+
+def _driver_key(values: dict) -> tuple[str, str, str]:
+    return values.get("document_country") or values["nationality"], values["document_type"], values["document_number"]
+
+
+def parties_register_many(
+    *, vehicles: list[dict], trailers: list[dict | None], drivers: list[dict], sources: list[str]
+) -> Registrations:
+    """Bring the registry up to what many declarations declare, in a constant number of queries: the
+    known rows read locked (vehicles, drivers), then one upsert per table. Declarations are taken in
+    order, as if one after the other: each change is a fact naming its source (a row first registered
+    here has none: there was nothing before it), the last declared values stay, and every name a document
+    was declared with is kept (the watchlist matches them all). Call inside a transaction."""
+    found_vehicles = {
+        (row.country, row.normalized_plate): row
+        for row in Vehicle.objects.select_for_update().filter(
+            normalized_plate__in={values["plate"].normalized for values in vehicles}
+        )
+    }
+    found_drivers = {
+        (row.document_country, row.document_type, row.document_number): row
+        for row in Driver.objects.select_for_update().filter(
+            document_number__in={values["document_number"] for values in drivers}
+        )
+    }
+    facts: list[tuple[str, tuple, dict, str]] = []
+    vehicle_rows: dict[tuple, Vehicle] = {}
+    declared_vehicles = []
+    for values, source in zip(vehicles, sources, strict=True):
+        key = _vehicle_key(values)
+        row = vehicle_rows.get(key) or found_vehicles.get(key)
+        given = {name: values.get(name) for name in _VEHICLE_DECLARED}
+        given["plate"] = values["plate"].display
+        given["permit_number"] = given["permit_number"] or ""
+        given.update({name: values[name] for name in _VEHICLE_KEPT_UNLESS_GIVEN if values.get(name) is not None})
+        if row is None:
+            row = Vehicle(country=key[0], normalized_plate=key[1], **given)
+        else:
+            row = _changed_copy(row, given, facts=facts, subject=RegistryFact.Subject.VEHICLE, key=key, source=source)
+        vehicle_rows[key] = row
+        declared_vehicles.append(_copy(row))
+    trailer_rows: dict[tuple, Trailer] = {}
+    for values in trailers:
+        if values is not None:
+            plate = values["plate"]
+            trailer_rows.setdefault(
+                (plate.country, plate.normalized),
+                Trailer(country=plate.country, normalized_plate=plate.normalized, plate=plate.display),
+            )
+    driver_rows: dict[tuple, Driver] = {}
+    declared_drivers = []
+    names = []
+    for values, source in zip(drivers, sources, strict=True):
+        key = _driver_key(values)
+        row = driver_rows.get(key) or found_drivers.get(key)
+        given = {name: values[name] for name in _DRIVER_DECLARED}
+        if row is None:
+            row = Driver(document_country=key[0], document_type=key[1], document_number=key[2], **given)
+        else:
+            row = _changed_copy(row, given, facts=facts, subject=RegistryFact.Subject.DRIVER, key=key, source=source)
+        row.name_key = fold_name(row.full_name)[:150]
+        driver_rows[key] = row
+        declared_drivers.append(_copy(row))
+        names.append((key, row.full_name, row.name_key))
+
+    _upsert(
+        Vehicle,
+        vehicle_rows.values(),
+        ["country", "normalized_plate"],
+        [*_VEHICLE_DECLARED, *_VEHICLE_KEPT_UNLESS_GIVEN],
+    )
+    # A trailer's registration holds only its plate: the first written form stays.
+    _upsert(Trailer, trailer_rows.values(), ["country", "normalized_plate"], ["country"])
+    _upsert(
+        Driver,
+        driver_rows.values(),
+        ["document_country", "document_type", "document_number"],
+        [*_DRIVER_DECLARED, "name_key"],
+    )
+
+    for copy in declared_vehicles:
+        copy.id = vehicle_rows[(copy.country, copy.normalized_plate)].id
+    for copy in declared_drivers:
+        copy.id = driver_rows[(copy.document_country, copy.document_type, copy.document_number)].id
+    declared_trailers = [
+        None if values is None else _copy(trailer_rows[(values["plate"].country, values["plate"].normalized)])
+        for values in trailers
+    ]
+    rows = {RegistryFact.Subject.VEHICLE: vehicle_rows, RegistryFact.Subject.DRIVER: driver_rows}
+    fact_rows = [
+        RegistryFact(subject=subject, subject_id=rows[subject][key].id, changes=changes, source=source)
+        for subject, key, changes, source in facts
+    ]
+    name_rows = [
+        DriverName(driver_id=driver_rows[key].id, full_name=full_name, name_key=name_key)
+        for key, full_name, name_key in dict.fromkeys(names)
+    ]
+    return Registrations(
+        vehicles=declared_vehicles,
+        trailers=declared_trailers,
+        drivers=declared_drivers,
+        rows_to_insert=[(fact_rows, False), (name_rows, True)],
+    )
+
+
+def _changed_copy(row, given: dict, *, facts: list, subject: str, key: tuple, source: str):
+    """The row with ``given`` applied; what changed is noted as a fact of ``source``."""
+    changes = {
+        name: [_plain(getattr(row, name)), _plain(value)]
+        for name, value in given.items()
+        if getattr(row, name) != value
+    }
+    if not changes:
+        return row
+    facts.append((subject, key, changes, source))
+    updated = _copy(row)
+    updated.pk = row.pk
+    for name, value in given.items():
+        setattr(updated, name, value)
+    return updated
+
+
+def _copy(row):
+    return type(row)(**{f.attname: getattr(row, f.attname) for f in row._meta.concrete_fields})
+
+
+def _upsert(model, rows, unique_fields: list[str], update_fields: list[str]) -> None:
+    """One INSERT … ON CONFLICT DO UPDATE for known and new rows alike (Django would split rows with and
+    without a primary key into two statements); the ids come back from RETURNING."""
+    rows = list(rows)
+    for row in rows:
+        row.pk = None
+    if rows:
+        model.objects.bulk_create(
+            rows, update_conflicts=True, unique_fields=unique_fields, update_fields=[*update_fields, "updated_at"]
+        )

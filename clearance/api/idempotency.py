@@ -35,12 +35,34 @@ class _StillRunning(Exception):
     """Another request with this key did not finish within the wait."""
 
 
+def _content_digest(value) -> str:
+    """A file in the request (an import's body or uploaded part) by its content, not its name."""
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    if hasattr(value, "chunks"):
+        digest = hashlib.sha256()
+        for chunk in value.chunks():
+            digest.update(chunk)
+        value.seek(0)
+        return digest.hexdigest()
+    return str(value)
+
+
 def _fingerprint(request) -> str:
-    canonical = json.dumps(request.data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    data = request.data
+    if hasattr(data, "dict"):  # a multipart form: its fields and its files
+        data = {**data.dict(), **{name: request.FILES[name] for name in request.FILES}}
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_content_digest)
     return hashlib.sha256(f"{request.method} {request.path}\n{canonical}".encode()).hexdigest()
 
 
-def idempotent(view_method):
+def idempotent(view_method=None, *, stored=None, replayed=None):
+    """``@idempotent``, or ``@idempotent(stored=…, replayed=…)`` for an answer that must not be kept as it
+    was sent: ``stored(body)`` is what the record keeps, ``replayed(view, body)`` what a replay answers
+    (a webhook's signing secret is not kept in clear: the replay reads it, encrypted at rest, again)."""
+    if view_method is None:
+        return functools.partial(idempotent, stored=stored, replayed=replayed)
+
     @functools.wraps(view_method)
     def wrapper(self, request, *args, **kwargs):
         key = request.headers.get(HEADER)
@@ -57,12 +79,19 @@ def idempotent(view_method):
         fingerprint = _fingerprint(request)
         try:
             with transaction.atomic():
-                record, existing = _claim_or_find(company=company, key=key, fingerprint=fingerprint, path=request.path)
-                if record is None:
-                    return _answer_for_existing(existing, fingerprint)
+                record_id, existing = _claim_or_find(
+                    company=company, key=key, fingerprint=fingerprint, path=request.path
+                )
+                if record_id is None:
+                    answer = _answer_for_existing(existing, fingerprint)
+                    if replayed is not None and answer.has_header("Idempotent-Replayed"):
+                        answer.data = replayed(self, answer.data)
+                    return answer
                 response = view_method(self, request, *args, **kwargs)
                 if 200 <= response.status_code < 300:
-                    _store(record, response)  # commits with the effect, or neither does
+                    if stored is not None:
+                        response.idempotent_body = stored(response.data)
+                    _store(record_id, response)  # commits with the effect, or neither does
                 else:
                     transaction.set_rollback(True)  # a refused request leaves its key free
                 return response
@@ -75,9 +104,9 @@ def idempotent(view_method):
 def _claim_or_find(*, company, key: str, fingerprint: str, path: str):
     """Claim the key in this transaction; or the finished record that holds it. (record, existing)."""
     for _attempt in range(3):
-        record = _claim(company=company, key=key, fingerprint=fingerprint, path=path)
-        if record is not None:
-            return record, None
+        record_id = _claim(company=company, key=key, fingerprint=fingerprint, path=path)
+        if record_id is not None:
+            return record_id, None
         existing = IdempotencyRecord.objects.filter(company=company, key=key).first()
         if existing is None:
             continue  # the holder's transaction rolled back just now: the key is free again
@@ -89,42 +118,45 @@ def _claim_or_find(*, company, key: str, fingerprint: str, path: str):
     raise _StillRunning
 
 
-def _claim(*, company, key: str, fingerprint: str, path: str) -> IdempotencyRecord | None:
-    """Insert the key's record. A concurrent uncommitted claim of the same key makes PostgreSQL wait for
-    its transaction: committed, this is an IntegrityError (None); rolled back, this claim succeeds."""
+def _claim(*, company, key: str, fingerprint: str, path: str) -> int | None:
+    """Insert the key's record; its id, or None when a committed record holds the key. A concurrent
+    uncommitted claim of the same key makes PostgreSQL wait for its transaction (the unique index):
+    committed, nothing is inserted; rolled back, this claim is. The wait is bounded by ``lock_timeout``,
+    set in the statement itself: past it, _StillRunning. On PostgreSQL one statement, without a savepoint.
+    The bound stays for the rest of the request's transaction (not reset: a query less on every keyed
+    create): any lock the request then waits for longer is a 503 with Retry-After, never a hung request."""
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                return IdempotencyRecord.objects.create(
+                    company=company, key=key, request_hash=fingerprint, path=path
+                ).pk
+        except IntegrityError:
+            return None
+    table = IdempotencyRecord._meta.db_table
+    wait_ms = str(int(settings.SMARTGATE_IDEMPOTENCY_WAIT_SECONDS * 1000))
     try:
-        with transaction.atomic():
-            with _lock_wait_limited():
-                return IdempotencyRecord.objects.create(company=company, key=key, request_hash=fingerprint, path=path)
-    except IntegrityError:
-        return None
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f'INSERT INTO "{table}" (company_id, key, request_hash, path, is_complete, response_headers, '
+                "created_at) SELECT %s, %s, %s, %s, false, '{}'::jsonb, %s "
+                "FROM (SELECT set_config('lock_timeout', %s, true)) AS waiting_at_most "
+                "ON CONFLICT (company_id, key) DO NOTHING RETURNING id",
+                [company.pk, key, fingerprint, path, timezone.now(), wait_ms],
+            )
+            claimed = cursor.fetchone()
     except OperationalError as error:
         if isinstance(error.__cause__, pg_errors.LockNotAvailable):
             raise _StillRunning from error
         raise
+    return claimed[0] if claimed else None
 
 
-class _lock_wait_limited:
-    """``SET LOCAL lock_timeout`` around the claim on PostgreSQL, so a same-key request waits only so long."""
-
-    def __enter__(self):
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                wait_ms = int(settings.SMARTGATE_IDEMPOTENCY_WAIT_SECONDS * 1000)
-                cursor.execute(f"SET LOCAL lock_timeout = {wait_ms}")
-
-    def __exit__(self, *exc_info):
-        if connection.vendor == "postgresql" and exc_info[0] is None:
-            with connection.cursor() as cursor:
-                cursor.execute("SET LOCAL lock_timeout = DEFAULT")
-        return False
-
-
-def _store(record: IdempotencyRecord, response: Response) -> None:
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
+def _store(record_id: int, response: Response) -> None:
+    IdempotencyRecord.objects.filter(pk=record_id).update(
         is_complete=True,
         response_status=response.status_code,
-        response_body=response.data,
+        response_body=getattr(response, "idempotent_body", response.data),
         response_headers={name: response[name] for name in REPLAYED_HEADERS if response.has_header(name)},
     )
 

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from clearance.api.views import (
     audit,
@@ -7,6 +7,7 @@ from clearance.api.views import (
     declarations,
     events,
     gate,
+    imports,
     inspections,
     load,
     payments,
@@ -17,6 +18,12 @@ from clearance.api.views import (
 urlpatterns = [
     path("declarations/", declarations.DeclarationListCreateApi.as_view(), name="declaration-list"),
     path("declarations/batch/", batch.DeclarationBatchApi.as_view(), name="declaration-batch"),
+    path("declarations/import/", imports.DeclarationImportApi.as_view(), name="declaration-import"),
+    re_path(
+        r"^declarations/import/template\.(?P<extension>xlsx|csv)$",
+        imports.DeclarationImportTemplateApi.as_view(),
+        name="declaration-import-template",
+    ),
     path("declarations/<int:declaration_id>/", declarations.DeclarationDetailApi.as_view(), name="declaration-detail"),
     path(
         "declarations/<int:declaration_id>/events/",

@@ -260,3 +260,12 @@ def checks_reconcile() -> int:
         logger.warning("checks.reconciled", extra={"count": len(stale)})
         checks_enqueue(stale)
     return len(stale)
+
+
+def checks_new(*, declaration: Declaration, now) -> list[Check]:
+    """The checks of a new declaration's first version, unsaved: the submission writes them with the
+    declaration (lifecycle.declarations_submitted) and sends them after commit. A new declaration has no
+    inspection of an earlier version to withdraw."""
+    return [
+        Check(declaration=declaration, version=declaration.version, kind=kind, enqueued_at=now) for kind in Check.Kind
+    ]

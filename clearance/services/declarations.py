@@ -8,14 +8,18 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import CharField, F, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from clearance.audit import Actor
-from clearance.errors import Conflict, FieldError, PreconditionFailed, RuleViolations
+from clearance.errors import Conflict, DomainError, FieldError, PreconditionFailed, RuleViolations
 from clearance.identifiers import CUSTOMS_DECLARATION_DIRECTIONS
 from clearance.models import (
     ACTIVE_DECLARATION,
+    Check,
     Company,
+    CompanyEvent,
     Container,
     CustomsDeclaration,
     Declaration,
@@ -25,12 +29,13 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services import lifecycle
-from clearance.services.checks import checks_start
+from clearance.services.checks import checks_new, checks_start
 from clearance.services.legs import legs_amendment, legs_field_names, legs_handover_status, legs_record
 from clearance.services.tariffs import fee_calculate, journey_of
 from clearance.services.yard import queue_class
+from vehicles.bulk import ids_allocate
 from vehicles.models import Route, local_date
-from vehicles.services import driver_register, trailer_register, vehicle_register
+from vehicles.services import driver_register, parties_register_many, trailer_register, vehicle_register
 
 # Goods of HS chapters 01–24 (live animals, plants, food) pass plant, animal and food-safety control.
 QUARANTINE_CHAPTERS = range(1, 25)
@@ -289,46 +294,247 @@ def declaration_rule_errors(*, data: dict) -> list[FieldError]:
     return legs_field_names(errors, data)
 
 
-@transaction.atomic
 def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declaration:
     """Declare a crossing. ``data`` is validated input: field formats are already checked; this checks
     the rules that need the clock, the gate's settings and other crossings.
 
-    Raises RuleViolations (400) or Conflict (409: the vehicle or a customs number is on an active crossing).
+    Raises RuleViolations (400) or Conflict (409: the vehicle, a customs number or a container is on an
+    active crossing).
     """
-    route: Route = data["route"]
-    _raise_if(declaration_rule_errors(data=data))
+    (outcome,) = declarations_submit_many(company=company, actor=actor, items=[data])
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
 
-    parties = _register_parties(
-        company=company, vehicle=data["vehicle"], trailer=data.get("trailer"), driver=data["driver"]
-    )
-    _ensure_vehicle_free(vehicle_id=parties["vehicle"].id, company_id=company.id)
-    _ensure_customs_numbers_free(
-        numbers=[line["number"] for line in data["customs_declarations"]], company_id=company.id
-    )
 
-    declaration = Declaration(
-        company=company,
-        direction=data["direction"],
-        route=route,
-        expected_arrival=data["expected_arrival"],
-        vehicle=parties["vehicle"],
-        trailer=parties.get("trailer"),
-        driver=parties["driver"],
-        handover_status=legs_handover_status(data),
+def declarations_submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[Declaration | DomainError]:
+    """Declare many crossings, each as ``declaration_submit`` would, taken in order: per item the new
+    declaration (its lines, checks and chain held in memory, ready to show) or the error a single
+    submission would have raised (a refused item writes nothing). Whatever the number of items and of
+    their lines, a constant number of queries: one read of the active crossings holding their vehicles,
+    customs numbers and containers, one allocation of ids, the registry read and upserted per table, and
+    one write of everything else (vehicles.bulk.rows_insert)."""
+    try:
+        with transaction.atomic():
+            return _submit_many(company=company, actor=actor, items=items)
+    except IntegrityError:
+        if len(items) > 1:
+            # A concurrent request took a vehicle, number or container between our read and our write:
+            # each item alone says which (and the others go in).
+            return [declarations_submit_many(company=company, actor=actor, items=[data])[0] for data in items]
+        # Answer the clash as the read would have answered it.
+        (clash,) = _clashes(company=company, items=items, claimed=_Claimed())
+        if clash is not None:
+            return [clash]
+        raise
+
+
+class _Claimed:
+    """What earlier items of the same submission took: the vehicles, customs numbers and containers of the
+    declarations accepted so far (a later item hears the 409 it would hear once they were committed)."""
+
+    def __init__(self):
+        self.vehicles: dict[tuple, Declaration] = {}
+        self.customs_numbers: dict[str, Declaration] = {}
+        self.containers: dict[str, Declaration] = {}
+
+    def take(self, declaration: Declaration, data: dict) -> None:
+        plate = data["vehicle"]["plate"]
+        self.vehicles[(plate.country, plate.normalized)] = declaration
+        for line in data.get("customs_declarations", []):
+            self.customs_numbers[line["number"]] = declaration
+        for line in data.get("containers", []):
+            self.containers[line["number"]] = declaration
+
+
+def _clashes(*, company: Company, items: list[dict], claimed: _Claimed) -> list[Conflict | None]:
+    """Per item, the 409 it meets against the active crossings in the database, read in one query."""
+    held = _held_by_active_crossings(
+        plates={(data["vehicle"]["plate"].country, data["vehicle"]["plate"].normalized) for data in items},
+        numbers={line["number"] for data in items for line in data.get("customs_declarations", [])},
+        containers={line["number"] for data in items for line in data.get("containers", [])},
     )
-    declaration.declare_parties(vehicle=parties["vehicle"], trailer=parties.get("trailer"), driver=parties["driver"])
-    with _guarding_uniqueness(declaration):
-        declaration.save()
-    declaration.reference = f"SG-{local_date(declaration.created_at).year}-{declaration.id:06d}"
-    _replace_lines(
-        declaration,
-        {key: data.get(key, []) for key in ("customs_declarations", "containers", "goods", "quarantine_certificates")},
+    return [_clash(company=company, data=data, held=held, claimed=claimed) for data in items]
+
+
+def _held_by_active_crossings(*, plates: set, numbers: set, containers: set) -> dict[tuple[str, str], tuple]:
+    """``{(what, key): (reference, company id)}`` of the active crossings holding any of these."""
+    parts = [
+        Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate__in={plate for _c, plate in plates})
+        .annotate(
+            what=Value("vehicle"),
+            key=Concat("vehicle__country", Value(":"), "vehicle__normalized_plate", output_field=CharField()),
+            holder=F("reference"),
+            owner=F("company_id"),
+        )
+        .values_list("what", "key", "holder", "owner")
+        .order_by()
+    ]
+    for what, model, wanted in (("customs_number", CustomsDeclaration, numbers), ("container", Container, containers)):
+        if wanted:
+            parts.append(
+                model.objects.filter(number__in=wanted, is_active=True)
+                .annotate(
+                    what=Value(what),
+                    key=F("number"),
+                    holder=F("declaration__reference"),
+                    owner=F("declaration__company_id"),
+                )
+                .values_list("what", "key", "holder", "owner")
+                .order_by()
+            )
+    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
+    held: dict[tuple[str, str], tuple] = {}
+    for what, key, reference, owner in query:
+        held.setdefault((what, key), (reference, owner))
+    return held
+
+
+def _clash(*, company: Company, data: dict, held: dict, claimed: _Claimed) -> Conflict | None:
+    """The 409 a submission of ``data`` meets: its vehicle first, then its customs numbers, then its
+    containers, as a single submission checks them; another company's crossing is never named."""
+    plate = data["vehicle"]["plate"]
+    holder = held.get(("vehicle", f"{plate.country}:{plate.normalized}"))
+    mine = claimed.vehicles.get((plate.country, plate.normalized))
+    if holder is None and mine is not None:
+        holder = (mine.reference, company.id)
+    if holder is not None:
+        named, extra = _named(*holder, company_id=company.id)
+        return Conflict(
+            f"This vehicle is already on {named}; it must cross or be cancelled first.",
+            code="vehicle_has_active_crossing",
+            extra=extra,
+        )
+    checked = (
+        (
+            "customs_number",
+            "Customs declaration",
+            "customs_declaration_in_use",
+            "customs_declarations",
+            claimed.customs_numbers,
+        ),
+        ("container", "Container", "container_in_use", "containers", claimed.containers),
     )
-    legs_record(declaration=declaration, legs=data.get("legs"))
-    lifecycle.declaration_submitted(declaration=declaration, actor=actor, fields=["reference", "needs_quarantine"])
-    checks_start(declaration=declaration, actor=actor)
-    return declaration
+    for what, label, code, name, taken in checked:
+        for line in data.get(name, []):
+            holder = held.get((what, line["number"]))
+            if holder is None and line["number"] in taken:
+                holder = (taken[line["number"]].reference, company.id)
+            if holder is not None:
+                named, extra = _named(*holder, company_id=company.id)
+                return Conflict(f"{label} {line['number']} is already on {named}.", code=code, extra=extra)
+    return None
+
+
+def _named(reference: str, owner_id: int, *, company_id: int) -> tuple[str, dict]:
+    if owner_id == company_id:
+        return f"the active crossing {reference}", {"declaration": reference}
+    return "an active crossing declared by another company", {}
+
+
+# A declaration's lines, by the name its data and its representation give them.
+LINES = (
+    ("customs_declarations", CustomsDeclaration),
+    ("containers", Container),
+    ("goods", GoodsLine),
+    ("quarantine_certificates", QuarantineCertificate),
+)
+
+
+def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[Declaration | DomainError]:
+    outcomes: list[Declaration | DomainError | None] = []
+    for data in items:
+        errors = declaration_rule_errors(data=data)
+        outcomes.append(RuleViolations(errors) if errors else None)
+    valid = [index for index, outcome in enumerate(outcomes) if outcome is None]
+    if not valid:
+        return outcomes
+    claimed = _Claimed()
+    clashes = _clashes(company=company, items=[items[index] for index in valid], claimed=claimed)
+    now = timezone.now()
+    year = local_date(now).year
+    # Ids for every item that may be accepted (one refused below leaves a gap, as a rollback would): each
+    # reference is known from the start, for the declaration's own INSERT and for a later item's 409.
+    declaration_ids, check_ids, event_ids = ids_allocate(
+        [(Declaration, len(valid)), (Check, len(valid) * len(Check.Kind)), (CompanyEvent, len(valid))]
+    )
+    accepted: list[tuple[Declaration, dict]] = []
+    for index, clash, declaration_id in zip(valid, clashes, declaration_ids, strict=True):
+        data = items[index]
+        # An earlier item of this submission may have taken what this one needs.
+        clash = clash or _clash(company=company, data=data, held={}, claimed=claimed)
+        if clash is not None:
+            outcomes[index] = clash
+            continue
+        declaration = Declaration(
+            id=declaration_id,
+            reference=f"SG-{year}-{declaration_id:06d}",
+            company=company,
+            direction=data["direction"],
+            route=data["route"],
+            expected_arrival=data["expected_arrival"],
+            needs_quarantine=goods_need_quarantine(data["goods"]),
+            handover_status=legs_handover_status(data),
+        )
+        claimed.take(declaration, data)
+        outcomes[index] = declaration
+        accepted.append((declaration, data))
+    if not accepted:
+        return outcomes
+
+    source = f"declaration by {company.tax_code}"
+    registered = parties_register_many(
+        vehicles=[data["vehicle"] for _declaration, data in accepted],
+        trailers=[data.get("trailer") for _declaration, data in accepted],
+        drivers=[data["driver"] for _declaration, data in accepted],
+        sources=[source] * len(accepted),
+    )
+    lines: dict[type, list] = {model: [] for _name, model in LINES}
+    checks = []
+    next_check_id = iter(check_ids)
+    for position, (declaration, data) in enumerate(accepted):
+        vehicle = registered.vehicles[position]
+        trailer = registered.trailers[position]
+        driver = registered.drivers[position]
+        declaration.vehicle_id, declaration.driver_id = vehicle.id, driver.id
+        declaration.trailer_id = trailer.id if trailer else None
+        declaration.declare_parties(vehicle=vehicle, trailer=trailer, driver=driver)
+        held = {}
+        for name, model in LINES:
+            held[name] = [model(declaration_id=declaration.id, **line) for line in data.get(name, [])]
+            lines[model] += held[name]
+        its_checks = checks_new(declaration=declaration, now=now)
+        for check in its_checks:
+            check.id = next(next_check_id)
+        checks.append(its_checks)
+        # In the order a read gives them (Check.Meta.ordering).
+        by_kind = sorted(its_checks, key=lambda check: check.kind)
+        _hold_for_the_response(declaration, {**held, "checks": by_kind, "inspections": [], "legs": []})
+    lifecycle.declarations_submitted(
+        declarations=[declaration for declaration, _data in accepted],
+        checks=checks,
+        event_ids=event_ids[: len(accepted)],
+        actor=actor,
+        rows=[*registered.rows_to_insert, *((rows, False) for rows in lines.values())],
+    )
+    for declaration, data in accepted:
+        if data.get("legs"):  # a crossing in legs (rare): its legs written after it, held for the answer too
+            declaration._prefetched_objects_cache["legs"]._result_cache = legs_record(
+                declaration=declaration, legs=data["legs"]
+            )
+    return outcomes
+
+
+def _hold_for_the_response(declaration: Declaration, related: dict[str, list]) -> None:
+    """What the representation reads, held on the instance as a prefetch would hold it: the answer is
+    built from memory, without reading back what was just written."""
+    declaration._prefetched_objects_cache = {}
+    for name, rows in related.items():
+        held = getattr(Declaration, name).rel.related_model.objects.all()
+        held._result_cache = rows
+        held._prefetch_done = True
+        declaration._prefetched_objects_cache[name] = held
+    Declaration.fee.related.set_cached_value(declaration, None)
 
 
 @transaction.atomic

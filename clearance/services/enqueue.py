@@ -8,10 +8,12 @@ queue itself) is already committed, and reconciliation or the periodic dispatche
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 from celery import current_app
 from django.db import transaction
@@ -64,13 +66,15 @@ class _BrokerCircuit:
 broker_circuit = _BrokerCircuit()
 
 
-def task_send(name: str, *, queue: str, args: Iterable = ()) -> bool:
-    """Send one task now; False (logged) when the broker cannot take it, or failed moments ago."""
+def task_send(name: str, *, queue: str, args: Iterable = (), producer=None) -> bool:
+    """Send one task now; False (logged) when the broker cannot take it, or failed moments ago. Many sends
+    share one ``producer`` (``tasks_send``) rather than each taking one from the pool."""
     if broker_circuit.is_open() and not current_app.conf.task_always_eager:
         logger.info("task.enqueue_skipped", extra={"task": name, "queue": queue})
         return False
     try:
-        current_app.signature(name, args=list(args)).apply_async(queue=queue, retry=False)
+        options = {"producer": producer} if producer is not None else {}
+        current_app.signature(name, args=list(args)).apply_async(queue=queue, retry=False, **options)
     except Exception:  # kombu raises several types for an unreachable broker
         broker_circuit.trip()
         logger.warning("task.enqueue_failed", extra={"task": name, "queue": queue}, exc_info=True)
@@ -78,10 +82,41 @@ def task_send(name: str, *, queue: str, args: Iterable = ()) -> bool:
     return True
 
 
+# A batch's sends go to this one thread after commit, so the forwarder's answer does not wait for
+# hundreds of broker round trips (each check row is the outbox: a send lost with the process is retaken by
+# reconciliation). One thread keeps them in order and bounds the work.
+_background_sends = ThreadPoolExecutor(max_workers=1, thread_name_prefix="task-sends")
+SENDS_IN_BACKGROUND_FROM = 30
+
+
+def tasks_send(sends: list[tuple[str, str, list]]) -> None:
+    """Send ``(task name, queue, args)`` one after the other through one producer (a batch's checks and
+    events): the broker connection is taken from the pool once, not once per message. Many sends (a
+    batch's) are handed to a background thread."""
+    if len(sends) <= 1 or current_app.conf.task_always_eager:
+        for name, queue, args in sends:
+            task_send(name, queue=queue, args=args)
+        return
+    if len(sends) >= SENDS_IN_BACKGROUND_FROM:
+        # In the request's context: the request id still goes with each task.
+        _background_sends.submit(contextvars.copy_context().run, _send_through_one_producer, sends)
+    else:
+        _send_through_one_producer(sends)
+
+
+def _send_through_one_producer(sends: list[tuple[str, str, list]]) -> None:
+    try:
+        with current_app.producer_or_acquire() as producer:
+            for name, queue, args in sends:
+                task_send(name, queue=queue, args=args, producer=producer)
+    except Exception:  # the pool could not give a connection: each send reports its own failure
+        logger.warning("task.enqueue_failed", extra={"task": sends[0][0], "queue": sends[0][1]}, exc_info=True)
+        broker_circuit.trip()
+
+
 def checks_enqueue(checks: Iterable[tuple[int, str]]) -> None:
     """Send one task per ``(check id, kind)`` to its force's queue."""
-    for check_id, kind in checks:
-        task_send(CHECK_RUN_TASK, queue=kind, args=[check_id])
+    tasks_send([(CHECK_RUN_TASK, kind, [check_id]) for check_id, kind in checks])
 
 
 def checks_enqueue_on_commit(checks: Iterable[tuple[int, str]]) -> None:

@@ -46,8 +46,9 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
-from clearance.services.outbox import outbox_write
+from clearance.services.outbox import EVENT_TYPES, outbox_row, outbox_send_on_commit, outbox_write
 from clearance.services.tariffs import fee_create_with_clearance
+from vehicles.bulk import rows_insert
 from vehicles.models import Lane, Yard
 
 Kind = DeclarationEvent.Kind
@@ -66,9 +67,30 @@ def _record(
 ) -> DeclarationEvent:
     """Append one event to the declaration's audit trail, and the forwarder's event beside it (the outbox);
     ``version`` defaults to its current one."""
+    _require_transaction()
+    event = _event(declaration, actor=actor, kind=kind, reason=reason, data=data, version=version)
+    event.save(force_insert=True)
+    outbox_write(declaration, event)
+    return event
+
+
+def _require_transaction() -> None:
     if not transaction.get_connection().in_atomic_block:
         # The change and its event commit together or not at all; the caller holds the row lock.
         raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
+
+
+def _event(
+    declaration: Declaration,
+    *,
+    actor: Actor,
+    kind: DeclarationEvent.Kind,
+    reason: str = "",
+    data: dict | None = None,
+    version: int | None = None,
+) -> DeclarationEvent:
+    """The next event of the declaration's chain, unsaved; the chain's head moves on the declaration (saved
+    with the change by ``_save`` or ``_save_head``)."""
     event = DeclarationEvent(
         declaration=declaration,
         at=timezone.now(),
@@ -83,11 +105,7 @@ def _record(
         prev_hash=declaration.audit_head or audit_chain.GENESIS,
     )
     event.hash = audit_chain.link(event.prev_hash, audit_chain.content_of(event))
-    event.save(force_insert=True)
-    # The new head (and the forwarder's event count) is saved with the change (``_save``) or on its own
-    # (``_save_head``).
     declaration.audit_seq, declaration.audit_head = event.seq, event.hash
-    outbox_write(declaration, event)
     return event
 
 
@@ -130,6 +148,38 @@ def declaration_submitted(*, declaration: Declaration, actor: Actor, fields: Ite
     since (its reference), saved with the chain's head."""
     _record(declaration, actor=actor, kind=Kind.SUBMITTED)
     _save(declaration, *fields)
+
+
+def declarations_submitted(
+    *,
+    declarations: list[Declaration],
+    checks: list[list[Check]],
+    event_ids: list[int],
+    actor: Actor,
+    rows: list[tuple[list, bool]],
+) -> None:
+    """New declarations, built but not written, their ids allocated, with their checks (one list per
+    declaration) and the ids of their forwarder's events: each is submitted and its checks started, as
+    ``declaration_submitted`` then ``checks_started`` would do it (the same two audit events, the
+    forwarder's ``declaration.created``, status checking), and everything is written at once, with
+    ``rows`` (the caller's lines and registry facts): one statement whatever the number of declarations
+    (vehicles.bulk.rows_insert). Every check is sent after commit, once."""
+    _require_transaction()
+    events, outbox_rows = [], []
+    for declaration, its_checks, event_id in zip(declarations, checks, event_ids, strict=True):
+        submitted = _event(declaration, actor=actor, kind=Kind.SUBMITTED)
+        created = outbox_row(declaration, submitted, type=EVENT_TYPES[Kind.SUBMITTED])
+        created.id = event_id
+        declaration.transition(to=Status.CHECKING)
+        started = _event(
+            declaration, actor=actor, kind=Kind.CHECKS_STARTED, data={"checks": [check.kind for check in its_checks]}
+        )
+        events += [submitted, started]
+        outbox_rows.append(created)
+    all_checks = [check for its_checks in checks for check in its_checks]
+    rows_insert([([*declarations], False), *rows, (all_checks, False), (events, False), (outbox_rows, False)])
+    checks_enqueue_on_commit((check.id, check.kind) for check in all_checks)
+    outbox_send_on_commit(event_ids)
 
 
 def declaration_amended(

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from clearance import disclosure
 from clearance.models import CompanyEvent, Declaration, DeclarationEvent
-from clearance.services.enqueue import WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, task_send
+from clearance.services.enqueue import WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, task_send, tasks_send
 
 Kind = DeclarationEvent.Kind
 Type = CompanyEvent.Type
@@ -88,17 +88,31 @@ def outbox_write(
         return None
     if type is None and event.event == Kind.CHECK_FINISHED and event.data.get("ignored"):
         return None  # the result of a check for a version since amended changes nothing for the forwarder
+    row = outbox_row(declaration, event, type=event_type)
+    row.save(force_insert=True)
+    outbox_send_on_commit([row.id])
+    return row
+
+
+def outbox_row(declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type) -> CompanyEvent:
+    """The forwarder's event of ``type`` for ``event``, unsaved; ``declaration.event_seq`` moves."""
     declaration.event_seq += 1
-    row = CompanyEvent(
+    return CompanyEvent(
         company_id=declaration.company_id,
-        type=event_type,
+        type=type,
         declaration_id=declaration.id,
         reference=declaration.reference,
         seq=declaration.event_seq,
         data=event_payload_data(declaration, event, seq=declaration.event_seq),
         created_at=event.at,
     )
-    row.save(force_insert=True)
-    event_id = row.id
-    transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
-    return row
+
+
+def outbox_send_on_commit(event_ids: list[int]) -> None:
+    """After commit, one fan-out task per event (the webhooks sweep catches any the broker misses)."""
+    if len(event_ids) == 1:
+        event_id = event_ids[0]
+        transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
+    else:
+        sends = [(WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, [event_id]) for event_id in event_ids]
+        transaction.on_commit(lambda: tasks_send(sends))

@@ -171,6 +171,17 @@ def subscription_create(
 
 
 @transaction.atomic
+def subscription_secret(*, company: Company, subscription_id: int) -> str | None:
+    """The subscription's current signing secret, for the one answer that shows it again: the replay of
+    its creation under the same Idempotency-Key. None once it is deleted."""
+    token = (
+        WebhookSubscription.objects.filter(company=company, id=subscription_id)
+        .values_list("secret_encrypted", flat=True)
+        .first()
+    )
+    return _decrypt(token) if token else None
+
+
 def subscription_update(*, company: Company, subscription_id: int, changes: dict) -> WebhookSubscription:
     """Change url, events, description or is_active; turning a subscription back on clears its failure."""
     subscription = WebhookSubscription.objects.select_for_update().get(company=company, id=subscription_id)

@@ -36,6 +36,8 @@ OPERATIONS = {
     ("/api/v1/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver/", "post"): "webhooks_redeliver",
     ("/api/v1/events/", "get"): "events_list",
     ("/api/v1/declarations/batch/", "post"): "declarations_batch",
+    ("/api/v1/declarations/import/", "post"): "declarations_import",
+    ("/api/v1/declarations/import/template.{extension}", "get"): "declarations_import_template",
 }
 DEVICE_OPERATIONS = {
     ("/api/v1/gate/reads/", "post"): "gate_reads",

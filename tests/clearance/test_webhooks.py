@@ -9,7 +9,7 @@ from django.test import override_settings
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
-from clearance.models import CompanyEvent, Declaration, WebhookDelivery, WebhookSubscription
+from clearance.models import CompanyEvent, Declaration, IdempotencyRecord, WebhookDelivery, WebhookSubscription
 from clearance.services import webhooks
 from tests.factories import DeclarationFactory
 from tests.webhook_receiver import Receiver
@@ -408,3 +408,21 @@ def test_delivery_attempts_are_counted_for_prometheus_by_outcome(api, receiver, 
 
 def _attempts(outcome: str) -> float:
     return REGISTRY.get_sample_value("smartgate_webhook_attempts_total", {"outcome": outcome}) or 0.0
+
+
+def test_a_subscription_sent_again_with_its_idempotency_key_is_created_once(api, other_api, receiver):
+    body = {"url": receiver().url, "events": ["*"], "description": "ERP"}
+
+    first = api.post(HOOKS, body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    again = api.post(HOOKS, body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    changed = api.post(HOOKS, {**body, "description": "Other"}, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+    theirs = other_api.post(HOOKS, body, format="json", HTTP_IDEMPOTENCY_KEY="hook-1")
+
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json() and again["Idempotent-Replayed"] == "true"
+    assert changed.status_code == 422
+    assert theirs.status_code == 201 and theirs.json()["id"] != first.json()["id"]  # keys are per company
+    assert WebhookSubscription.objects.count() == 2
+    # The replay reads the secret again from the subscription: the idempotency record never holds it.
+    assert all("secret" not in (record.response_body or {}) for record in IdempotencyRecord.objects.all())
+    assert first.json()["secret"] not in str(list(IdempotencyRecord.objects.values_list("response_body", flat=True)))

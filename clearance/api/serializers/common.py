@@ -12,6 +12,7 @@ from clearance import disclosure
 from clearance.identifiers import CUSTOMS_DECLARATION_TYPES
 from vehicles.models import Route
 from vehicles.reference_data import ROUTES
+from vehicles.route_cache import routes_by_code
 
 # Fields of the representation a forwarder can never set.
 SERVER_FIELDS = {
@@ -57,9 +58,10 @@ def identifier(validator, value, **kwargs):
 
 def route_for_code(code: str) -> Route:
     """The route a code names; a field error listing the routes otherwise."""
-    route = Route.objects.select_related("gate").filter(code=code).first()
+    routes = routes_by_code()  # reference data, held in the process: no query per declaration
+    route = routes.get(code)
     if route is None:
-        known = ", ".join(Route.objects.order_by("code").values_list("code", flat=True))
+        known = ", ".join(routes)
         raise serializers.ValidationError(
             serializers.ErrorDetail(f"Unknown route {code!r}; routes: {known}.", code="unknown_route")
         )

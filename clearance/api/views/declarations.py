@@ -85,7 +85,7 @@ class DeclarationListCreateApi(CompanyApi):
             # One answer lists every error it can find: the rules on the parts that are well formed too.
             refuse(serializer, rule_errors=declaration_rule_errors(data=serializer.valid_parts()))
         declaration = declaration_submit(company=self.company, actor=self.actor, data=serializer.validated_data)
-        declaration = selectors.declaration_get(company=self.company, declaration_id=declaration.id)
+        # The service hands back the declaration as written, with what its representation shows: no re-read.
         return declaration_response(declaration, status_code=status.HTTP_201_CREATED, location=True)
 
 

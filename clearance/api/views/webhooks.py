@@ -9,7 +9,8 @@ from rest_framework import status
 from rest_framework.response import Response
 
 from clearance import selectors
-from clearance.api.openapi import page_of, problems
+from clearance.api.idempotency import idempotent
+from clearance.api.openapi import IDEMPOTENCY_KEY, page_of, problems
 from clearance.api.pagination import DeclarationCursorPagination
 from clearance.api.serializers.webhooks import (
     WebhookDeliveryOutput,
@@ -24,6 +25,17 @@ from clearance.services import webhooks
 
 def _with_secret(subscription, secret: str) -> dict:
     return {**WebhookOutput(subscription).data, "secret": secret}
+
+
+def _without_secret(body: dict) -> dict:
+    """What the idempotency record keeps of a subscription's answer: all but its secret."""
+    return {name: value for name, value in body.items() if name != "secret"}
+
+
+def _with_current_secret(view, body: dict) -> dict:
+    """A replayed subscription answers with its signing secret as it stands (encrypted at rest, read again);
+    one deleted since answers without it."""
+    return {**body, "secret": webhooks.subscription_secret(company=view.company, subscription_id=body["id"])}
 
 
 class WebhookListCreateApi(CompanyApi):
@@ -44,8 +56,10 @@ class WebhookListCreateApi(CompanyApi):
         + ", ".join(sorted(webhooks.EVENT_TYPES - {"ping"}))
         + '; "*" is all.',
         request=WebhookInput,
-        responses={201: WebhookSecretOutput, **problems(400, 401, 413, 429)},
+        parameters=[IDEMPOTENCY_KEY],
+        responses={201: WebhookSecretOutput, **problems(400, 401, 409, 413, 422, 429)},
     )
+    @idempotent(stored=_without_secret, replayed=_with_current_secret)
     def post(self, request):
         serializer = WebhookInput(data=request.data)
         serializer.is_valid(raise_exception=True)

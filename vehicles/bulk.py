@@ -1,0 +1,84 @@
+"""Writing many rows of several tables in one round trip, and allocating their ids up front.
+
+The hot write paths (a declaration with its lines, checks and events; a batch of them) build their rows in
+memory with their ids already known, then send them in one statement: on PostgreSQL one ``WITH … INSERT``
+per table, chained in a single query (foreign keys are deferred to the commit, so the order of the tables
+does not matter); elsewhere (SQLite, the embedded default) one ``bulk_create`` per table. The SQL of each
+INSERT is Django's own (its field preparation, ``pre_save`` of ``auto_now`` fields, database defaults).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from django.db import connection, models
+from django.db.models.constants import OnConflict
+from django.db.models.sql import InsertQuery
+
+
+def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> list[list[int]]:
+    """``n`` new primary keys for each ``(model, n)``, in one query on PostgreSQL (the tables' own
+    sequences, so no id is ever handed out twice). Elsewhere the next ids after the largest: SQLite has a
+    single writer, and the callers have written already in their transaction, so they hold its lock."""
+    wanted = [(model, count) for model, count in counts if count]
+    allocated: dict[type[models.Model], list[int]] = {model: [] for model, _count in counts}
+    if not wanted:
+        return [allocated[model] for model, _count in counts]
+    if connection.vendor == "postgresql":
+        parts, params = [], []
+        for index, (model, count) in enumerate(wanted):
+            parts.append(
+                f"SELECT {index} AS part, nextval(pg_get_serial_sequence(%s, %s)) AS id FROM generate_series(1, %s)"
+            )
+            params += [model._meta.db_table, model._meta.pk.column, count]
+        with connection.cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            for part, new_id in cursor.fetchall():
+                allocated[wanted[part][0]].append(new_id)
+        for ids in allocated.values():
+            ids.sort()
+    else:
+        for model, count in wanted:
+            largest = model.objects.aggregate(largest=models.Max("pk"))["largest"] or 0
+            allocated[model] = list(range(largest + 1, largest + 1 + count))
+    return [allocated[model] for model, _count in counts]
+
+
+def _insert_sql(model: type[models.Model], rows: list[models.Model], *, ignore_conflicts: bool) -> tuple[str, tuple]:
+    fields = [
+        field
+        for field in model._meta.concrete_fields
+        if not field.generated and not (field.primary_key and getattr(rows[0], field.attname) is None)
+    ]
+    query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
+    query.insert_values(fields, rows, raw=False)
+    ((sql, params),) = query.get_compiler(connection=connection).as_sql()
+    return sql, params
+
+
+def rows_insert(groups: Iterable[tuple[Sequence[models.Model], bool]]) -> None:
+    """Insert each group of unsaved rows ``(rows, ignore_conflicts)``; a group's rows are of one model,
+    with their primary keys set (or not needed afterwards). One query on PostgreSQL."""
+    groups = [(list(rows), ignore) for rows, ignore in groups if rows]
+    if not groups:
+        return
+    if connection.vendor != "postgresql":
+        for rows, ignore in groups:
+            type(rows[0]).objects.bulk_create(rows, ignore_conflicts=ignore)
+        _mark_saved(groups)
+        return
+    statements, params = [], []
+    for index, (rows, ignore) in enumerate(groups):
+        sql, group_params = _insert_sql(type(rows[0]), rows, ignore_conflicts=ignore)
+        statements.append(f"w{index} AS ({sql})")
+        params += group_params
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(statements)} SELECT 1", params)
+    _mark_saved(groups)
+
+
+def _mark_saved(groups) -> None:
+    for rows, _ignore in groups:
+        for row in rows:
+            row._state.adding = False
+            row._state.db = connection.alias
