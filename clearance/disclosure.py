@@ -57,6 +57,8 @@ EVENTS: dict[DeclarationEvent.Kind, EventDisclosure] = {
     Kind.CROSSED: REASON_SHOWN,
     Kind.WEIGHED: REASON_SHOWN,
     Kind.HANDOVER: REASON_SHOWN,
+    Kind.LEG_ARRIVED: REASON_SHOWN,
+    Kind.HANDOVER_MISMATCH: REASON_SHOWN,  # which of the forwarder's own containers were missing or extra
     Kind.FEE_ISSUED: REASON_SHOWN,
     Kind.FEE_PAID: REASON_SHOWN,
     Kind.CUSTOMS_CHANGED: REASON_SHOWN,  # the customs system's notice about the forwarder's own declaration

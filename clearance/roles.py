@@ -66,7 +66,11 @@ _VIEW_DECLARATIONS = [
     "clearance.view_container",
     "clearance.view_goodsline",
     "clearance.view_quarantinecertificate",
+    "clearance.view_crossingleg",
+    "clearance.view_handover",
 ]
+# When autonomous lanes operate: the gate management board's data.
+_EDIT_LANE_WINDOWS = ["vehicles.view_lanewindow", "vehicles.add_lanewindow", "vehicles.change_lanewindow"]
 # The forwarders' webhooks and their delivery log (read-only screens: a forwarder manages its own).
 _VIEW_WEBHOOKS = [
     "clearance.view_webhooksubscription",
@@ -117,6 +121,7 @@ ROLE_PERMISSIONS = {
         "clearance.view_smartlanegoodsgroup",
         "vehicles.view_lane",
         "vehicles.change_lane",
+        *_EDIT_LANE_WINDOWS,
         "vehicles.view_yard",
         "vehicles.view_route",
         "clearance.view_arrivalslot",
@@ -149,6 +154,7 @@ ROLE_PERMISSIONS = {
         "clearance.change_inspection",
         "vehicles.view_lane",
         "vehicles.change_lane",
+        *_EDIT_LANE_WINDOWS,
         "clearance.view_watchlistentry",
         "clearance.view_risksettings",
         "clearance.change_risksettings",

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
 from django.db import connection
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
@@ -16,6 +16,7 @@ from clearance.models import (
     AuditAnchor,
     Company,
     CompanyEvent,
+    CrossingLeg,
     Declaration,
     DeclarationEvent,
     Fee,
@@ -70,6 +71,7 @@ def _with_everything(queryset: QuerySet) -> QuerySet:
         "quarantine_certificates",
         "checks",
         "inspections",
+        Prefetch("legs", queryset=CrossingLeg.objects.select_related("transfer_point")),
     )
 
 
@@ -133,7 +135,7 @@ def _call_rates(now: datetime | None = None) -> dict[tuple[int, str], int]:
     now = now or timezone.now()
     rates: dict[tuple[int, str], int] = {}
     for lane in Lane.objects.filter(is_open=True, purpose=Lane.Purpose.CARGO).only(
-        "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open"
+        "route_id", "current_direction", "capacity_per_hour", "opens_at", "closes_at", "is_open", "purpose"
     ):
         if lane.is_within_hours(now):
             key = (lane.route_id, lane.current_direction)
@@ -371,7 +373,15 @@ def lanes_for_call_forward(declarations: QuerySet[Declaration]) -> QuerySet[Lane
         )
         if status == Declaration.Status.INSPECTION:
             lanes = lanes.filter(has_inspection_bay=True)
-    return lanes.order_by("code")
+    # An autonomous lane takes vehicles only inside one of its windows (few lanes: read in Python, where
+    # local time and windows crossing midnight are simple).
+    now = timezone.now()
+    closed = [
+        lane.id
+        for lane in Lane.objects.filter(purpose=Lane.Purpose.AUTONOMOUS).prefetch_related("windows")
+        if lane.window_at(now) is None
+    ]
+    return lanes.exclude(id__in=closed).order_by("code")
 
 
 # --- Webhooks and the event feed -------------------------------------------------------------------

@@ -35,8 +35,8 @@ RATES = [
     (TariffRate.Basis.EMPTY_VEHICLE, "max", 100_000),
 ]
 
-# (kind, code, description, HS chapters, coefficient). One row a line, however long. The tariff also has a
-# coefficient for goods only transferred at the wharf; no declared journey is one yet (Fee.Journey has none).
+# (kind, code, description, HS chapters, coefficient). One row a line, however long. Goods only transferred
+# at the wharf are a crossing whose legs hand the containers over at a wharf (clearance.services.tariffs).
 # fmt: off
 COEFFICIENTS = [
     (TariffCoefficient.Kind.GOODS, "agricultural", "Agricultural, forestry and fishery goods, food", list(range(1, 25)), Decimal("1.00")),
@@ -46,6 +46,6 @@ COEFFICIENTS = [
     (TariffCoefficient.Kind.JOURNEY, Fee.Journey.TEMPORARY_IMPORT_REEXPORT, "Temporary import for re-export", [], Decimal("1.00")),
     (TariffCoefficient.Kind.JOURNEY, Fee.Journey.IMPORT_INLAND, "Imported goods delivered inland", [], Decimal("1.30")),
     (TariffCoefficient.Kind.JOURNEY, Fee.Journey.EMPTY_RETURN, "Empty vehicle returning", [], Decimal("1.00")),
-    (TariffCoefficient.Kind.JOURNEY, "wharf_transfer", "Goods only transferred at the wharf, not carried inland", [], Decimal("0.30")),
+    (TariffCoefficient.Kind.JOURNEY, Fee.Journey.WHARF_TRANSFER, "Goods only transferred at the wharf, not carried inland", [], Decimal("0.30")),
 ]
 # fmt: on

@@ -1,6 +1,9 @@
 """What the factories build, as a forwarder sees it through the API: this is also their documentation."""
 
+from datetime import datetime, time
+
 import pytest
+from django.utils import timezone
 from stdnum.vn import mst
 
 from clearance.models import Declaration, HsRiskRule
@@ -16,6 +19,7 @@ from tests.factories import (
     truck_plate,
     truck_plate_read,
 )
+from vehicles.models import LOCAL_TZ, local_date
 
 Status = Declaration.Status
 Stage = Declaration.Stage
@@ -170,7 +174,11 @@ def test_the_yard_and_lane_can_be_chosen(api):
 
 
 def test_an_autonomous_truck_is_called_to_the_autonomous_lane(api):
-    declaration = DeclarationFactory(n=0, stage=Stage.CALLED, vehicle__is_autonomous=True)
+    # Inside the lane's window (the night pilot, 18:30–20:00 local time): outside it, it is not called.
+    in_window = datetime.combine(local_date(timezone.now()), time(19, 0), tzinfo=LOCAL_TZ)
+    declaration = DeclarationFactory(
+        n=0, stage=Stage.CALLED, vehicle__is_autonomous=True, arrived_at=in_window, called_at=in_window
+    )
 
     assert seen(api, declaration)["lane"] == "1119-AV1"
 

@@ -4,7 +4,19 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
 from vehicles.history import ReasonedHistoryAdmin
-from vehicles.models import BorderGate, DeviceAPIKey, Driver, GateDevice, Lane, Movement, Route, Trailer, Vehicle, Yard
+from vehicles.models import (
+    BorderGate,
+    DeviceAPIKey,
+    Driver,
+    GateDevice,
+    Lane,
+    LaneWindow,
+    Movement,
+    Route,
+    Trailer,
+    Vehicle,
+    Yard,
+)
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
@@ -81,10 +93,24 @@ class LaneAdmin(ReasonedHistoryAdmin):
         return f"{lane.opens_at:%H:%M}–{lane.closes_at:%H:%M}"
 
 
+@admin.register(LaneWindow)
+class LaneWindowAdmin(ReasonedHistoryAdmin):
+    """When each autonomous lane operates: the dispatcher, a gate operator's call and the barrier follow it."""
+
+    list_display = ["lane", "starts_at", "ends_at", "valid_from", "valid_to", "safety_driver_required", "note"]
+    list_filter = ["lane", "safety_driver_required"]
+    list_select_related = ["lane"]
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "lane":
+            kwargs["queryset"] = Lane.objects.filter(purpose=Lane.Purpose.AUTONOMOUS)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
 @admin.register(Yard)
 class YardAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "gate", "route", "capacity"]
-    list_filter = ["gate", "route"]
+    list_display = ["code", "name", "kind", "gate", "route", "capacity"]
+    list_filter = ["kind", "gate", "route"]
     search_fields = ["code", "name"]
     list_select_related = ["gate", "route"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import zoneinfo
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -159,24 +159,89 @@ class Lane(models.Model):
         return self.opens_at is None
 
     def is_within_hours(self, at: datetime) -> bool:
-        """Whether ``at`` falls within the operating hours, read in the gate's local time.
+        """Whether ``at`` falls within the operating hours, read in the gate's local time, and for an
+        autonomous lane within one of its windows (``LaneWindow``: without one it never operates).
 
         Hours may cross midnight (22:00–06:00): then the lane operates from opening until midnight and
         from midnight until closing.
         """
+        if self.purpose == self.Purpose.AUTONOMOUS and self.window_at(at) is None:
+            return False
         if self.is_round_the_clock:
             return True
-        local: time = at.astimezone(LOCAL_TZ).time()
-        if self.opens_at < self.closes_at:
-            return self.opens_at <= local < self.closes_at
-        return local >= self.opens_at or local < self.closes_at
+        return time_in_span(at.astimezone(LOCAL_TZ).time(), self.opens_at, self.closes_at)
+
+    def window_at(self, at: datetime) -> LaneWindow | None:
+        """The autonomous-operation window of this lane that ``at`` falls in, if any (one query, or none
+        when the windows were prefetched)."""
+        return next((window for window in self.windows.all() if window.covers(at)), None)
 
     def accepts_traffic(self, at: datetime | None = None) -> bool:
         return self.is_open and self.is_within_hours(at or timezone.now())
 
 
+def time_in_span(local: time, start: time, end: time) -> bool:
+    """Whether a local time of day falls in [start, end); a span may cross midnight (22:00–06:00)."""
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+class LaneWindow(models.Model):
+    """When an autonomous lane operates (the published night pilot: 18:30–20:00, a safety driver aboard).
+    Windows are the gate management board's data, per lane; an autonomous lane with none never operates,
+    and an autonomous vehicle is called to it only inside one."""
+
+    lane = models.ForeignKey(Lane, verbose_name=_("lane"), on_delete=models.CASCADE, related_name="windows")
+    starts_at = models.TimeField(_("starts at (local time)"))
+    ends_at = models.TimeField(_("ends at (local time)"))
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
+    valid_to = models.DateField(_("valid to"), null=True, blank=True)
+    safety_driver_required = models.BooleanField(_("safety driver aboard"), default=True)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("autonomous lane window")
+        verbose_name_plural = _("autonomous lane windows")
+        ordering = ["lane", "starts_at"]
+        constraints = [
+            models.CheckConstraint(name="lane_window_not_empty", condition=~Q(starts_at=models.F("ends_at"))),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lane_id}: {self.starts_at:%H:%M}–{self.ends_at:%H:%M}"
+
+    def clean(self) -> None:
+        if self.lane_id and self.lane.purpose != Lane.Purpose.AUTONOMOUS:
+            raise ValidationError({"lane": _("Windows are for autonomous lanes; other lanes have operating hours.")})
+        if self.starts_at is not None and self.starts_at == self.ends_at:
+            raise ValidationError({"ends_at": _("A window ends after it starts.")})
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValidationError({"valid_to": _("A window cannot end before it starts being valid.")})
+
+    def covers(self, at: datetime) -> bool:
+        local = at.astimezone(LOCAL_TZ)
+        # A window crossing midnight belongs to the day it started on.
+        day = local.date() if self.starts_at < self.ends_at or local.time() >= self.starts_at else None
+        if day is None:
+            day = (local - timedelta(days=1)).date()
+        if (self.valid_from and day < self.valid_from) or (self.valid_to and day > self.valid_to):
+            return False
+        return time_in_span(local.time(), self.starts_at, self.ends_at)
+
+
 class Yard(models.Model):
-    """A waiting yard near a gate where vehicles queue before being called to a lane."""
+    """A waiting yard near a gate where vehicles queue before being called to a lane, or a transfer point
+    (a transfer yard or a wharf) where containers change vehicle between the legs of a crossing."""
+
+    class Kind(models.TextChoices):
+        WAITING = "waiting", _("Waiting yard")
+        TRANSFER_YARD = "transfer_yard", _("Transfer yard")
+        WHARF = "wharf", _("Transfer wharf")
+
+    TRANSFER_POINTS = (Kind.TRANSFER_YARD, Kind.WHARF)
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     gate = models.ForeignKey(BorderGate, verbose_name=_("gate"), on_delete=models.PROTECT, related_name="yards")
@@ -190,6 +255,7 @@ class Yard(models.Model):
     )
     name = models.CharField(_("name"), max_length=200)
     capacity = models.PositiveIntegerField(_("capacity (vehicles)"))
+    kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices, default=Kind.WAITING)
 
     class Meta:
         verbose_name = _("yard")

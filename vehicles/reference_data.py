@@ -7,7 +7,7 @@ them in the admin (``load_reference`` never overwrites a row that exists).
 
 from datetime import time
 
-from vehicles.models import BorderGate, Direction, Lane
+from vehicles.models import BorderGate, Direction, Lane, Yard
 from vehicles.plates import Country
 
 # The tables read best one row a line, however long (E501 is off for this file as well).
@@ -59,10 +59,26 @@ LANES = [
 # as the Móng Cái – Đông Hưng smart gate keeps its traditional flow alongside.
 SMART_LANES = {"1119-EX1", "1119-IM1"}
 
-# (code, gate, route, name, capacity)
+# (code, gate, route, name, capacity, kind)
 YARDS = [
-    ("1119-export-yard", "huu-nghi", "1119-1120", "Bãi chờ xuất khẩu 1119–1120", 600),
-    ("1119-import-yard", "huu-nghi", "1119-1120", "Bãi chờ nhập khẩu 1119–1120", 400),
-    ("1119-transfer-yard", "huu-nghi", "1119-1120", "Bãi chuyển tải xe tự hành 1119–1120", 120),
-    ("1088-yard", "huu-nghi", "1088/2-1089", "Bãi chờ 1088/2–1089", 450),
+    ("1119-export-yard", "huu-nghi", "1119-1120", "Bãi chờ xuất khẩu 1119–1120", 600, Yard.Kind.WAITING),
+    ("1119-import-yard", "huu-nghi", "1119-1120", "Bãi chờ nhập khẩu 1119–1120", 400, Yard.Kind.WAITING),
+    (
+        "1119-transfer-yard",
+        "huu-nghi",
+        "1119-1120",
+        "Bãi chuyển tải xe tự hành 1119–1120",
+        120,
+        Yard.Kind.TRANSFER_YARD,
+    ),
+    ("1088-yard", "huu-nghi", "1088/2-1089", "Bãi chờ 1088/2–1089", 450, Yard.Kind.WAITING),
+    # Where the autonomous-vehicle pilot picked containers up (DOMAIN.md); the wharf-transfer fee applies.
+    # No route: a transfer point serves the crossings of any route.
+    ("bao-nguyen-wharf", "tan-thanh", None, "Bến chuyển tải Bảo Nguyên", 80, Yard.Kind.WHARF),
+]
+
+# When each autonomous lane operates (local time): the published night pilot, a safety driver aboard.
+# (lane, starts, ends, safety driver aboard, note)
+LANE_WINDOWS = [
+    ("1119-AV1", time(18, 30), time(20, 0), True, "Night pilot (published): 18:30–20:00 with a safety driver aboard"),
 ]

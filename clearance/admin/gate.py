@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from clearance.models import (
     ArrivalSlot,
@@ -40,11 +41,31 @@ class GateDecisionAdmin(ReadOnlyAdmin):
     date_hierarchy = "decided_at"
 
 
+def coefficients_in_words(fee: Fee) -> str:
+    """The coefficients a fee applied, as an officer reads them: "wharf_transfer ×0.30 (Goods only …)"."""
+    return " · ".join(
+        f"{applied['code']} ×{applied['coefficient']}"
+        + (f" ({applied['description']})" if applied.get("description") else "")
+        for applied in fee.applied_coefficients()
+    )
+
+
 @admin.register(Handover)
 class HandoverAdmin(ReadOnlyAdmin):
-    list_display = ["occurred_at", "declaration", "from_plate", "containers", "missing", "unexpected"]
+    list_display = [
+        "occurred_at",
+        "declaration",
+        "yard",
+        "from_plate",
+        "containers",
+        "missing",
+        "unexpected",
+        "wrong_vehicle",
+        "recorded_by",
+    ]
+    list_filter = ["yard", "wrong_vehicle"]
     search_fields = ["declaration__reference", "from_plate"]
-    list_select_related = ["declaration"]
+    list_select_related = ["declaration", "yard"]
 
 
 class TariffRateInline(admin.TabularInline):
@@ -65,10 +86,14 @@ class TariffAdmin(ReasonedHistoryAdmin):
 
 @admin.register(Fee)
 class FeeAdmin(ReadOnlyAdmin):
-    list_display = ["declaration", "amount_vnd", "status", "journey", "tariff", "issued_at", "paid_at"]
+    list_display = ["declaration", "amount_vnd", "status", "journey", "coefficients", "tariff", "issued_at", "paid_at"]
     list_filter = ["status", "journey", "tariff"]
     search_fields = ["declaration__reference"]
     list_select_related = ["declaration", "tariff"]
+
+    @admin.display(description=_("coefficients applied"))
+    def coefficients(self, fee: Fee) -> str:
+        return coefficients_in_words(fee)
 
 
 @admin.register(Payment)

@@ -10,10 +10,10 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from clearance import selectors
+from clearance import identifiers, selectors
 from clearance.admin.actions import ReasonForm, confirm_and_apply
 from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL, STATUS_COLOURS, badge
-from clearance.admin.gate import ReadOnlyAdmin
+from clearance.admin.gate import ReadOnlyAdmin, coefficients_in_words
 from clearance.audit import Actor
 from clearance.models import (
     AuditAnchor,
@@ -24,6 +24,7 @@ from clearance.models import (
     CompanyAPIKey,
     CompanyViolation,
     Container,
+    CrossingLeg,
     CustomsDeclaration,
     Declaration,
     DeclarationEvent,
@@ -42,9 +43,10 @@ from clearance.models import (
 from clearance.roles import FORCE_ROLES, can_act_for_force, is_gate_operator, is_supervisor
 from clearance.services.dispatch import declaration_call_forward
 from clearance.services.inspections import declaration_reject_held, declaration_release, inspection_record_result
+from clearance.services.legs import handover_record
 from clearance.services.yard import arrival_hold_waive, declaration_turn_back
 from vehicles.history import ReasonedHistoryAdmin
-from vehicles.models import LOCAL_TZ, Direction, Lane, Movement
+from vehicles.models import LOCAL_TZ, Direction, Lane, Movement, Yard
 from vehicles.names import fold_name
 from vehicles.plates import normalize_plate
 
@@ -130,6 +132,27 @@ class DeclarationEventInline(ReadOnlyInline):
         return f"{event.hash[:12]}… ← {event.prev_hash[:12]}…"
 
 
+class CrossingLegInline(ReadOnlyInline):
+    """A crossing in legs: each vehicle, its driver or safety driver, where it handed over and when."""
+
+    model = CrossingLeg
+    fields = [
+        "seq",
+        "vehicle",
+        "driver",
+        "safety_driver",
+        "crosses",
+        "transfer_point",
+        "handover_method",
+        "arrived_at",
+        "handed_over_at",
+    ]
+    ordering = ["seq"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("vehicle", "driver", "safety_driver", "transfer_point")
+
+
 class GateDecisionInline(ReadOnlyInline):
     model = GateDecision
     fields = ["decided_at", "lane", "plate_read", "decision", "reasons", "confidence"]
@@ -157,6 +180,24 @@ class LaneChoiceForm(ReasonForm):
         super().__init__(*args, **kwargs)
         # Only the lanes the selected vehicles may use (route, current direction, kind of vehicle).
         self.fields["lane"].queryset = lanes if lanes is not None else Lane.objects.filter(is_open=True)
+
+
+class HandoverForm(forms.Form):
+    """An officer at a transfer point records the containers handed over to the selected vehicle."""
+
+    transfer_point = forms.ModelChoiceField(
+        label=_("Transfer point"), queryset=Yard.objects.filter(kind__in=Yard.TRANSFER_POINTS).order_by("code")
+    )
+    from_plate = forms.CharField(label=_("Brought by (plate)"), max_length=20)
+    containers = forms.CharField(
+        label=_("Containers handed over"), max_length=200, help_text=_("Container numbers, separated by commas.")
+    )
+
+    def clean_containers(self) -> list[str]:
+        numbers = [number.strip() for number in self.cleaned_data["containers"].split(",") if number.strip()]
+        if not numbers:
+            raise forms.ValidationError(_("Give at least one container number."))
+        return [identifiers.container_number(number) for number in numbers]
 
 
 @admin.register(Declaration)
@@ -200,13 +241,14 @@ class DeclarationAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     list_per_page = 50
-    actions = ["call_forward", "turn_back", "release_held", "reject_held", "waive_arrival_hold"]
+    actions = ["call_forward", "turn_back", "record_handover", "release_held", "reject_held", "waive_arrival_hold"]
     readonly_fields = ["movements", "fee_summary"]
     inlines = [
         CustomsDeclarationInline,
         ContainerInline,
         GoodsLineInline,
         QuarantineCertificateInline,
+        CrossingLegInline,
         CheckInline,
         InspectionInline,
         GateDecisionInline,
@@ -321,13 +363,13 @@ class DeclarationAdmin(admin.ModelAdmin):
         fee = Fee.objects.filter(declaration=declaration).first()
         if fee is None:
             return "—"
-        return f"{fee.amount_vnd:,} VND · {fee.get_status_display()} · {fee.tariff}"
+        return f"{fee.amount_vnd:,} VND · {fee.get_status_display()} · {fee.tariff} · {coefficients_in_words(fee)}"
 
     def get_actions(self, request):
         actions = super().get_actions(request)
         allowed = set()
         if is_gate_operator(request.user):
-            allowed |= {"call_forward", "turn_back"}
+            allowed |= {"call_forward", "turn_back", "record_handover"}
         if is_supervisor(request.user):
             allowed |= {"release_held", "reject_held", "waive_arrival_hold"}
         return {name: action for name, action in actions.items() if name in allowed or name not in self.actions}
@@ -343,6 +385,24 @@ class DeclarationAdmin(admin.ModelAdmin):
             form_kwargs={"lanes": selectors.lanes_for_call_forward(queryset)},
             apply=lambda d, data: declaration_call_forward(
                 declaration_id=d.id, lane_id=data["lane"].id, actor=Actor.for_user(request.user)
+            ),
+        )
+
+    @admin.action(description=_("Record a hand-over at a transfer point"))
+    def record_handover(self, request, queryset):
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Record a hand-over at a transfer point"),
+            form_class=HandoverForm,
+            apply=lambda d, data: handover_record(
+                yard=data["transfer_point"],
+                plate=d.vehicle.plate,
+                from_plate=data["from_plate"],
+                containers=data["containers"],
+                occurred_at=timezone.now(),
+                actor=Actor.for_user(request.user),
             ),
         )
 

@@ -154,3 +154,60 @@ HEALTH_DECLARATION_EXAMPLE = OpenApiExample(
         },
     },
 )
+
+# A crossing in two legs: a truck brings the container to the transfer yard, where it is loaded onto an
+# autonomous vehicle that carries it across with its safety driver aboard (the night pilot's way).
+LEGS_EXAMPLE = OpenApiExample(
+    "An export in two legs: a truck to the transfer yard, an autonomous vehicle across",
+    request_only=True,
+    value={
+        "direction": Direction.EXPORT.value,
+        "route": "1119-1120",
+        "expected_arrival": "2026-12-01T19:00:00+07:00",
+        "customs_declarations": [{"number": "305123456790", "type": "B11"}],
+        "containers": [{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}],
+        "goods": [
+            {
+                "hs_code": "84713020",
+                "description": "Laptops",
+                "quantity": "500",
+                "unit": "PCE",
+                "gross_weight_kg": "2000",
+                "value": "150000.00",
+                "currency": "USD",
+                "origin_country": "VN",
+            }
+        ],
+        "legs": [
+            {
+                "vehicle": {"plate": "12C-123.45", "country": "VN", "max_gross_weight_kg": 40000},
+                "driver": {
+                    "full_name": "Nguyễn Văn An",
+                    "nationality": "VN",
+                    "document_type": "passport",
+                    "document_number": "C1234567",
+                    "document_expires": "2030-01-01",
+                },
+                "transfer_point": "1119-transfer-yard",
+                "handover_method": "autonomous_vehicle",
+            },
+            {
+                "vehicle": {
+                    "plate": "12C-777.77",
+                    "country": "VN",
+                    "max_gross_weight_kg": 40000,
+                    "permit_number": "VN-CN-2026-77777",
+                    "permit_expires": "2027-06-30",
+                    "is_autonomous": True,
+                },
+                "safety_driver": {
+                    "full_name": "Trần Thị Bình",
+                    "nationality": "VN",
+                    "document_type": "passport",
+                    "document_number": "C7654321",
+                    "document_expires": "2030-01-01",
+                },
+            },
+        ],
+    },
+)

@@ -3,6 +3,7 @@ from clearance.models.checks import CHECK_FAILED_REASON, Check, CheckReason, Ins
 from clearance.models.customs import CustomsNotification, CustomsSystemAPIKey, CustomsSystemClient
 from clearance.models.declarations import (
     ACTIVE_DECLARATION,
+    HANDOVER_HOLDS,
     QUEUE_NOT_ON_TIME,
     QUEUE_NOT_PERISHABLE,
     QUEUE_NOT_PRIORITY,
@@ -14,6 +15,7 @@ from clearance.models.declarations import (
     Declaration,
     DeclarationEvent,
     GoodsLine,
+    HandoverStatus,
     IdempotencyRecord,
     QuarantineCertificate,
     TransitionNotAllowed,
@@ -23,6 +25,7 @@ from clearance.models.eligibility import SmartLaneGoodsGroup
 from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
 from clearance.models.health import EpidemicMode, HealthFlag, HealthReason
+from clearance.models.legs import CrossingLeg, HandoverMethod
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.reference import ReferenceChange
@@ -41,6 +44,10 @@ __all__ = [
     "HealthReason",
     "SmartLaneGoodsGroup",
     "ReferenceChange",
+    "CrossingLeg",
+    "HANDOVER_HOLDS",
+    "HandoverStatus",
+    "HandoverMethod",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",

@@ -56,6 +56,19 @@ def queue_class_of(*, perishable: bool, priority: bool, on_time: bool) -> int:
     )
 
 
+class HandoverStatus(models.TextChoices):
+    """Whether a crossing's containers reached the vehicle that carries them across (crossing legs)."""
+
+    NONE = "", _("One vehicle throughout")
+    AWAITING = "awaiting", _("Awaiting the hand-over at the transfer point")
+    MATCHED = "matched", _("Containers handed over as declared")
+    MISMATCH = "mismatch", _("Held: the containers handed over do not match the declaration")
+
+
+# The onward vehicle is not called, and the barrier holds it, until its containers are handed over as declared.
+HANDOVER_HOLDS = (HandoverStatus.AWAITING, HandoverStatus.MISMATCH)
+
+
 class TransitionNotAllowed(Exception):
     def __init__(self, *, field: str, current: str, target: str):
         self.field, self.current, self.target = field, current, target
@@ -104,6 +117,7 @@ class Declaration(models.Model):
 
     Status = DeclarationStatus
     Stage = DeclarationStage
+    HandoverStatus = HandoverStatus
 
     class Kind(models.TextChoices):
         CARGO = "cargo", _("Cargo")
@@ -222,6 +236,10 @@ class Declaration(models.Model):
     in_lane_at = models.DateTimeField(_("entered lane at"), null=True, blank=True)
     crossed_at = models.DateTimeField(_("crossed at"), null=True, blank=True)
     call_misses = models.PositiveSmallIntegerField(_("missed calls"), default=0)
+    # A crossing of several legs (CrossingLeg): its onward vehicle waits for the containers handed over.
+    handover_status = models.CharField(
+        _("hand-over"), max_length=10, choices=HandoverStatus.choices, blank=True, default=HandoverStatus.NONE
+    )
     # The head of the audit trail's hash chain, kept on the row the lifecycle holds locked anyway, so an
     # append reads nothing more (and removing the last event is seen: the head no longer matches).
     audit_seq = models.PositiveIntegerField(_("audit events"), default=0, editable=False)
@@ -513,6 +531,8 @@ class DeclarationEvent(models.Model):
         CROSSED = "crossed", _("Crossed")
         WEIGHED = "weighed", _("Weighed")
         HANDOVER = "handover", _("Containers handed over")
+        LEG_ARRIVED = "leg_arrived", _("A leg's vehicle arrived at the transfer point")
+        HANDOVER_MISMATCH = "handover_mismatch", _("Held: the containers handed over do not match")
         FEE_ISSUED = "fee_issued", _("Fee issued")
         FEE_PAID = "fee_paid", _("Fee paid")
         CUSTOMS_CHANGED = "customs_changed", _("Customs declaration changed (re-check)")

@@ -53,6 +53,10 @@ class CompanyEvent(models.Model):
         INSPECTION_COMPLETED = "inspection.completed", _("Inspection completed")
         FEE_ISSUED = "fee.issued", _("Fee issued")
         FEE_PAID = "fee.paid", _("Fee paid")
+        HANDOVER_MISMATCH = (
+            "handover.mismatch",
+            _("Containers handed over at the transfer point do not match: the onward vehicle is held"),
+        )
         CUSTOMS_CHANGED = "customs.changed", _("Customs declaration changed: checked again, or held in the lane")
         PING = "ping", _("Ping (a test of a subscription; not in the feed)")
 

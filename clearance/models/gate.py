@@ -35,6 +35,8 @@ class GateDecision(models.Model):
         FEE_UNPAID = "fee_unpaid", _("Fee unpaid")
         NOT_CALLED = "not_called", _("Not called to a lane")
         CALLED_TO_OTHER_LANE = "called_to_other_lane", _("Called to another lane")
+        HANDOVER_PENDING = "handover_pending", _("Containers not yet handed over to this vehicle")
+        HANDOVER_MISMATCH = "handover_mismatch", _("Containers handed over do not match the declaration")
 
     device = models.ForeignKey(GateDevice, on_delete=models.PROTECT)
     lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="decisions")
@@ -62,15 +64,23 @@ class GateDecision(models.Model):
 
 
 class Handover(models.Model):
-    """Containers moved at the transfer yard from the truck that brought them to an autonomous vehicle."""
+    """Containers moved at a transfer point from the vehicle that brought them to the one that carries them
+    on (an autonomous vehicle, another truck, or by the wharf crane), matched to the declared containers."""
 
     declaration = models.ForeignKey("clearance.Declaration", on_delete=models.CASCADE, related_name="handovers")
+    # The leg that handed the containers over, on a crossing declared with legs.
+    leg = models.ForeignKey(
+        "clearance.CrossingLeg", null=True, blank=True, on_delete=models.CASCADE, related_name="handovers"
+    )
+    recorded_by = models.CharField(_("recorded by"), max_length=150, blank=True)
     yard = models.ForeignKey(Yard, on_delete=models.PROTECT)
     device = models.ForeignKey(GateDevice, null=True, blank=True, on_delete=models.PROTECT)
     from_plate = models.CharField(_("from vehicle"), max_length=20)
     containers = models.JSONField(_("containers transferred"), default=list)
     missing = models.JSONField(_("declared but not transferred"), default=list)
     unexpected = models.JSONField(_("transferred but not declared"), default=list)
+    # The containers came from a vehicle other than the one declared for the leg ending here.
+    wrong_vehicle = models.BooleanField(_("from a vehicle not declared"), default=False)
     occurred_at = models.DateTimeField(_("occurred at"))
 
     class Meta:
@@ -83,7 +93,22 @@ class Handover(models.Model):
 
     @property
     def matched(self) -> bool:
-        return not self.missing and not self.unexpected
+        return not self.missing and not self.unexpected and not self.wrong_vehicle
+
+    def mismatch_in_words(self) -> str:
+        """What did not match, in plain words (English; the code ``handover_mismatch`` is translated)."""
+        parts = []
+        if self.missing:
+            parts.append(f"declared but not handed over: {', '.join(self.missing)}")
+        if self.unexpected:
+            parts.append(f"handed over but not declared: {', '.join(self.unexpected)}")
+        if self.wrong_vehicle:
+            parts.append(f"brought by {self.from_plate}, not by the vehicle declared for the leg")
+        return (
+            "The containers handed over do not match the declaration ("
+            + "; ".join(parts)
+            + "). The onward vehicle is held until a hand-over matches."
+        )
 
 
 class Tariff(models.Model):
@@ -184,6 +209,8 @@ class Fee(models.Model):
         IMPORT_INLAND = "import_inland", _("Import for inland use")
         TEMPORARY_IMPORT_REEXPORT = "temporary_import_reexport", _("Temporary import for re-export")
         EMPTY_RETURN = "empty_return", _("Empty vehicle returning")
+        # Goods only transferred at the wharf, not carried inland (the crossing's legs hand over at a wharf).
+        WHARF_TRANSFER = "wharf_transfer", _("Only transferred at the wharf, not carried inland")
 
     class Status(models.TextChoices):
         ISSUED = "issued", _("Issued")
@@ -214,6 +241,31 @@ class Fee(models.Model):
     @property
     def is_paid(self) -> bool:
         return self.status == self.Status.PAID
+
+    def applied_coefficients(self) -> list[dict]:
+        """The coefficients the fee was computed with, read from its breakdown (a fee keeps its tariff):
+        the goods type's, when a goods line matched one, and the journey's."""
+        breakdown = self.breakdown or {}
+        applied = []
+        if breakdown.get("goods_type"):
+            applied.append(
+                {
+                    "kind": TariffCoefficient.Kind.GOODS,
+                    "code": breakdown["goods_type"],
+                    "coefficient": breakdown.get("goods_coefficient"),
+                    "description": breakdown.get("goods_description"),
+                }
+            )
+        if breakdown.get("journey"):
+            applied.append(
+                {
+                    "kind": TariffCoefficient.Kind.JOURNEY,
+                    "code": breakdown["journey"],
+                    "coefficient": breakdown.get("journey_coefficient"),
+                    "description": breakdown.get("journey_description"),
+                }
+            )
+        return applied
 
 
 class Payment(models.Model):

@@ -32,6 +32,7 @@ from clearance.reference_cache import epidemic_period_at, smart_lane_groups
 from clearance.services import lifecycle
 from clearance.services.checks import checks_new, checks_start
 from clearance.services.eligibility import declaration_lane_eligibility_set
+from clearance.services.legs import legs_amendment, legs_field_names, legs_handover_status, legs_record
 from clearance.services.tariffs import fee_calculate, journey_of
 from clearance.services.yard import queue_class
 from vehicles.bulk import ids_allocate
@@ -340,7 +341,7 @@ def declaration_rule_errors(*, data: dict) -> list[FieldError]:
         errors += _health_declaration_errors(
             expected_arrival=data["expected_arrival"], health_declaration=data.get("health_declaration")
         )
-    return errors
+    return legs_field_names(errors, data)
 
 
 def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declaration:
@@ -526,6 +527,7 @@ def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[D
             route=data["route"],
             expected_arrival=data["expected_arrival"],
             needs_quarantine=goods_need_quarantine(data.get("goods", [])),
+            handover_status=legs_handover_status(data),
         )
         declaration_lane_eligibility_set(
             declaration, hs_codes=[line["hs_code"] for line in data.get("goods", [])], groups=groups
@@ -563,7 +565,7 @@ def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[D
         checks.append(its_checks)
         # In the order a read gives them (Check.Meta.ordering).
         by_kind = sorted(its_checks, key=lambda check: check.kind)
-        _hold_for_the_response(declaration, {**held, "checks": by_kind, "inspections": []})
+        _hold_for_the_response(declaration, {**held, "checks": by_kind, "inspections": [], "legs": []})
     lifecycle.declarations_submitted(
         declarations=[declaration for declaration, _data in accepted],
         checks=checks,
@@ -571,6 +573,11 @@ def _submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[D
         actor=actor,
         rows=[*registered.rows_to_insert, *((rows, False) for rows in lines.values())],
     )
+    for declaration, data in accepted:
+        if data.get("legs"):  # a crossing in legs (rare): its legs written after it, held for the answer too
+            declaration._prefetched_objects_cache["legs"]._result_cache = legs_record(
+                declaration=declaration, legs=data["legs"]
+            )
     return outcomes
 
 
@@ -602,7 +609,8 @@ def declaration_amend(
     )
     _ensure_amendable(declaration, expected_version=expected_version, changes=changes)
     _raise_if(_amendment_errors(declaration, changes))
-    amended_fields = _apply_amendment(declaration, changes)
+    legs_fields = legs_amendment(declaration, changes)
+    amended_fields = _apply_amendment(declaration, changes) + legs_fields
     # An unpaid fee was computed from what is being amended: it is issued again at the next clearance.
     fee_withdrawn = Fee.objects.filter(declaration=declaration, status=Fee.Status.ISSUED).delete()[0] > 0
     _ensure_paid_fee_still_covers(declaration)

@@ -16,12 +16,18 @@ from django.utils import timezone
 
 from clearance.audit import Actor
 from clearance.errors import Conflict
-from clearance.models import QUEUE_REGULAR, Declaration, LaneCall, QueueTurn
+from clearance.models import HANDOVER_HOLDS, QUEUE_REGULAR, Declaration, GateDecision, LaneCall, QueueTurn
 from clearance.services import lifecycle
 from vehicles.models import Lane, hour_start
 
 logger = logging.getLogger(__name__)
 DISPATCHER = Actor.system("dispatcher")
+
+
+def lane_windows_in_words(lane: Lane) -> str:
+    """An autonomous lane's windows as an operator reads them: "18:30–20:00 local time" (or none)."""
+    spans = [f"{window.starts_at:%H:%M}–{window.ends_at:%H:%M}" for window in lane.windows.all()]
+    return f"{', '.join(spans)} local time" if spans else "none configured"
 
 
 def lane_room(lane: Lane, *, now: datetime) -> int:
@@ -67,7 +73,10 @@ def _eligible(lane: Lane, *, now: datetime):
         eligible = eligible.filter(smart_lane_eligible=True)
     return (
         # Arrived before its notice had run: not called until then, unless an officer waived the hold.
-        eligible.exclude(arrival_held_until__gt=now).order_by("queue_class", "arrived_at", "id")
+        eligible.exclude(arrival_held_until__gt=now)
+        # An onward vehicle is called once its containers are handed over as declared (crossing legs).
+        .exclude(handover_status__in=HANDOVER_HOLDS)
+        .order_by("queue_class", "arrived_at", "id")
     )
 
 
@@ -157,10 +166,24 @@ def declaration_call_forward(*, declaration_id: int, lane_id: int, actor: Actor)
             f"{declaration.smart_lane_reason}",
             code="lane_not_eligible",
         )
+    if declaration.handover_status in HANDOVER_HOLDS:
+        mismatch = declaration.handover_status == Declaration.HandoverStatus.MISMATCH
+        raise Conflict(
+            "The containers handed over at the transfer point do not match the declaration; the vehicle is "
+            "held until a hand-over matches."
+            if mismatch
+            else "This vehicle's containers have not been handed over at the transfer point yet.",
+            code=GateDecision.HoldReason.HANDOVER_MISMATCH if mismatch else GateDecision.HoldReason.HANDOVER_PENDING,
+        )
     if not _eligible(lane, now=timezone.now()).filter(id=declaration.id).exists():
         raise Conflict(
             f"Lane {lane.code} cannot take this vehicle (route, direction, status or vehicle type).",
             code="lane_not_eligible",
+        )
+    if lane.purpose == Lane.Purpose.AUTONOMOUS and lane.window_at(timezone.now()) is None:
+        raise Conflict(
+            f"Lane {lane.code} takes autonomous vehicles only inside its windows ({lane_windows_in_words(lane)}).",
+            code="outside_window",
         )
     if lane_room(lane, now=timezone.now()) <= 0:
         raise Conflict(

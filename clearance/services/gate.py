@@ -1,4 +1,5 @@
-"""The gate: barrier decisions (the hot path), device movements, weighbridge, handovers, crossing."""
+"""The gate: barrier decisions (the hot path), device movements, weighbridge, crossing. Container hand-overs
+at transfer points are clearance.services.legs'."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from django.db import transaction
 from clearance import metrics
 from clearance.audit import Actor
 from clearance.errors import Conflict
-from clearance.models import ACTIVE_DECLARATION, Declaration, GateDecision, Handover, Inspection, UnmatchedArrival
+from clearance.models import ACTIVE_DECLARATION, Declaration, GateDecision, Inspection, UnmatchedArrival
 from clearance.services import lifecycle
 from clearance.services.yard import yard_arrival_record
 from vehicles.models import Direction, GateDevice, Movement
@@ -74,6 +75,7 @@ def _active_declaration(normalized_plate: str):
             "company_id",
             "event_seq",
             "fee__status",
+            "handover_status",
         )
         .first()
     )
@@ -100,6 +102,10 @@ def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, co
     fee = getattr(declaration, "fee", None)
     if fee is None or not fee.is_paid:
         reasons.append(Hold.FEE_UNPAID)
+    if declaration.handover_status == Declaration.HandoverStatus.AWAITING:
+        reasons.append(Hold.HANDOVER_PENDING)
+    elif declaration.handover_status == Declaration.HandoverStatus.MISMATCH:
+        reasons.append(Hold.HANDOVER_MISMATCH)
     if declaration.stage == Declaration.Stage.CALLED and declaration.lane_id != lane.id:
         reasons.append(Hold.CALLED_TO_OTHER_LANE)
     elif declaration.stage != Declaration.Stage.CALLED:
@@ -272,31 +278,3 @@ def _hold_for_weight(declaration: Declaration, *, measured: int, declared: Decim
         reason=reason["message"],
         data={Inspection.Force.CUSTOMS: Inspection.Kind.PHYSICAL},
     )
-
-
-@transaction.atomic
-def handover_record(
-    *, device: GateDevice, plate: str, from_plate: str, containers: list[str], occurred_at: datetime
-) -> Handover:
-    """Containers transferred at the transfer yard to an autonomous vehicle, matched to its declaration."""
-    declaration = (
-        Declaration.objects.select_for_update()
-        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
-        .prefetch_related("containers")
-        .first()
-    )
-    if declaration is None:
-        raise Conflict(f"No active declaration for {plate}.", code="not_declared")
-    declared = {container.number for container in declaration.containers.all()}
-    handover = Handover.objects.create(
-        declaration=declaration,
-        yard=device.yard,
-        device=device,
-        from_plate=normalize_plate(from_plate),
-        containers=containers,
-        missing=sorted(declared - set(containers)),
-        unexpected=sorted(set(containers) - declared),
-        occurred_at=occurred_at,
-    )
-    lifecycle.handover_recorded(declaration=declaration, actor=Actor.for_device(device), handover=handover)
-    return handover

@@ -37,6 +37,7 @@ from clearance.models import (
     ArrivalSlot,
     Check,
     CompanyEvent,
+    CrossingLeg,
     Declaration,
     DeclarationEvent,
     Fee,
@@ -601,14 +602,47 @@ def declaration_weighed(
     _save_head(declaration)
 
 
-def handover_recorded(*, declaration: Declaration, actor: Actor, handover: Handover) -> None:
+def leg_arrived(*, declaration: Declaration, actor: Actor, leg: CrossingLeg, yard: Yard) -> None:
+    """An earlier leg's vehicle reached its transfer point (the caller stamped ``leg.arrived_at``)."""
     _record(
         declaration,
         actor=actor,
-        kind=Kind.HANDOVER,
-        data={"from": handover.from_plate, "containers": handover.containers, "matched": handover.matched},
+        kind=Kind.LEG_ARRIVED,
+        data={"leg": leg.seq, "plate": leg.vehicle.plate, "transfer_point": yard.code},
     )
     _save_head(declaration)
+
+
+def handover_recorded(*, declaration: Declaration, actor: Actor, handover: Handover) -> None:
+    """Containers were handed over to the declaration's vehicle. As declared, the onward vehicle may be
+    called (a hold for an earlier mismatch ends); otherwise it is held, with its own reason code, until a
+    hand-over matches: the dispatcher does not call it and the barrier holds it (``handover_mismatch``)."""
+    was_held = declaration.handover_status == Declaration.HandoverStatus.MISMATCH
+    declaration.handover_status = (
+        Declaration.HandoverStatus.MATCHED if handover.matched else Declaration.HandoverStatus.MISMATCH
+    )
+    data = {"from": handover.from_plate, "containers": handover.containers, "matched": handover.matched}
+    if handover.leg_id is not None:
+        data["leg"] = handover.leg.seq
+    if handover.matched and was_held:
+        data["hold_ended"] = True
+    _record(declaration, actor=actor, kind=Kind.HANDOVER, data=data)
+    if not handover.matched:
+        _record(
+            declaration,
+            actor=actor,
+            kind=Kind.HANDOVER_MISMATCH,
+            reason=handover.mismatch_in_words(),
+            data={
+                "code": GateDecision.HoldReason.HANDOVER_MISMATCH,
+                "missing": handover.missing,
+                "unexpected": handover.unexpected,
+                **({"from_vehicle_not_declared": True} if handover.wrong_vehicle else {}),
+            },
+        )
+    _save(declaration, "handover_status")
+    if handover.matched and declaration.is_waiting:
+        dispatch_soon()
 
 
 def fee_issued(*, declaration: Declaration, fee: Fee, actor: Actor) -> None:

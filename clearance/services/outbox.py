@@ -51,6 +51,8 @@ EVENT_TYPES: dict[DeclarationEvent.Kind, CompanyEvent.Type | None] = {
     Kind.CROSSED: Type.VEHICLE_CROSSED,
     Kind.WEIGHED: None,
     Kind.HANDOVER: None,
+    Kind.LEG_ARRIVED: None,
+    Kind.HANDOVER_MISMATCH: Type.HANDOVER_MISMATCH,
     Kind.FEE_ISSUED: Type.FEE_ISSUED,
     Kind.FEE_PAID: Type.FEE_PAID,
     Kind.CUSTOMS_CHANGED: Type.CUSTOMS_CHANGED,

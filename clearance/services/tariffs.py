@@ -15,7 +15,7 @@ from django.utils import timezone
 from clearance.engines import reference
 from clearance.errors import DomainError
 from clearance.models import Declaration, Fee, Tariff, TariffCoefficient, TariffRate
-from vehicles.models import Direction, local_date
+from vehicles.models import Direction, Yard, local_date
 
 logger = logging.getLogger(__name__)
 
@@ -38,9 +38,16 @@ def tariff_in_force(on: date) -> Tariff:
 
 
 def journey_of(declaration: Declaration) -> str:
-    """The journey the fee coefficient depends on, from the kind, the direction and the customs types."""
+    """The journey the fee coefficient depends on: an empty truck returning; goods only transferred at the
+    wharf (the crossing's legs hand its containers over at a wharf); else from the direction and the customs
+    declaration types."""
     if declaration.is_empty_return:
         return Fee.Journey.EMPTY_RETURN
+    if (
+        declaration.handover_status != Declaration.HandoverStatus.NONE
+        and declaration.legs.filter(transfer_point__kind=Yard.Kind.WHARF).exists()
+    ):
+        return Fee.Journey.WHARF_TRANSFER
     if declaration.direction == Direction.EXPORT:
         return Fee.Journey.EXPORT
     types = {line.type for line in declaration.customs_declarations.all()}
@@ -89,8 +96,10 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
         "base_vnd": base,
         "goods_type": goods_coefficient.code if goods_coefficient else None,
         "goods_coefficient": str(goods_coefficient.coefficient) if goods_coefficient else "1",
+        "goods_description": goods_coefficient.description if goods_coefficient else None,
         "journey": journey,
         "journey_coefficient": str(journey_coefficient.coefficient),
+        "journey_description": journey_coefficient.description,
         **({"computed_vnd": computed, "max_fee_vnd": tariff.max_fee_vnd} if amount < computed else {}),
     }
     return amount, breakdown

@@ -21,6 +21,7 @@ from clearance.models import (
 )
 from clearance.roles import is_supervisor
 from clearance.services import lifecycle
+from clearance.services.legs import leg_arrival_record
 from vehicles.models import Movement, Yard
 from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
@@ -79,6 +80,10 @@ def yard_arrival_record(
         plate_read=plate_read, kind=Movement.Kind.YARD_IN, occurred_at=occurred_at, source=source, yard=yard
     )
     if declaration is None:
+        # An earlier leg's vehicle reaching its transfer point is a crossing's fact, not an unknown arrival.
+        leg_of = leg_arrival_record(normalized_plate=normalized, yard=yard, occurred_at=occurred_at, actor=actor)
+        if leg_of is not None:
+            return YardArrival(declaration=leg_of)
         unmatched = UnmatchedArrival.objects.create(
             plate_read=plate_read, normalized_plate=normalized, yard=yard, movement=movement, seen_at=occurred_at
         )

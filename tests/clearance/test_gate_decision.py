@@ -12,14 +12,27 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
+from django.test import TestCase
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from clearance.audit import Actor
 from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule
+from clearance.services.fees import payment_record
 from clearance.services.lanes import lane_set_open
-from tests.factories import PHONES, DeclarationFactory, client_for, truck_plate_read
-from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, local_date
+from clearance.services.legs import handover_record
+from clearance.services.yard import yard_arrival_record
+from tests.factories import (
+    PHONES,
+    DeclarationFactory,
+    TruckBody,
+    client_for,
+    forwarder,
+    notice_has_run,
+    truck_plate,
+    truck_plate_read,
+)
+from vehicles.models import LOCAL_TZ, DeviceAPIKey, GateDevice, Lane, Movement, Yard, local_date
 
 OPERATOR = Actor.system("gate-operator")
 Stage = Declaration.Stage
@@ -154,7 +167,54 @@ def hold_low_confidence(barrier):
     return read(barrier(), 0, confidence="0.5"), ["low_confidence"]
 
 
+def _declared_in_legs(containers_handed_over: list[str] | None) -> None:
+    """An export in two legs (a truck to the transfer yard, then truck n=0 across), cleared, paid and
+    called; the containers handed over at the transfer yard as given (None: not yet)."""
+    body = TruckBody(n=0, containers=[{"number": "CSQU3054383", "size": "40", "seals": ["VNC123456"]}])
+    crossing = {"vehicle": body.pop("vehicle"), "driver": body.pop("driver")}
+    body.pop("trailer")
+    truck = {"plate": "12C-123.45", "country": "VN", "max_gross_weight_kg": 40000}
+    body["legs"] = [{"vehicle": truck, "driver": crossing["driver"], "transfer_point": "1119-transfer-yard"}, crossing]
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        created = client_for(forwarder()).post("/api/v1/declarations/", body, format="json")
+    declaration = Declaration.objects.get(id=created.json()["id"])
+    fee = Fee.objects.get(declaration=declaration)
+    payment_record(
+        provider_payment_id="PAY-1", reference=declaration.reference, amount_vnd=Decimal(fee.amount_vnd), payload={}
+    )
+    if containers_handed_over is not None:
+        handover_record(
+            yard=Yard.objects.get(code="1119-transfer-yard"),
+            plate=truck_plate(0),
+            from_plate="12C-123.45",
+            containers=containers_handed_over,
+            occurred_at=timezone.now(),
+            actor=Actor.system("transfer-officer"),
+        )
+    # Waiting in the yard: the hand-over keeps it from being called, so the barrier also says not_called.
+    notice_has_run()
+    yard_arrival_record(
+        plate_read=truck_plate(0),
+        yard=Yard.objects.get(code="1119-export-yard"),
+        occurred_at=timezone.now(),
+        source="camera",
+        actor=Actor.system("camera"),
+    )
+
+
+def hold_handover_pending(barrier):
+    _declared_in_legs(None)
+    return read(barrier(), 0), ["handover_pending", "not_called"]
+
+
+def hold_handover_mismatch(barrier):
+    _declared_in_legs(["MSKU1234565"])
+    return read(barrier(), 0), ["handover_mismatch", "not_called"]
+
+
 SITUATIONS = {
+    "handover_pending": hold_handover_pending,
+    "handover_mismatch": hold_handover_mismatch,
     "not_declared": hold_not_declared,
     "not_cleared": hold_not_cleared,
     "inspection_pending": hold_inspection_pending,

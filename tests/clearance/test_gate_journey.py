@@ -544,7 +544,15 @@ def test_handover_with_the_declared_containers_matches(autonomous, transfer_yard
     response = handover(transfer_yard, ["CSQU3054383"])
 
     assert response.status_code == 200, response.json()
-    assert response.json() == {"declaration": autonomous.id, "matched": True, "missing": [], "unexpected": []}
+    assert response.json() == {
+        "declaration": autonomous.id,
+        "leg": None,
+        "matched": True,
+        "missing": [],
+        "unexpected": [],
+        "wrong_vehicle": False,
+        "held": False,
+    }
     stored = Handover.objects.get()
     assert (stored.yard.code, stored.from_plate, stored.containers) == (
         "1119-transfer-yard",
@@ -561,9 +569,12 @@ def test_handover_with_a_wrong_container_lists_missing_and_unexpected(autonomous
     assert response.status_code == 200, response.json()
     assert response.json() == {
         "declaration": autonomous.id,
+        "leg": None,
         "matched": False,
         "missing": ["CSQU3054383"],
         "unexpected": ["MSKU1234565"],
+        "wrong_vehicle": False,
+        "held": True,
     }
 
 

@@ -53,6 +53,13 @@ def morning():
     return local(local_date(timezone.now()), 10, 5)
 
 
+@pytest.fixture
+def pilot_window():
+    """19:00 at the gate today: inside the autonomous lane's window (the night pilot, 18:30–20:00), and
+    the cargo lanes' hours are on."""
+    return local(local_date(timezone.now()), 19, 0)
+
+
 def arrive(n: int, at: datetime, yard: str = EXPORT_YARD):
     notice_has_run()
     return yard_arrival_record(
@@ -435,30 +442,30 @@ def test_a_one_way_lane_refuses_to_switch(reference):
     assert not LaneEvent.objects.exists()
 
 
-def test_autonomous_vehicles_go_only_to_the_autonomous_lane(morning):
+def test_autonomous_vehicles_go_only_to_the_autonomous_lane(pilot_window):
     autonomous, regular = DeclarationFactory(n=0, vehicle__is_autonomous=True).id, DeclarationFactory(n=1).id
-    arrive(0, morning - timedelta(minutes=20))
-    arrive(1, morning - timedelta(minutes=10))
+    arrive(0, pilot_window - timedelta(minutes=20))
+    arrive(1, pilot_window - timedelta(minutes=10))
 
-    dispatch_run(now=morning)
+    dispatch_run(now=pilot_window)
 
     assert where(autonomous) == ("called", "1119-AV1")
     stage, lane_code = where(regular)
     assert stage == "called" and lane_code != "1119-AV1"
 
 
-def test_no_other_lane_takes_an_autonomous_vehicle_nor_the_autonomous_lane_a_regular_one(morning):
+def test_no_other_lane_takes_an_autonomous_vehicle_nor_the_autonomous_lane_a_regular_one(pilot_window):
     autonomous, regular = DeclarationFactory(n=0, vehicle__is_autonomous=True).id, DeclarationFactory(n=1).id
-    arrive(0, morning - timedelta(minutes=20))
-    arrive(1, morning - timedelta(minutes=10))
+    arrive(0, pilot_window - timedelta(minutes=20))
+    arrive(1, pilot_window - timedelta(minutes=10))
 
     only_open("1119-EX1", "1119-EX2", "1119-REV1")
-    dispatch_run(now=morning)
+    dispatch_run(now=pilot_window)
     assert where(autonomous) == ("in_yard", None)
 
     only_open("1119-AV1")
     Declaration.objects.filter(id=regular).update(stage="in_yard", lane=None, called_at=None)  # back, for setup
-    dispatch_run(now=morning + timedelta(minutes=1))
+    dispatch_run(now=pilot_window + timedelta(minutes=1))
     assert where(regular) == ("in_yard", None)
     assert where(autonomous) == ("called", "1119-AV1")
 

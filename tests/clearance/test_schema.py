@@ -139,9 +139,12 @@ def test_the_create_request_body_has_the_documented_fields(schema):
         "goods",
         "quarantine_certificates",
         "health_declaration",
+        "legs",
     }
-    # goods and customs_declarations are required for cargo and refused for an empty return (kind)
-    assert set(body["required"]) == {"direction", "route", "expected_arrival", "vehicle", "driver"}
+    # goods and customs_declarations are required for cargo and refused for an empty return (kind); vehicle
+    # and driver are required unless the crossing is declared in legs (their descriptions say so).
+    assert set(body["required"]) == {"direction", "route", "expected_arrival"}
+    assert "unless the crossing is declared in legs" in body["properties"]["vehicle"]["description"]
     assert body["properties"]["expected_arrival"]["format"] == "date-time"
     assert not {"id", "reference", "status", "stage", "version", "company", "needs_quarantine"} & set(
         body["properties"]

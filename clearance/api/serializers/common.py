@@ -42,6 +42,7 @@ SERVER_FIELDS = {
     "crossed_at",
     "fee",
     "dwell_minutes",
+    "handover_status",
 }
 
 

@@ -14,6 +14,7 @@ from clearance import disclosure
 from clearance.api.serializers.checks import CheckOutput
 from clearance.api.serializers.common import AwareDateTimeField, RouteCodeField, StrictSerializer, route_for_code
 from clearance.api.serializers.inspections import InspectionOutput
+from clearance.api.serializers.legs import LegInput, LegOutput, validate_legs
 from clearance.api.serializers.parts import (
     ContainerInput,
     ContainerOutput,
@@ -52,9 +53,11 @@ class DeclarationInput(StrictSerializer):
     # Required (and not empty) for cargo, refused for an empty return: the schema shows them optional, and
     # __init__ makes them required for every declaration that is not an empty return.
     customs_declarations = CustomsDeclarationInput(many=True, required=False, max_length=20)
-    vehicle = VehicleInput()
+    # Required unless the crossing is declared in ``legs`` (then they are its crossing leg's): the schema
+    # says so in words, the serializer requires them for a body without legs.
+    vehicle = VehicleInput(required=False, help_text="Required unless the crossing is declared in legs.")
     trailer = TrailerInput(required=False, allow_null=True)
-    driver = DriverInput()
+    driver = DriverInput(required=False, help_text="Required unless the crossing is declared in legs.")
     containers = ContainerInput(many=True, required=False, max_length=10)
     goods = GoodsLineInput(many=True, required=False, max_length=100)
     quarantine_certificates = QuarantineCertificateInput(many=True, required=False, max_length=20)
@@ -64,21 +67,66 @@ class DeclarationInput(StrictSerializer):
         help_text="The driver's and crew's health declaration: required while the province's epidemic period "
         "is in force on the arrival day (error required_in_epidemic_period), accepted at any time.",
     )
+    legs = LegInput(
+        many=True,
+        required=False,
+        min_length=2,
+        max_length=2,
+        help_text="A crossing in legs, instead of vehicle, trailer and driver: the vehicle that brings the "
+        "containers to a transfer point, then the one that carries them across (its driver, or for an "
+        "autonomous vehicle its safety driver, is the crossing's driver). Needs containers.",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         data = getattr(self, "initial_data", None)
         # A loaded truck declares its goods and customs numbers; an empty one declares none (absent or empty
-        # lists; the service refuses any that are sent: not_for_empty_return).
-        # (Without data, as for the schema, both stay optional: the schema cannot say "required for cargo".)
+        # lists; the service refuses any that are sent: not_for_empty_return). One vehicle throughout needs
+        # its vehicle and driver (in legs, the crossing leg's are the declaration's).
+        # (Without data, as for the schema, all stay optional: the schema cannot say "required for cargo".)
         if isinstance(data, dict):
             cargo = data.get("kind") != Declaration.Kind.EMPTY_RETURN
             for name in ("goods", "customs_declarations"):
                 self.fields[name].required = cargo
                 self.fields[name].allow_empty = not cargo
+            if "legs" not in data:
+                self.fields["vehicle"].required = True
+                self.fields["driver"].required = True
 
     def validate_route(self, value):
         return route_for_code(value)
+
+    def validate(self, attrs):
+        legs = attrs.get("legs")
+        if legs is None:
+            return attrs
+        errors = {
+            name: [
+                serializers.ErrorDetail(
+                    f"A crossing declared in legs names its {name} in its legs, not here.", code="legs_and_vehicle"
+                )
+            ]
+            for name in ("vehicle", "trailer", "driver")
+            if name in attrs
+        }
+        if not attrs.get("containers"):
+            errors["containers"] = [
+                serializers.ErrorDetail(
+                    "A crossing in legs hands its containers over: list them.", code="containers_required"
+                )
+            ]
+        if errors:
+            raise serializers.ValidationError(errors)
+        try:
+            validate_legs(legs, route=attrs.get("route"))
+        except serializers.ValidationError as error:
+            raise serializers.ValidationError({"legs": error.detail}) from None
+        crossing = legs[-1]
+        attrs["vehicle"] = crossing["vehicle"]
+        attrs["driver"] = crossing.get("driver") or crossing["safety_driver"]
+        if crossing.get("trailer") is not None:
+            attrs["trailer"] = crossing["trailer"]
+        return attrs
 
     def valid_parts(self) -> dict:
         """After a failed ``is_valid()``: the top-level fields that are valid on their own, validated, so
@@ -148,14 +196,14 @@ class DeclarationAmendInput(DeclarationInput):
         # Not DRF's partial mode: it would reach into nested objects, and a vehicle, driver or goods line
         # sent in an amendment must be complete. Only the top-level fields become optional.
         super().__init__(*args, **kwargs)
-        for name in ("kind", "direction", "route"):
+        for name in ("kind", "direction", "route", "legs"):
             self.fields.pop(name)
         for field in self.fields.values():
             field.required = False
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
-            fixed = [name for name in ("kind", "direction", "route") if name in data]
+            fixed = [name for name in ("kind", "direction", "route", "legs") if name in data]
             if fixed:
                 raise serializers.ValidationError(
                     {
@@ -222,6 +270,13 @@ class DeclarationOutput(serializers.ModelSerializer):
     health_declaration = serializers.JSONField(
         allow_null=True, help_text="The driver's and crew's health declaration as sent, or null."
     )
+    legs = LegOutput(
+        many=True, help_text="A crossing declared in legs: each vehicle's part, the crossing one last; else empty."
+    )
+    handover_status = serializers.ChoiceField(
+        choices=Declaration.HandoverStatus.choices,
+        help_text="A crossing in legs: awaiting, matched, or mismatch (the onward vehicle held); empty otherwise.",
+    )
 
     class Meta:
         model = Declaration
@@ -261,6 +316,8 @@ class DeclarationOutput(serializers.ModelSerializer):
             "in_lane_at",
             "crossed_at",
             "dwell_minutes",
+            "legs",
+            "handover_status",
             "fee",
             "created_at",
             "updated_at",

@@ -100,8 +100,8 @@ class WeightOutput(serializers.Serializer):
 
 
 class HandoverInput(StrictSerializer):
-    plate = DevicePlateField(help_text="The autonomous vehicle's plate.")
-    from_plate = DevicePlateField(help_text="The truck that brought the containers.")
+    plate = DevicePlateField(help_text="The vehicle the containers were handed to (it carries them across).")
+    from_plate = DevicePlateField(help_text="The vehicle that brought the containers to the transfer point.")
     containers = serializers.ListField(child=serializers.CharField(max_length=20), allow_empty=False, max_length=10)
     occurred_at = AwareDateTimeField()
 
@@ -111,6 +111,16 @@ class HandoverInput(StrictSerializer):
 
 class HandoverOutput(serializers.Serializer):
     declaration = serializers.IntegerField(source="declaration_id")
+    leg = serializers.IntegerField(
+        source="leg.seq", allow_null=True, default=None, help_text="The leg that handed over (a crossing in legs)."
+    )
     matched = serializers.BooleanField()
     missing = serializers.ListField(child=serializers.CharField())
     unexpected = serializers.ListField(child=serializers.CharField())
+    wrong_vehicle = serializers.BooleanField(help_text="Brought by another vehicle than the leg's declared one.")
+    held = serializers.SerializerMethodField(
+        help_text="The onward vehicle is held (reason handover_mismatch) until a hand-over matches."
+    )
+
+    def get_held(self, handover) -> bool:
+        return not handover.matched

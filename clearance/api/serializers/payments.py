@@ -4,16 +4,33 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from clearance.api.serializers.common import AwareDateTimeField
-from clearance.models import Fee
+from clearance.models import Fee, TariffCoefficient
+
+
+class AppliedCoefficientOutput(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=TariffCoefficient.Kind.choices)
+    code = serializers.CharField()
+    coefficient = serializers.DecimalField(max_digits=5, decimal_places=2)
+    description = serializers.CharField(allow_null=True)
 
 
 class FeeOutput(serializers.ModelSerializer):
+    coefficients = serializers.SerializerMethodField(
+        help_text="The tariff's coefficients this fee applied: the goods type's and the journey's (e.g. "
+        "wharf_transfer ×0.30: goods only transferred at the wharf, not carried inland)."
+    )
+
     class Meta:
         model = Fee
-        fields = ["amount_vnd", "status", "journey", "breakdown", "issued_at", "paid_at"]
+        fields = ["amount_vnd", "status", "journey", "coefficients", "breakdown", "issued_at", "paid_at"]
+
+    @extend_schema_field(AppliedCoefficientOutput(many=True))
+    def get_coefficients(self, fee: Fee) -> list:
+        return AppliedCoefficientOutput(fee.applied_coefficients(), many=True).data
 
 
 class TicketOutput(serializers.Serializer):

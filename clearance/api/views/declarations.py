@@ -20,6 +20,7 @@ from clearance.api.openapi import (
     HEALTH_DECLARATION_EXAMPLE,
     IDEMPOTENCY_KEY,
     IF_MATCH,
+    LEGS_EXAMPLE,
     page_of,
     problems,
 )
@@ -83,7 +84,7 @@ class DeclarationListCreateApi(CompanyApi):
         summary="Declare a crossing",
         request=DeclarationInput,
         parameters=[IDEMPOTENCY_KEY],
-        examples=[DECLARATION_EXAMPLE, EMPTY_RETURN_EXAMPLE, HEALTH_DECLARATION_EXAMPLE],
+        examples=[DECLARATION_EXAMPLE, EMPTY_RETURN_EXAMPLE, HEALTH_DECLARATION_EXAMPLE, LEGS_EXAMPLE],
         responses={201: DeclarationOutput, **problems(400, 401, 409, 413, 422, 429)},
     )
     @idempotent

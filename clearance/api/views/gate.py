@@ -21,7 +21,9 @@ from clearance.api.serializers.gate import (
     WeightInput,
     WeightOutput,
 )
-from clearance.services.gate import gate_decide, gate_movement_record, handover_record, weighbridge_record
+from clearance.audit import Actor
+from clearance.services.gate import gate_decide, gate_movement_record, weighbridge_record
+from clearance.services.legs import handover_record
 from vehicles.models import GateDevice
 
 
@@ -119,14 +121,16 @@ class GateHandoverApi(DeviceApi):
 
     @extend_schema(
         operation_id="gate_handovers",
-        summary="Containers handed over to an autonomous vehicle",
+        summary="Containers handed over at a transfer point to the vehicle that carries them on",
         request=HandoverInput,
         responses={200: HandoverOutput, **problems(400, 401, 403, 409, 413)},
     )
     def post(self, request):
         data = self.parse(HandoverInput)
         handover = handover_record(
+            yard=self.device.yard,
             device=self.device,
+            actor=Actor.for_device(self.device),
             plate=data["plate"],
             from_plate=data["from_plate"],
             containers=data["containers"],

@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from vehicles import reference_data
-from vehicles.models import BorderGate, Lane, Route, Yard
+from vehicles.models import BorderGate, Lane, LaneWindow, Route, Yard
 
 
 class Command(BaseCommand):
@@ -58,12 +58,26 @@ class Command(BaseCommand):
             )
             created["lanes"] += was_created
 
-        for code, gate, route, name, capacity in reference_data.YARDS:
+        for code, gate, route, name, capacity, kind in reference_data.YARDS:
             _yard, was_created = Yard.objects.get_or_create(
                 code=code,
-                defaults={"gate": gates[gate], "route": routes[route], "name": name, "capacity": capacity},
+                defaults={
+                    "gate": gates[gate],
+                    "route": routes[route] if route else None,
+                    "name": name,
+                    "capacity": capacity,
+                    "kind": kind,
+                },
             )
             created["yards"] += was_created
+
+        # A lane's windows are loaded only while it has none: the board's edits stay.
+        for lane_code, starts, ends, safety_driver, note in reference_data.LANE_WINDOWS:
+            lane = Lane.objects.get(code=lane_code)
+            if not lane.windows.exists():
+                LaneWindow.objects.create(
+                    lane=lane, starts_at=starts, ends_at=ends, safety_driver_required=safety_driver, note=note
+                )
 
         summary = ", ".join(f"{count} {kind}" for kind, count in created.items())
         self.stdout.write(f"Reference data loaded: created {summary}; existing rows left unchanged.")
