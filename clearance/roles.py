@@ -107,6 +107,9 @@ ROLE_PERMISSIONS = {
         "vehicles.view_gatedevice",
         "clearance.view_tariff",
         "clearance.view_payment",
+        "clearance.view_gatepass",
+        "clearance.view_offlinedecision",
+        "clearance.change_offlinedecision",
     ],
     FEE_ADMINISTRATOR: [
         "clearance.view_declaration",
@@ -147,6 +150,9 @@ ROLE_PERMISSIONS = {
         "clearance.add_companyviolation",
         "clearance.view_auditrecord",
         "clearance.view_auditanchor",
+        "clearance.view_gatepass",
+        "clearance.view_offlinedecision",
+        "clearance.change_offlinedecision",
         *_VIEW_WEBHOOKS,
     ],
 }

@@ -20,7 +20,18 @@ from clearance.models.declarations import (
     queue_class_of,
 )
 from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
+from clearance.models.gate import (
+    CROSSING_MOVEMENT,
+    Fee,
+    GateDecision,
+    GatePass,
+    Handover,
+    OfflineDecision,
+    Payment,
+    Tariff,
+    TariffCoefficient,
+    TariffRate,
+)
 from clearance.models.operations import WorkerHeartbeat
 from clearance.models.queue import ArrivalSlot, LaneCall, LaneEvent, QueueTurn, UnmatchedArrival
 from clearance.models.rules import (
@@ -45,8 +56,11 @@ __all__ = [
     "AuditRecord",
     "WorkerHeartbeat",
     "CHECK_FAILED_REASON",
+    "CROSSING_MOVEMENT",
     "Fee",
     "GateDecision",
+    "GatePass",
+    "OfflineDecision",
     "Handover",
     "Payment",
     "Tariff",
