@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -169,8 +169,8 @@ def _conflict(*, read, lane, normalized, payload, issued, declaration) -> tuple[
         return Why.PASS_INVALID, "The barrier opened outside the pass's validity."
     if issued.revoked_at is not None and issued.revoked_at <= read.read_at:
         return Why.PASS_REVOKED, (
-            f"The pass was withdrawn ({issued.revoked_reason}) at {issued.revoked_at.isoformat()}, "
-            f"before the barrier opened at {read.read_at.isoformat()}."
+            f"The pass was withdrawn ({issued.revoked_reason}) at {issued.revoked_at.astimezone(UTC).isoformat()}, "
+            f"before the barrier opened at {read.read_at.astimezone(UTC).isoformat()}."
         )
     if declaration.stage in (Stage.IN_LANE, Stage.CROSSED):
         where = declaration.lane.code if declaration.lane_id else "?"
