@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 FORMAT_VERSION = 1
 # What a token's payload says it is: a gate pass, or a lane's revocation list.
-PASS = "pass"
-REVOCATIONS = "revocations"
+PASS = "gate_pass"
+REVOCATIONS = "revocation_list"
 MAX_TOKEN_CHARS = 4096
 
 

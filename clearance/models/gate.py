@@ -43,7 +43,11 @@ class GateDecision(models.Model):
         TICKET_NOT_FOR_VEHICLE = "ticket_not_for_vehicle", _("E-ticket of another crossing or vehicle")
         TICKET_VOID = "ticket_void", _("E-ticket void: the crossing was cancelled")
         TICKET_REPLAYED = "ticket_replayed", _("E-ticket already used for this crossing")
-        # Decided by the lane's own controller while the centre was unreachable (uploaded afterwards).
+
+    class OfflineReason(models.TextChoices):
+        """Why a lane's own controller held a vehicle while the centre was unreachable (uploaded later,
+        beside the HoldReason codes it can also find alone: low confidence, called to another lane)."""
+
         NO_GATE_PASS = "no_gate_pass", _("No valid gate pass held at the lane (offline)")
         GATE_PASS_REVOKED = "gate_pass_revoked", _("Gate pass withdrawn (offline)")
         GATE_PASS_EXPIRED = "gate_pass_expired", _("Gate pass out of its validity (offline)")

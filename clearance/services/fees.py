@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from clearance.audit import Actor
 from clearance.errors import Conflict, DomainError
-from clearance.models import Declaration, Fee, Payment
+from clearance.models import Declaration, Fee, GateDecision, Payment
 from clearance.services import lifecycle
 from clearance.services.tariffs import fee_create
 from clearance.tickets import ticket_payload, ticket_token
@@ -132,12 +132,12 @@ def ticket_for(fee: Fee) -> dict:
 
 
 class TicketVoid(Conflict):
-    code = "ticket_void"
+    code = GateDecision.HoldReason.TICKET_VOID  # the same words at the barrier and to the forwarder
 
 
 class TicketInvalid(DomainError):
     status = 400
-    code = "ticket_invalid"
+    code = GateDecision.HoldReason.TICKET_INVALID
     title = "Invalid ticket"
 
 

@@ -213,7 +213,9 @@ class OfflineReadInput(StrictSerializer):
     confidence = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1)
     decision = serializers.ChoiceField(choices=GateDecision.Decision.choices)
     reasons = serializers.ListField(
-        child=serializers.ChoiceField(choices=GateDecision.HoldReason.choices), max_length=20, default=list
+        child=serializers.ChoiceField(choices=[*GateDecision.HoldReason.choices, *GateDecision.OfflineReason.choices]),
+        max_length=20,
+        default=list,
     )
     gate_pass = serializers.CharField(
         required=False,
