@@ -111,7 +111,7 @@ def _reconcile(*, device: GateDevice, read: OfflineRead) -> OfflineDecision:
         declaration = Declaration.objects.select_for_update().filter(id=issued.declaration_id).first()
     else:
         declaration = (
-            Declaration.objects.select_for_update()
+            Declaration.objects.select_for_update(of=("self",))
             .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized)
             .first()
         )

@@ -179,6 +179,24 @@ def test_an_offline_open_applied_moves_the_vehicle_into_the_lane_at_its_own_time
     assert (declaration.stage, declaration.in_lane_at) == (Stage.IN_LANE, at)
 
 
+def test_an_open_the_centre_overtook_meanwhile_is_a_conflict(lane_device):
+    declaration = DeclarationFactory(n=0, stage=Stage.CALLED)
+    [issued] = passes(lane_device)
+    opened_at = timezone.now()
+    # The barrier opened offline; the centre, not knowing, closes the lane: the truck is sent back to the queue.
+    lane_set_open(lane_id=Lane.objects.get(code=LANE).id, is_open=False, actor=Actor.system(), reason="Fault")
+
+    answer = lane_device.post(
+        "/api/v1/gate/reads/offline/",
+        {"decisions": [offline_open(0, token=issued["token"], at=opened_at)]},
+        format="json",
+    ).json()
+
+    assert answer["results"][0]["conflict"] == "moved_on"
+    declaration.refresh_from_db()
+    assert declaration.stage == Stage.IN_YARD  # left for the officer to sort out
+
+
 def test_an_upload_is_validated_field_by_field(lane_device):
     wrong = {**offline_open(0), "reasons": ["fee_unpaid"]}
     held_without_reason = {**offline_open(0), "decision": "hold"}
