@@ -443,9 +443,12 @@ def gate_revocations_for_lane(*, lane: Lane, since: datetime | None, now: dateti
     now = now or timezone.now()
     revoked = GatePass.objects.filter(_passes_at(lane), revoked_at__isnull=False, valid_until__gt=now)
     if since is not None:
-        revoked = revoked.filter(
-            revoked_at__gt=since - timedelta(seconds=settings.SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS)
-        )
+        try:
+            # In UTC: an offset PostgreSQL cannot hold (+23:59) must not reach the database.
+            start = since.astimezone(UTC) - timedelta(seconds=settings.SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS)
+        except OverflowError:  # at the ends of time: everything is after the first moment
+            start = datetime.min.replace(tzinfo=UTC)
+        revoked = revoked.filter(revoked_at__gt=start)
     revoked = list(revoked.select_related("declaration").order_by("revoked_at", "id"))
     ring = key_ring()
     token = gate_pass.sign(
