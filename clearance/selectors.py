@@ -445,9 +445,13 @@ def gate_revocations_for_lane(*, lane: Lane, since: datetime | None, now: dateti
     if since is not None:
         try:
             # In UTC: an offset PostgreSQL cannot hold (+23:59) must not reach the database.
-            start = since.astimezone(UTC) - timedelta(seconds=settings.SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS)
-        except OverflowError:  # at the ends of time: everything is after the first moment
-            start = datetime.min.replace(tzinfo=UTC)
+            since = since.astimezone(UTC)
+        except OverflowError:  # before the first moment there is
+            since = datetime.min.replace(tzinfo=UTC)
+        try:
+            start = since - timedelta(seconds=settings.SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS)
+        except OverflowError:
+            start = since
         revoked = revoked.filter(revoked_at__gt=start)
     revoked = list(revoked.select_related("declaration").order_by("revoked_at", "id"))
     ring = key_ring()
