@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import django_filters
+from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
+from clearance import gate_pass
 from clearance.errors import FieldError, RuleViolations
+from clearance.gate_pass_keys import key_ring
 from clearance.models import (
     ArrivalSlot,
     AuditAnchor,
@@ -20,8 +23,10 @@ from clearance.models import (
     Declaration,
     DeclarationEvent,
     Fee,
+    GatePass,
     Inspection,
     LaneCall,
+    OfflineDecision,
     UnmatchedArrival,
     WebhookDelivery,
     WebhookSubscription,
@@ -335,6 +340,11 @@ def dashboard_figures(*, now: datetime | None = None) -> dict:
         },
         "waiting": Declaration.objects.filter(stage=Declaration.Stage.IN_YARD).count(),
         "fees_vnd": {"today": fees["today"] or 0, "week": fees["week"] or 0},
+        "offline": OfflineDecision.objects.filter(read_at__gte=week).aggregate(
+            decisions=Count("id"),
+            conflicts=Count("id", filter=Q(outcome=OfflineDecision.Outcome.CONFLICT)),
+            unreviewed=Count("id", filter=Q(outcome=OfflineDecision.Outcome.CONFLICT, reviewed_at__isnull=True)),
+        ),
     }
 
 
@@ -416,3 +426,70 @@ def company_events(*, company: Company, types: list[str] | None = None) -> Query
     if connection.vendor == "postgresql":
         events = events.filter(txid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", []))
     return events.order_by("txid", "id")
+
+
+# --- Signed gate passes, for the lane devices -------------------------------------------------------
+
+
+def _passes_at(lane: Lane) -> Q:
+    """The passes a lane honours: its own, and those for any lane of its route and current direction."""
+    return Q(lane=lane) | Q(lane__isnull=True, route_id=lane.route_id, direction=lane.current_direction)
+
+
+def gate_passes_for_lane(*, lane: Lane, now: datetime | None = None) -> QuerySet[GatePass]:
+    """The standing, unexpired passes of the vehicles called to ``lane`` and not through it yet."""
+    now = now or timezone.now()
+    return (
+        GatePass.objects.filter(_passes_at(lane), revoked_at__isnull=True, valid_until__gt=now)
+        .filter(declaration__stage=Declaration.Stage.CALLED)
+        .select_related("declaration", "route", "lane")
+        .order_by("id")
+    )
+
+
+def gate_revocations_for_lane(*, lane: Lane, since: datetime | None, now: datetime | None = None) -> dict:
+    """The passes of ``lane`` withdrawn since ``since`` (and a little before: see the overlap setting) that
+    have not expired yet, and the same list signed (the token a device verifies offline)."""
+    now = now or timezone.now()
+    revoked = GatePass.objects.filter(_passes_at(lane), revoked_at__isnull=False, valid_until__gt=now)
+    if since is not None:
+        try:
+            # In UTC: an offset PostgreSQL cannot hold (+23:59) must not reach the database.
+            since = since.astimezone(UTC)
+        except OverflowError:  # before the first moment there is
+            since = datetime.min.replace(tzinfo=UTC)
+        try:
+            start = since - timedelta(seconds=settings.SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS)
+        except OverflowError:
+            start = since
+        revoked = revoked.filter(revoked_at__gt=start)
+    revoked = list(revoked.select_related("declaration").order_by("revoked_at", "id"))
+    ring = key_ring()
+    token = gate_pass.sign(
+        {
+            "typ": gate_pass.REVOCATIONS,
+            "lane": lane.code,
+            "iat": int(now.timestamp()),
+            "items": [[item.id, item.normalized_plate, int(item.revoked_at.timestamp())] for item in revoked],
+        },
+        key_id=ring.signing_key_id,
+        key=ring.signing_key,
+    )
+    return {"lane": lane.code, "since": since, "next_since": now, "revocations": revoked, "signed": token}
+
+
+def gate_pass_public_keys() -> list[dict]:
+    ring = key_ring()
+    return [
+        {
+            "kid": key_id,
+            "alg": "Ed25519",
+            "public_key": gate_pass.public_key_text(key),
+            "signing": key_id == ring.signing_key_id,
+        }
+        for key_id, key in ring.public_keys.items()
+    ]
+
+
+def offline_conflicts_open() -> QuerySet[OfflineDecision]:
+    return OfflineDecision.objects.filter(outcome=OfflineDecision.Outcome.CONFLICT, reviewed_at__isnull=True)

@@ -436,6 +436,26 @@ SMARTGATE_WEIGHT_TOLERANCE_PERCENT = env_int("SMARTGATE_WEIGHT_TOLERANCE_PERCENT
 # Shared with the payment provider to sign its callbacks; no default, so payments are refused until set.
 SMARTGATE_PAYMENT_SECRET = env_str("SMARTGATE_PAYMENT_SECRET", default="")
 
+# --- Signed gate passes (the lane decides offline from them) ------------------------------------------
+# Ed25519 signing keys as "key-id:base64url-raw-private-key", comma-separated: the first signs, every one is
+# published (GET /api/v1/gate/keys/) so passes signed before a rotation still verify. Never in the repo.
+SMARTGATE_GATE_PASS_KEYS = env_str("SMARTGATE_GATE_PASS_KEYS", default="")
+# When SMARTGATE_GATE_PASS_KEYS is unset: the file holding the same lines (one key a line). When the file
+# does not exist either, a key is generated into it at first use (mode 0600): a development default that
+# lives outside the repository and survives restarts, shared by the processes of one machine.
+SMARTGATE_GATE_PASS_KEY_FILE = env_str(
+    "SMARTGATE_GATE_PASS_KEY_FILE",
+    default=str(
+        Path(env_str("XDG_STATE_HOME", default="") or Path.home() / ".local" / "state") / "smartgate" / "gate-pass-keys"
+    ),
+)
+# How long a pass stays valid after it is issued (a called vehicle that misses its call is recalled,
+# and its pass revoked, well before).
+SMARTGATE_GATE_PASS_VALID_MINUTES = env_int("SMARTGATE_GATE_PASS_VALID_MINUTES", default=120, minimum=1)
+# A revocation list asked for "since T" also repeats the revocations of this many seconds before T, so
+# one committed late by a slow transaction is not missed (a device keeps a set: repeats are harmless).
+SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS = env_int("SMARTGATE_GATE_REVOCATION_OVERLAP_SECONDS", default=60, minimum=0)
+
 # --- The audit trail ------------------------------------------------------------------------------
 # Signs the audit anchors (HMAC-SHA256); derived from DJANGO_SECRET_KEY when not set.
 SMARTGATE_AUDIT_SIGNING_KEY = env_str("SMARTGATE_AUDIT_SIGNING_KEY", default="")

@@ -19,8 +19,13 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def reference(db):
-    """Lạng Sơn's gates, routes, lanes and yards, loaded the way an installation loads them."""
+    """Lạng Sơn's gates, routes, lanes and yards, loaded the way an installation loads them, and the
+    smart-lane goods groups its migration seeds (a transactional test's flush empties every table)."""
+    from clearance.eligibility_data import smart_lane_groups_seed
+    from clearance.models import SmartLaneGoodsGroup
+
     call_command("load_reference", stdout=open(os.devnull, "w"))
+    smart_lane_groups_seed(SmartLaneGoodsGroup)
 
 
 @pytest.fixture

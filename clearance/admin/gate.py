@@ -1,19 +1,24 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from clearance import roles
+from clearance.admin.actions import confirm_and_apply
 from clearance.models import (
     ArrivalSlot,
     Fee,
     GateDecision,
+    GatePass,
     Handover,
     LaneCall,
     LaneEvent,
+    OfflineDecision,
     Payment,
     Tariff,
     TariffCoefficient,
     TariffRate,
     UnmatchedArrival,
 )
+from clearance.services.offline import offline_conflict_review
 from vehicles.history import ReasonedHistoryAdmin
 
 
@@ -48,6 +53,83 @@ def coefficients_in_words(fee: Fee) -> str:
         + (f" ({applied['description']})" if applied.get("description") else "")
         for applied in fee.applied_coefficients()
     )
+
+
+@admin.register(GatePass)
+class GatePassAdmin(ReadOnlyAdmin):
+    list_display = [
+        "issued_at",
+        "declaration",
+        "normalized_plate",
+        "lane",
+        "valid_until",
+        "key_id",
+        "revoked_at",
+        "revoked_reason",
+    ]
+    list_filter = ["route", "direction", "key_id", ("revoked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["normalized_plate", "declaration__reference"]
+    list_select_related = ["declaration", "lane"]
+    exclude = ["token"]
+
+
+class ReviewedFilter(admin.SimpleListFilter):
+    title = _("review")
+    parameter_name = "reviewed"
+
+    def lookups(self, request, model_admin):
+        return [("no", _("Conflicts to review")), ("yes", _("Reviewed"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "no":
+            return queryset.filter(outcome=OfflineDecision.Outcome.CONFLICT, reviewed_at__isnull=True)
+        if self.value() == "yes":
+            return queryset.filter(reviewed_at__isnull=False)
+        return queryset
+
+
+@admin.register(OfflineDecision)
+class OfflineDecisionAdmin(ReadOnlyAdmin):
+    """The decisions lane controllers took while the centre was unreachable; the conflicts (flagged) wait
+    for an officer, who reviews them with a note."""
+
+    list_display = [
+        "read_at",
+        "lane",
+        "plate",
+        "decision",
+        "outcome",
+        "conflict",
+        "conflict_detail",
+        "declaration",
+        "reviewed_at",
+    ]
+    list_filter = [ReviewedFilter, "outcome", "conflict", "lane"]
+    search_fields = ["gate_decision__normalized_plate", "declaration__reference", "decision_id"]
+    list_select_related = ["lane", "declaration", "gate_decision"]
+    date_hierarchy = "read_at"
+    actions = ["review"]
+
+    @admin.display(description=_("plate"))
+    def plate(self, obj):
+        return obj.gate_decision.plate_read
+
+    @admin.display(description=_("decision"))
+    def decision(self, obj):
+        return obj.gate_decision.get_decision_display()
+
+    def has_review_permission(self, request) -> bool:
+        return roles.is_gate_operator(request.user) and request.user.has_perm("clearance.change_offlinedecision")
+
+    @admin.action(description=_("Mark the conflicts reviewed (with a note)"), permissions=["review"])
+    def review(self, request, queryset):
+        return confirm_and_apply(
+            self,
+            request,
+            queryset,
+            title=_("Review offline conflicts"),
+            apply=lambda obj, data: offline_conflict_review(offline_id=obj.id, user=request.user, note=data["reason"]),
+        )
 
 
 @admin.register(Handover)

@@ -8,19 +8,11 @@ from django.db import migrations, models
 
 
 
-# The goods groups the Móng Cái – Đông Hưng smart-gate decision (164/QĐ-TTg, 26 January 2026) names; a sample
-# the board edits in the admin (Smart-lane goods groups), every change kept with its reason.
-SMART_LANE_GROUPS = [
-    ("Agricultural produce (nông sản)", ["06", "07", "08", "09", "10", "11", "12", "13", "14"]),
-    ("Frozen seafood (thủy sản đông lạnh)", ["0303", "0304", "0306", "0307", "0308"]),
-    ("Electronics (điện tử)", ["85", "8471"]),
-]
+from clearance.eligibility_data import smart_lane_groups_seed
 
 
 def seed_smart_lane_groups(apps, schema_editor):
-    Group = apps.get_model("clearance", "SmartLaneGoodsGroup")
-    for name, prefixes in SMART_LANE_GROUPS:
-        Group.objects.get_or_create(name=name, defaults={"hs_prefixes": prefixes})
+    smart_lane_groups_seed(apps.get_model("clearance", "SmartLaneGoodsGroup"))
 
 
 class Migration(migrations.Migration):

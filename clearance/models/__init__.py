@@ -23,7 +23,18 @@ from clearance.models.declarations import (
 )
 from clearance.models.eligibility import SmartLaneGoodsGroup
 from clearance.models.events import CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from clearance.models.gate import Fee, GateDecision, Handover, Payment, Tariff, TariffCoefficient, TariffRate
+from clearance.models.gate import (
+    CROSSING_MOVEMENT,
+    Fee,
+    GateDecision,
+    GatePass,
+    Handover,
+    OfflineDecision,
+    Payment,
+    Tariff,
+    TariffCoefficient,
+    TariffRate,
+)
 from clearance.models.health import EpidemicMode, HealthFlag, HealthReason
 from clearance.models.legs import CrossingLeg, HandoverMethod
 from clearance.models.operations import WorkerHeartbeat
@@ -61,8 +72,11 @@ __all__ = [
     "WorkerHeartbeat",
     "CHECK_FAILED_REASON",
     "CheckReason",
+    "CROSSING_MOVEMENT",
     "Fee",
     "GateDecision",
+    "GatePass",
+    "OfflineDecision",
     "Handover",
     "Payment",
     "Tariff",

@@ -5,13 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pgtrigger
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from clearance.models.reference import reference_changed_trigger
-from vehicles.models import Direction, GateDevice, Lane, Yard
+from vehicles.models import Direction, GateDevice, Lane, Movement, Route, Yard
+
+# The border-line movement that completes a crossing in each direction.
+CROSSING_MOVEMENT = {Direction.EXPORT: Movement.Kind.BORDER_OUT, Direction.IMPORT: Movement.Kind.BORDER_IN}
 
 
 class GateDecision(models.Model):
@@ -37,6 +41,20 @@ class GateDecision(models.Model):
         CALLED_TO_OTHER_LANE = "called_to_other_lane", _("Called to another lane")
         HANDOVER_PENDING = "handover_pending", _("Containers not yet handed over to this vehicle")
         HANDOVER_MISMATCH = "handover_mismatch", _("Containers handed over do not match the declaration")
+        # The e-ticket scanned with the plate read (the QR code of the paid fee).
+        TICKET_INVALID = "ticket_invalid", _("E-ticket not genuine (signature does not verify)")
+        TICKET_NOT_FOR_VEHICLE = "ticket_not_for_vehicle", _("E-ticket of another crossing or vehicle")
+        TICKET_VOID = "ticket_void", _("E-ticket void: the crossing was cancelled")
+        TICKET_REPLAYED = "ticket_replayed", _("E-ticket already used for this crossing")
+
+    class OfflineReason(models.TextChoices):
+        """Why a lane's own controller held a vehicle while the centre was unreachable (uploaded later,
+        beside the HoldReason codes it can also find alone: low confidence, called to another lane)."""
+
+        NO_GATE_PASS = "no_gate_pass", _("No valid gate pass held at the lane (offline)")
+        GATE_PASS_REVOKED = "gate_pass_revoked", _("Gate pass withdrawn (offline)")
+        GATE_PASS_EXPIRED = "gate_pass_expired", _("Gate pass out of its validity (offline)")
+        GATE_PASS_USED = "gate_pass_used", _("Gate pass already used (offline)")
 
     device = models.ForeignKey(GateDevice, on_delete=models.PROTECT)
     lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="decisions")
@@ -50,6 +68,8 @@ class GateDecision(models.Model):
     declaration = models.ForeignKey(
         "clearance.Declaration", null=True, blank=True, on_delete=models.SET_NULL, related_name="gate_decisions"
     )
+    # The reference an e-ticket scanned with the read named (blank: no ticket, or one that did not verify).
+    ticket_reference = models.CharField(_("e-ticket scanned"), max_length=20, blank=True, default="")
 
     class Meta:
         verbose_name = _("barrier decision")
@@ -297,3 +317,90 @@ class Payment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider_payment_id}: {self.status}"
+
+
+class GatePass(models.Model):
+    """A signed gate pass: the centre's word, verifiable offline by a lane device, that this vehicle may
+    pass this lane (or any lane of the route and direction) between two times. Issued when a declaration
+    is cleared, called and paid; revoked when any of that stops being true before the vehicle entered."""
+
+    declaration = models.ForeignKey("clearance.Declaration", on_delete=models.CASCADE, related_name="gate_passes")
+    route = models.ForeignKey(Route, on_delete=models.PROTECT)
+    direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
+    lane = models.ForeignKey(
+        Lane,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        help_text=_("Blank: any lane of the route and direction."),
+    )
+    normalized_plate = models.CharField(_("normalized plate"), max_length=20)
+    key_id = models.CharField(_("signing key id"), max_length=64)
+    token = models.TextField(_("signed token"))
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_until = models.DateTimeField(_("valid until"))
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+    # The declaration event that withdrew it (a DeclarationEvent.Kind: cancelled, call_missed...).
+    revoked_reason = models.CharField(_("revoked because"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("gate pass")
+        verbose_name_plural = _("gate passes")
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["declaration"], condition=Q(revoked_at__isnull=True), name="gate_pass_one_standing"
+            )
+        ]
+        indexes = [models.Index(fields=["route", "direction", "revoked_at"], name="gatepass_route_revoked_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.normalized_plate} pass #{self.id}"
+
+
+class OfflineDecision(models.Model):
+    """A barrier decision a lane controller took alone while the centre was unreachable, uploaded and
+    reconciled afterwards (idempotent by the controller's decision id). An open applied to the record
+    moves the declaration into the lane at the offline decision's time; one that could not be applied is
+    a conflict for an officer to review."""
+
+    class Outcome(models.TextChoices):
+        APPLIED = "applied", _("Applied to the record")
+        RECORDED = "recorded", _("Recorded (the barrier held)")
+        CONFLICT = "conflict", _("Conflict: for an officer")
+
+    class Conflict(models.TextChoices):
+        PASS_REVOKED = "pass_revoked", _("Opened on a gate pass already withdrawn")
+        ALREADY_THROUGH = "already_through", _("Vehicle already entered or crossed through another lane")
+        MOVED_ON = "moved_on", _("The centre moved the crossing on since (recalled, cancelled, held...)")
+        PASS_INVALID = "pass_invalid", _("Opened without a genuine gate pass for this lane and vehicle")
+
+    decision_id = models.UUIDField(_("controller's decision id"), unique=True)
+    device = models.ForeignKey(GateDevice, on_delete=models.PROTECT)
+    lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="offline_decisions")
+    gate_decision = models.OneToOneField(GateDecision, on_delete=models.PROTECT, related_name="offline")
+    declaration = models.ForeignKey(
+        "clearance.Declaration", null=True, blank=True, on_delete=models.SET_NULL, related_name="offline_decisions"
+    )
+    gate_pass = models.ForeignKey(GatePass, null=True, blank=True, on_delete=models.SET_NULL)
+    read_at = models.DateTimeField(_("read at (at the lane)"))
+    uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    conflict = models.CharField(_("conflict"), max_length=20, choices=Conflict.choices, blank=True)
+    conflict_detail = models.CharField(_("detail"), max_length=255, blank=True)
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    review_note = models.CharField(_("review note"), max_length=255, blank=True)
+
+    class Meta:
+        verbose_name = _("offline barrier decision")
+        verbose_name_plural = _("offline barrier decisions")
+        ordering = ["-read_at", "-id"]
+        indexes = [models.Index(fields=["outcome", "reviewed_at"], name="offline_outcome_review_idx")]
+        constraints = [
+            models.CheckConstraint(name="offline_conflict_named", condition=~Q(outcome="conflict") | ~Q(conflict=""))
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.decision_id} ({self.outcome})"

@@ -12,18 +12,17 @@ from decimal import Decimal
 
 import segno
 from django.conf import settings
-from django.core import signing
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clearance.audit import Actor
 from clearance.errors import Conflict, DomainError
-from clearance.models import Declaration, Fee, Payment
+from clearance.models import Declaration, Fee, GateDecision, Payment
 from clearance.services import lifecycle
 from clearance.services.tariffs import fee_create
+from clearance.tickets import ticket_payload, ticket_token
 
 logger = logging.getLogger(__name__)
-TICKET_SALT = "smartgate.e-ticket"
 PAYMENT_PROVIDER = Actor.system("payment-provider")
 
 
@@ -126,20 +125,28 @@ def ticket_for(fee: Fee) -> dict:
         "amount": fee.amount_vnd,
         "paid": fee.paid_at.isoformat(),
     }
-    token = signing.dumps(payload, salt=TICKET_SALT, compress=True)
+    token = ticket_token(payload)
     buffer = io.BytesIO()
     segno.make(token, error="m").save(buffer, kind="svg", scale=4)
     return {"payload": payload, "token": token, "qr_svg": buffer.getvalue().decode()}
 
 
 class TicketVoid(Conflict):
-    code = "ticket_void"
+    code = GateDecision.HoldReason.TICKET_VOID  # the same words at the barrier and to the forwarder
+
+
+class TicketInvalid(DomainError):
+    status = 400
+    code = GateDecision.HoldReason.TICKET_INVALID
+    title = "Invalid ticket"
 
 
 def ticket_read(token: str) -> dict:
-    """What a gate scanner reads from the QR code. Raises signing.BadSignature for a forged ticket and
+    """What a gate scanner reads from the QR code. Raises TicketInvalid (400) for a forged ticket and
     TicketVoid (409) for the ticket of a cancelled crossing, whose fee is void or owed back."""
-    payload = signing.loads(token, salt=TICKET_SALT)
+    payload = ticket_payload(token)
+    if payload is None:
+        raise TicketInvalid("The ticket's signature does not verify: it was not issued by the centre.")
     if not Fee.objects.filter(declaration__reference=payload.get("ref"), status=Fee.Status.PAID).exists():
         raise TicketVoid(f"The ticket of {payload.get('ref')} is void: its crossing was cancelled.")
     return payload

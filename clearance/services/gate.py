@@ -14,10 +14,19 @@ from django.db import transaction
 from clearance import metrics
 from clearance.audit import Actor
 from clearance.errors import Conflict
-from clearance.models import ACTIVE_DECLARATION, Declaration, GateDecision, Inspection, UnmatchedArrival
+from clearance.models import (
+    ACTIVE_DECLARATION,
+    CROSSING_MOVEMENT,
+    Declaration,
+    Fee,
+    GateDecision,
+    Inspection,
+    UnmatchedArrival,
+)
 from clearance.services import lifecycle
 from clearance.services.yard import yard_arrival_record
-from vehicles.models import Direction, GateDevice, Movement
+from clearance.tickets import ticket_payload
+from vehicles.models import GateDevice, Movement
 from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
 
@@ -30,8 +39,6 @@ DEVICE_MOVEMENTS = {
     GateDevice.Kind.YARD_GATE: {Movement.Kind.YARD_IN, Movement.Kind.YARD_OUT},
     GateDevice.Kind.BORDER_LINE: {Movement.Kind.BORDER_OUT, Movement.Kind.BORDER_IN},
 }
-# The border-line movement that completes a crossing in each direction.
-CROSSING_MOVEMENT = {Direction.EXPORT: Movement.Kind.BORDER_OUT, Direction.IMPORT: Movement.Kind.BORDER_IN}
 
 
 @dataclass(frozen=True)
@@ -113,14 +120,59 @@ def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, co
     return reasons
 
 
+VOID_FEE = (Fee.Status.VOIDED, Fee.Status.REFUND_DUE)
+PAST_THE_BARRIER = (Declaration.Stage.IN_LANE, Declaration.Stage.CROSSED)
+
+
+def ticket_hold_reasons(
+    ticket: str, *, declaration: Declaration | None, normalized_plate: str
+) -> tuple[str, list[Hold]]:
+    """The e-ticket scanned with a plate read: the reference it names (blank when forged) and why it
+    holds the vehicle. A ticket opens the barrier once per crossing: shown again once its crossing has
+    passed the barrier it is a replay. No query, unless the ticket names a crossing other than the
+    vehicle's active one (then one, to say whether it is void, replayed or someone else's)."""
+    payload = ticket_payload(ticket)
+    if payload is None:
+        return "", [Hold.TICKET_INVALID]
+    reference = str(payload.get("ref", ""))[:20]
+    if payload.get("plate") != normalized_plate:
+        return reference, [Hold.TICKET_NOT_FOR_VEHICLE]
+    if declaration is None or declaration.reference != reference:
+        fee_status, stage = Declaration.objects.filter(reference=reference).values_list(
+            "fee__status", "stage"
+        ).first() or (
+            None,
+            None,
+        )
+        if fee_status in VOID_FEE:
+            return reference, [Hold.TICKET_VOID]
+        if stage in PAST_THE_BARRIER:
+            return reference, [Hold.TICKET_REPLAYED]
+        return reference, [Hold.TICKET_NOT_FOR_VEHICLE]
+    if getattr(declaration, "fee", None) is not None and declaration.fee.status in VOID_FEE:
+        return reference, [Hold.TICKET_VOID]
+    if declaration.stage in PAST_THE_BARRIER:
+        return reference, [Hold.TICKET_REPLAYED]
+    return reference, []
+
+
 @transaction.atomic
-def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence: Decimal) -> GateDecision:
+def gate_decide(
+    *, device: GateDevice, plate: str, read_at: datetime, confidence: Decimal, ticket: str | None = None
+) -> GateDecision:
     """A lane barrier's question: open or hold, with reasons. Every read is recorded; ``open`` moves the
-    declaration into the lane. A constant number of queries whatever the data size."""
+    declaration into the lane. A constant number of queries whatever the data size; the e-ticket, when
+    the device scanned one, is checked in memory (see ticket_hold_reasons)."""
     lane = device.lane
     normalized = normalize_plate(plate)
     declaration = _active_declaration(normalized)
     reasons = hold_reasons(declaration=declaration, lane=lane, read_at=read_at, confidence=confidence)
+    ticket_reference = ""
+    if ticket is not None:
+        ticket_reference, ticket_reasons = ticket_hold_reasons(
+            ticket, declaration=declaration, normalized_plate=normalized
+        )
+        reasons += ticket_reasons
     decision = GateDecision.objects.create(
         device=device,
         lane=lane,
@@ -131,6 +183,7 @@ def gate_decide(*, device: GateDevice, plate: str, read_at: datetime, confidence
         decision=GateDecision.Decision.HOLD if reasons else GateDecision.Decision.OPEN,
         reasons=reasons,
         declaration=declaration,
+        ticket_reference=ticket_reference,
     )
     metrics.gate_decision_count(decision=decision.decision, reasons=reasons)
     if not reasons:

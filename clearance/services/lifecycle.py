@@ -48,6 +48,7 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
+from clearance.services.gate_passes import gate_pass_issue_if_due, gate_passes_revoke
 from clearance.services.outbox import EVENT_TYPES, outbox_event, outbox_row, outbox_send_on_commit, outbox_write
 from clearance.services.tariffs import fee_create_with_clearance
 from vehicles.bulk import rows_insert
@@ -208,6 +209,13 @@ def _void_fee(declaration: Declaration) -> str | None:
     return None
 
 
+def _withdraw_gate_pass(declaration: Declaration, kind: DeclarationEvent.Kind) -> None:
+    """A called vehicle whose call, clearance or fee no longer stands loses its signed gate pass: lane
+    devices see it in the revocation list (a pass is only ever issued to a called vehicle)."""
+    if declaration.stage == Stage.CALLED:
+        gate_passes_revoke(declaration=declaration, reason=kind)
+
+
 # --- Submission and checks -------------------------------------------------------------------------
 
 
@@ -257,6 +265,7 @@ def declaration_amended(
 ) -> None:
     """The forwarder amended the declaration; ``fields`` are those the caller changed on the instance,
     saved here with the new version. It goes back to submitted, to be checked afresh."""
+    _withdraw_gate_pass(declaration, Kind.AMENDED)
     if declaration.status != Status.SUBMITTED:
         declaration.transition(to=Status.SUBMITTED)
     declaration.version += 1
@@ -321,6 +330,7 @@ def declaration_customs_changed(*, declaration: Declaration, actor: Actor, reaso
     checked again as a new version (the caller starts the checks): back to submitted, and a called
     vehicle goes back to the yard's queue at its place, not called while it is checked. In a lane it is
     held for an officer. Returns True when it is to be checked again, False when it was held."""
+    _withdraw_gate_pass(declaration, Kind.CUSTOMS_CHANGED)
     if declaration.stage == Stage.IN_LANE:
         declaration.transition(to=Status.HELD)
         _record(declaration, actor=actor, kind=Kind.CUSTOMS_CHANGED, reason=reason, data=data)
@@ -356,6 +366,7 @@ def declaration_cleared(
     fee = fee_create_with_clearance(declaration=declaration)
     if fee is not None:
         fee_issued(declaration=declaration, fee=fee, actor=actor)
+    gate_pass_issue_if_due(declaration=declaration)  # cleared at a bay lane it was called to, fee paid
     if declaration.is_waiting:
         dispatch_soon()
 
@@ -370,6 +381,7 @@ def declaration_inspection_required(
 ) -> None:
     """Officers must inspect (the inspections are written by the caller). A cleared vehicle whose weight
     disagrees with its declaration comes back here too."""
+    _withdraw_gate_pass(declaration, Kind.INSPECTION_REQUIRED)
     if declaration.status != Status.INSPECTION:
         declaration.transition(to=Status.INSPECTION)
     _record(declaration, actor=actor, kind=Kind.INSPECTION_REQUIRED, reason=reason, data=data)
@@ -392,6 +404,7 @@ def inspection_recorded(*, declaration: Declaration, inspection: Inspection, act
 
 def declaration_held(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """A failed inspection holds the crossing for a supervisor to release or reject."""
+    _withdraw_gate_pass(declaration, Kind.HELD)
     declaration.transition(to=Status.HELD)
     _record(declaration, actor=actor, kind=Kind.HELD, reason=reason)
     _save(declaration, "status")
@@ -407,6 +420,7 @@ def declaration_rejected(*, declaration: Declaration, actor: Actor, reason: str,
 def declaration_cancelled(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """The forwarder cancels before the lane: the slot place goes back to others, a vehicle in the yard
     or called leaves the queue (and its call), and the vehicle and customs numbers are free again."""
+    _withdraw_gate_pass(declaration, Kind.CANCELLED)
     if not declaration.is_before_lane:
         raise TransitionNotAllowed(field="stage", current=declaration.stage, target=Status.CANCELLED)
     declaration.transition(to=Status.CANCELLED)
@@ -522,11 +536,13 @@ def declaration_called(*, declaration: Declaration, actor: Actor, lane: Lane, at
     LaneCall.objects.create(lane=lane, declaration=declaration, called_at=at)
     _record(declaration, actor=actor, kind=Kind.CALLED, data={"lane": lane.code})
     _save(declaration, "stage", "lane", "called_at")
+    gate_pass_issue_if_due(declaration=declaration)
 
 
 def declaration_recalled(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """A called vehicle did not reach its lane in time: back to the queue at its place (its arrival time
     is kept), the miss counted on the call and the declaration."""
+    _withdraw_gate_pass(declaration, Kind.CALL_MISSED)
     LaneCall.objects.filter(
         declaration=declaration, lane_id=declaration.lane_id, called_at=declaration.called_at
     ).update(missed=True)
@@ -541,6 +557,7 @@ def declaration_recalled(*, declaration: Declaration, actor: Actor, reason: str)
 def declaration_call_withdrawn(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """The lane a vehicle was called to closed: back to the queue at its place (its arrival time is kept),
     and not counted as its miss; the dispatcher calls it again to an open lane."""
+    _withdraw_gate_pass(declaration, Kind.CALL_WITHDRAWN)
     declaration.move_to_stage(to=Stage.IN_YARD)
     lane = declaration.lane
     declaration.lane = None
@@ -553,6 +570,7 @@ def declaration_call_withdrawn(*, declaration: Declaration, actor: Actor, reason
 def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: str) -> None:
     """Sent away from the gate: it leaves the queue or the lane, and frees its vehicle, its slot place and
     its customs numbers; the lane or queue it leaves may take another vehicle."""
+    _withdraw_gate_pass(declaration, Kind.TURNED_BACK)
     declaration.move_to_stage(to=Stage.TURNED_BACK)
     if declaration.slot_id is not None:
         _free_slot_place(declaration)
@@ -564,12 +582,14 @@ def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: s
 
 
 def declaration_entered_lane(
-    *, declaration: Declaration, actor: Actor, lane: Lane, at: datetime, decision: GateDecision
+    *, declaration: Declaration, actor: Actor, lane: Lane, at: datetime, decision: GateDecision, offline: bool = False
 ) -> None:
-    """The barrier opened (the hot path: one UPDATE and one INSERT)."""
+    """The barrier opened (the hot path: one UPDATE and one INSERT); ``offline``: the lane's controller
+    opened it on a signed gate pass while the centre was unreachable, and this is its upload."""
     declaration.move_to_stage(to=Stage.IN_LANE)
     declaration.in_lane_at = at
-    _record(declaration, actor=actor, kind=Kind.ENTERED_LANE, data={"lane": lane.code, "decision": decision.id})
+    data = {"lane": lane.code, "decision": decision.id, **({"offline": True} if offline else {})}
+    _record(declaration, actor=actor, kind=Kind.ENTERED_LANE, data=data)
     _save(declaration, "stage", "in_lane_at")
 
 
@@ -653,3 +673,4 @@ def fee_issued(*, declaration: Declaration, fee: Fee, actor: Actor) -> None:
 def fee_paid(*, declaration: Declaration, actor: Actor, payment_id: str, amount_vnd: int) -> None:
     _record(declaration, actor=actor, kind=Kind.FEE_PAID, data={"payment": payment_id, "amount_vnd": amount_vnd})
     _save_head(declaration)
+    gate_pass_issue_if_due(declaration=declaration)

@@ -212,6 +212,34 @@ def hold_handover_mismatch(barrier):
     return read(barrier(), 0), ["handover_mismatch", "not_called"]
 
 
+def ticket_of(declaration: Declaration) -> str:
+    """The e-ticket's QR payload, as the forwarder downloads it once the fee is paid."""
+    return client_for(declaration.company).get(f"/api/v1/declarations/{declaration.id}/ticket/").json()["token"]
+
+
+def hold_ticket_invalid(barrier):
+    ticket = ticket_of(DeclarationFactory(n=0, stage=Stage.CALLED))
+    forged = ticket[:-2] + ("AA" if not ticket.endswith("AA") else "BB")
+    return read(barrier(), 0, ticket=forged), ["ticket_invalid"]
+
+
+def hold_ticket_not_for_vehicle(barrier):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    # The driver shows another truck's ticket.
+    return read(barrier(), 0, ticket=ticket_of(DeclarationFactory(n=1, stage=Stage.IN_YARD, paid=True))), [
+        "ticket_not_for_vehicle"
+    ]
+
+
+def hold_ticket_void(barrier):
+    declaration = DeclarationFactory(n=0, stage=Stage.CALLED)
+    ticket = ticket_of(declaration)
+    client_for(declaration.company).post(
+        f"/api/v1/declarations/{declaration.id}/cancel/", {"reason": "Trip called off"}, format="json"
+    )
+    return read(barrier(), 0, ticket=ticket), ["ticket_void", "not_declared"]
+
+
 SITUATIONS = {
     "handover_pending": hold_handover_pending,
     "handover_mismatch": hold_handover_mismatch,
@@ -226,11 +254,18 @@ SITUATIONS = {
     "lane_closed": hold_lane_closed,
     "outside_hours": hold_outside_hours,
     "low_confidence": hold_low_confidence,
+    "ticket_invalid": hold_ticket_invalid,
+    "ticket_not_for_vehicle": hold_ticket_not_for_vehicle,
+    "ticket_void": hold_ticket_void,
 }
 
 
+# A replayed ticket needs its first use to have opened the barrier: tests/clearance/test_gate_ticket.py.
+SITUATIONS_ELSEWHERE = {"ticket_replayed"}
+
+
 def test_every_documented_reason_has_a_situation():
-    assert set(SITUATIONS) == set(GateDecision.HoldReason.values)
+    assert set(SITUATIONS) | SITUATIONS_ELSEWHERE == set(GateDecision.HoldReason.values)
 
 
 @pytest.mark.parametrize("code", list(SITUATIONS))

@@ -44,6 +44,9 @@ DEVICE_OPERATIONS = {
     ("/api/v1/gate/movements/", "post"): "gate_movements",
     ("/api/v1/gate/weights/", "post"): "gate_weights",
     ("/api/v1/gate/handovers/", "post"): "gate_handovers",
+    ("/api/v1/gate/reads/offline/", "post"): "gate_reads_offline",
+    ("/api/v1/gate/passes/", "get"): "gate_passes",
+    ("/api/v1/gate/revocations/", "get"): "gate_revocations",
 }
 OFFICER_OPERATIONS = {("/api/v1/inspections/{inspection_id}/result/", "post"): "inspections_result"}
 CUSTOMS_OPERATIONS = {("/api/v1/customs/notifications/", "post"): "customs_notifications"}
@@ -51,6 +54,7 @@ PUBLIC_OPERATIONS = {
     (LOAD, "get"): "gates_load",
     ("/api/v1/payments/callback/", "post"): "payments_callback",
     ("/api/v1/audit/daily-heads/", "get"): "audit_daily_heads",
+    ("/api/v1/gate/keys/", "get"): "gate_keys",
 }
 PROBLEM_REF = "#/components/schemas/Problem"
 
@@ -332,3 +336,15 @@ def test_the_event_types_are_documented_as_an_enum(schema):
 def test_the_customs_notice_requires_the_customs_system_key(schema):
     operation = _operation(schema, "/api/v1/customs/notifications/", "post")
     assert operation["security"] == [{"CustomsKeyAuth": []}]
+
+
+def test_the_gate_read_documents_the_ticket_and_its_hold_reasons(schema):
+    body = _body_schema(schema, "/api/v1/gate/reads/", "post")
+    output = _resolve(
+        schema,
+        _operation(schema, "/api/v1/gate/reads/", "post")["responses"]["200"]["content"]["application/json"]["schema"],
+    )
+    reasons = _resolve(schema, output["properties"]["reasons"]["items"])
+
+    assert "ticket" in body["properties"] and "ticket" not in body.get("required", [])
+    assert {"ticket_invalid", "ticket_void", "ticket_replayed", "ticket_not_for_vehicle"} <= set(reasons["enum"])

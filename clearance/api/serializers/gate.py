@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from clearance import identifiers
+from clearance import gate_pass, identifiers
 from clearance.api.serializers.common import AwareDateTimeField, StrictSerializer, identifier
-from clearance.models import GateDecision
+from clearance.models import GateDecision, GatePass, OfflineDecision
 from clearance.services.gate import MovementResult, Weighing
+from clearance.services.offline import Reconciled
+from clearance.tickets import MAX_TICKET_CHARS
 from vehicles.models import Movement
 from vehicles.plates import normalize_plate
 
@@ -34,6 +36,13 @@ class PlateReadInput(StrictSerializer):
     plate = DevicePlateField()
     read_at = AwareDateTimeField()
     confidence = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1)
+    ticket = serializers.CharField(
+        required=False,
+        max_length=MAX_TICKET_CHARS,
+        help_text="The e-ticket's QR payload as scanned (the `token` of GET declarations/{id}/ticket/), when the "
+        "driver shows one. A forged, voided or already used ticket, or another vehicle's, holds the vehicle "
+        "(ticket_invalid, ticket_void, ticket_replayed, ticket_not_for_vehicle).",
+    )
 
 
 class GateDecisionOutput(serializers.Serializer):
@@ -124,3 +133,147 @@ class HandoverOutput(serializers.Serializer):
 
     def get_held(self, handover) -> bool:
         return not handover.matched
+
+
+# --- Signed gate passes and the offline decisions ----------------------------------------------------
+
+
+class LaneQueryInput(StrictSerializer):
+    lane = serializers.CharField(required=False, max_length=20, help_text="The device's own lane (the default).")
+
+
+class RevocationsQueryInput(LaneQueryInput):
+    since = AwareDateTimeField(
+        required=False, help_text="The `next_since` of the previous answer; absent: every standing revocation."
+    )
+
+
+class PublicKeyOutput(serializers.Serializer):
+    kid = serializers.CharField(help_text="The key id a pass or list names in its payload (`kid`).")
+    alg = serializers.CharField()
+    public_key = serializers.CharField(help_text="The 32-byte Ed25519 public key, base64url without padding.")
+    signing = serializers.BooleanField(help_text="This key signs new passes; the others verify older ones.")
+
+
+class PublicKeysOutput(serializers.Serializer):
+    keys = PublicKeyOutput(many=True)
+
+
+class GatePassOutput(serializers.ModelSerializer):
+    declaration = serializers.IntegerField(source="declaration_id")
+    reference = serializers.CharField(source="declaration.reference")
+    plate = serializers.CharField(source="normalized_plate")
+    route = serializers.CharField(source="route.code")
+    lane = serializers.CharField(source="lane.code", allow_null=True, default=None, help_text="null: any lane.")
+    token = serializers.CharField(
+        help_text="`<payload>.<signature>`, base64url: the payload is canonical JSON (typ, pid, decl, ref, plate, "
+        "route, dir, lane, nbf, exp as Unix seconds, kid, v), the signature Ed25519 over the payload's text."
+    )
+
+    class Meta:
+        model = GatePass
+        fields = [
+            "id",
+            "declaration",
+            "reference",
+            "plate",
+            "route",
+            "direction",
+            "lane",
+            "valid_from",
+            "valid_until",
+            "key_id",
+            "token",
+        ]
+
+
+class GatePassesOutput(serializers.Serializer):
+    lane = serializers.CharField()
+    passes = GatePassOutput(many=True)
+
+
+class RevocationOutput(serializers.ModelSerializer):
+    gate_pass = serializers.IntegerField(source="id")
+    declaration = serializers.IntegerField(source="declaration_id")
+    plate = serializers.CharField(source="normalized_plate")
+    reason = serializers.CharField(source="revoked_reason")
+
+    class Meta:
+        model = GatePass
+        fields = ["gate_pass", "declaration", "plate", "revoked_at", "reason"]
+
+
+class RevocationsOutput(serializers.Serializer):
+    lane = serializers.CharField()
+    since = serializers.DateTimeField(allow_null=True)
+    next_since = serializers.DateTimeField(help_text="Send it as `since` next time.")
+    revocations = RevocationOutput(many=True)
+    signed = serializers.CharField(
+        help_text="The same list signed (typ revocations: lane, iat, items [[pass id, plate, revoked at]]), "
+        "which a device verifies before trusting it."
+    )
+
+
+class OfflineReadInput(StrictSerializer):
+    decision_id = serializers.UUIDField(
+        help_text="The controller's own id of the decision: uploads are idempotent by it."
+    )
+    plate = DevicePlateField()
+    read_at = AwareDateTimeField()
+    confidence = serializers.DecimalField(max_digits=4, decimal_places=3, min_value=0, max_value=1)
+    decision = serializers.ChoiceField(choices=GateDecision.Decision.choices)
+    reasons = serializers.ListField(
+        child=serializers.ChoiceField(choices=[*GateDecision.HoldReason.choices, *GateDecision.OfflineReason.choices]),
+        max_length=20,
+        default=list,
+    )
+    gate_pass = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=gate_pass.MAX_TOKEN_CHARS,
+        help_text="The token of the pass the barrier opened on.",
+    )
+
+    def validate(self, data):
+        if data["decision"] == GateDecision.Decision.OPEN and data["reasons"]:
+            raise serializers.ValidationError(
+                {"reasons": [serializers.ErrorDetail("An open has no hold reasons.", code="invalid")]}
+            )
+        if data["decision"] == GateDecision.Decision.HOLD and not data["reasons"]:
+            raise serializers.ValidationError(
+                {"reasons": [serializers.ErrorDetail("A hold names at least one reason.", code="required")]}
+            )
+        return data
+
+
+class OfflineUploadInput(StrictSerializer):
+    decisions = OfflineReadInput(many=True, allow_empty=False, max_length=500)
+
+
+class OfflineResultOutput(serializers.Serializer):
+    decision_id = serializers.UUIDField()
+    outcome = serializers.ChoiceField(choices=OfflineDecision.Outcome.choices)
+    conflict = serializers.CharField(allow_blank=True)
+    detail = serializers.CharField(allow_blank=True)
+    declaration = serializers.IntegerField(allow_null=True)
+    replayed = serializers.BooleanField(help_text="Uploaded before: the first upload's outcome, nothing changed.")
+
+    def to_representation(self, result: Reconciled):
+        offline = result.offline
+        return super().to_representation(
+            {
+                "decision_id": offline.decision_id,
+                "outcome": offline.outcome,
+                "conflict": offline.conflict,
+                "detail": offline.conflict_detail,
+                "declaration": offline.declaration_id,
+                "replayed": result.replayed,
+            }
+        )
+
+
+class OfflineUploadOutput(serializers.Serializer):
+    applied = serializers.IntegerField()
+    conflicts = serializers.IntegerField()
+    results = OfflineResultOutput(many=True)

@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions
-from rest_framework.permissions import BasePermission, IsAuthenticated
+from rest_framework.permissions import AllowAny, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from clearance import selectors
 from clearance.api.authentication import DeviceAPIKeyAuthentication
 from clearance.api.openapi import problems
 from clearance.api.parsers import BoundedJSONParser
 from clearance.api.serializers.gate import (
     GateDecisionOutput,
+    GatePassesOutput,
     HandoverInput,
     HandoverOutput,
+    LaneQueryInput,
     MovementInput,
     MovementOutput,
+    OfflineUploadInput,
+    OfflineUploadOutput,
     PlateReadInput,
+    PublicKeysOutput,
+    RevocationsOutput,
+    RevocationsQueryInput,
     WeightInput,
     WeightOutput,
 )
 from clearance.audit import Actor
+from clearance.models import OfflineDecision
 from clearance.services.gate import gate_decide, gate_movement_record, weighbridge_record
 from clearance.services.legs import handover_record
+from clearance.services.offline import OfflineRead, offline_decisions_upload
 from vehicles.models import GateDevice
 
 
@@ -61,6 +74,13 @@ class DeviceApi(APIView):
         serializer.is_valid(raise_exception=True)
         return serializer.validated_data
 
+    def parse_query(self, serializer_class):
+        query = self.request.query_params.dict()
+        self.ensure_own_place(query)
+        serializer = serializer_class(data=query)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
 
 class GateReadApi(DeviceApi):
     device_kinds = {GateDevice.Kind.LANE_GATE}
@@ -74,7 +94,11 @@ class GateReadApi(DeviceApi):
     def post(self, request):
         data = self.parse(PlateReadInput)
         decision = gate_decide(
-            device=self.device, plate=data["plate"], read_at=data["read_at"], confidence=data["confidence"]
+            device=self.device,
+            plate=data["plate"],
+            read_at=data["read_at"],
+            confidence=data["confidence"],
+            ticket=data.get("ticket"),
         )
         return Response(GateDecisionOutput(decision).data)
 
@@ -137,3 +161,80 @@ class GateHandoverApi(DeviceApi):
             occurred_at=data["occurred_at"],
         )
         return Response(HandoverOutput(handover).data)
+
+
+class GateKeysApi(APIView):
+    """Public: the centre's gate-pass public keys by key id. A lane device keeps them to verify passes
+    and revocation lists while the centre is unreachable."""
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="gate_keys",
+        summary="The gate-pass public keys, by key id (public)",
+        auth=[],
+        responses={200: PublicKeysOutput},
+    )
+    def get(self, request):
+        return Response(PublicKeysOutput({"keys": selectors.gate_pass_public_keys()}).data)
+
+
+class GatePassesApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.LANE_GATE}
+
+    @extend_schema(
+        operation_id="gate_passes",
+        summary="The signed gate passes of the vehicles called to this lane",
+        parameters=[LaneQueryInput],
+        responses={200: GatePassesOutput, **problems(400, 401, 403)},
+    )
+    def get(self, request):
+        self.parse_query(LaneQueryInput)
+        lane = self.device.lane
+        with timezone.override(UTC):
+            data = GatePassesOutput({"lane": lane.code, "passes": selectors.gate_passes_for_lane(lane=lane)}).data
+        return Response(data)
+
+
+class GateRevocationsApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.LANE_GATE}
+
+    @extend_schema(
+        operation_id="gate_revocations",
+        summary="The gate passes of this lane withdrawn since a time, signed",
+        parameters=[RevocationsQueryInput],
+        responses={200: RevocationsOutput, **problems(400, 401, 403)},
+    )
+    def get(self, request):
+        query = self.parse_query(RevocationsQueryInput)
+        listing = selectors.gate_revocations_for_lane(lane=self.device.lane, since=query.get("since"))
+        with timezone.override(UTC):
+            data = RevocationsOutput(listing).data
+        return Response(data)
+
+
+class GateOfflineUploadApi(DeviceApi):
+    device_kinds = {GateDevice.Kind.LANE_GATE}
+
+    @extend_schema(
+        operation_id="gate_reads_offline",
+        summary="Upload the barrier decisions the lane took while the centre was unreachable",
+        request=OfflineUploadInput,
+        responses={200: OfflineUploadOutput, **problems(400, 401, 403, 409, 413)},
+    )
+    def post(self, request):
+        data = self.parse(OfflineUploadInput)
+        results = offline_decisions_upload(
+            device=self.device, reads=[OfflineRead(**item) for item in data["decisions"]]
+        )
+        outcomes = [result.offline.outcome for result in results]
+        return Response(
+            OfflineUploadOutput(
+                {
+                    "applied": outcomes.count(OfflineDecision.Outcome.APPLIED),
+                    "conflicts": outcomes.count(OfflineDecision.Outcome.CONFLICT),
+                    "results": results,
+                }
+            ).data
+        )
