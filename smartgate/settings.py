@@ -219,6 +219,10 @@ REST_FRAMEWORK = {
 # Failed API-key guesses from one client address (REMOTE_ADDR) allowed per window; then 429 until it ends.
 SMARTGATE_API_KEY_FAILURE_LIMIT = env_int("SMARTGATE_API_KEY_FAILURE_LIMIT", default=20, minimum=1)
 SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS = env_int("SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS", default=600, minimum=1)
+# Verified API keys, devices with their lanes, and webhook subscribers are kept in each web process's
+# memory (vehicles/process_cache.py): a change through the ORM is seen by every process within a second;
+# this bounds how long one made behind the ORM's back (or during a Redis outage) can go unseen.
+SMARTGATE_PROCESS_CACHE_SECONDS = env_int("SMARTGATE_PROCESS_CACHE_SECONDS", default=30, minimum=0)
 # Officers' API tokens (django-rest-knox): only a digest is stored; each expires after this many hours.
 SMARTGATE_OFFICER_TOKEN_HOURS = env_int("SMARTGATE_OFFICER_TOKEN_HOURS", default=12, minimum=1)
 REST_KNOX = {

@@ -24,8 +24,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED, F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -45,13 +45,100 @@ from clearance.models import (
     TransitionNotAllowed,
 )
 from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
-from clearance.services.outbox import outbox_write
+from clearance.services.outbox import company_event_for, fan_out_on_commit, outbox_write
 from clearance.services.tariffs import fee_create_with_clearance
 from vehicles.models import Lane, Yard
 
 Kind = DeclarationEvent.Kind
 Status = Declaration.Status
 Stage = Declaration.Stage
+
+
+def _new_event(
+    declaration: Declaration,
+    *,
+    actor: Actor,
+    kind: DeclarationEvent.Kind,
+    reason: str = "",
+    data: dict | None = None,
+    version: int | None = None,
+) -> DeclarationEvent:
+    """The next event of the declaration's chain, linked and hashed, not yet saved; the chain's head moves
+    on the instance."""
+    event = DeclarationEvent(
+        declaration=declaration,
+        at=timezone.now(),
+        actor_kind=actor.kind,
+        actor=actor.name,
+        user_id=actor.user_id,
+        event=kind,
+        reason=reason,
+        version=version or declaration.version,
+        data=data or {},
+        seq=declaration.audit_seq + 1,
+        prev_hash=declaration.audit_head or audit_chain.GENESIS,
+    )
+    event.hash = audit_chain.link(event.prev_hash, audit_chain.content_of(event))
+    declaration.audit_seq, declaration.audit_head = event.seq, event.hash
+    return event
+
+
+def _insert_sql(row) -> tuple[str, list]:
+    """``INSERT INTO <table> (<columns>) SELECT <values> FROM moved RETURNING id`` for an unsaved row, its
+    id and database defaults left to PostgreSQL; the row is written only if ``moved`` has a row."""
+    fields = [f for f in row._meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
+    params = [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(row._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {table} ({columns}) SELECT {placeholders} FROM moved RETURNING id", params
+
+
+def _move_stage_with_events(
+    declaration: Declaration, *fields: str, expected_stage: str, expected_seq: int, events: list[DeclarationEvent]
+) -> None:
+    """The hot paths' write: the declaration's stage (and ``fields``) moved by one conditional UPDATE,
+    which holds only if the row is still at ``expected_stage`` and ``expected_seq`` (nothing changed it
+    since it was read), with its audit events and the forwarder's events appended. On PostgreSQL it is one
+    statement (the inserts are data-modifying CTEs that write only if the UPDATE did); elsewhere one per
+    row. Raises TransitionNotAllowed if the row had moved on."""
+    rows = [*events, *filter(None, (company_event_for(declaration, event) for event in events))]
+    update_fields = [*fields, "audit_seq", "audit_head", "event_seq", "updated_at"]
+    if connection.vendor != "postgresql":
+        moved = Declaration.objects.filter(id=declaration.id, stage=expected_stage, audit_seq=expected_seq).update(
+            **{name: getattr(declaration, name) for name in update_fields}
+        )
+        if moved != 1:
+            raise TransitionNotAllowed(field="stage", current=expected_stage, target=declaration.stage)
+        for row in rows:
+            row.save(force_insert=True)
+    else:
+        quote = connection.ops.quote_name
+        assignments, params = [], []
+        for name in update_fields:
+            field = Declaration._meta.get_field(name)
+            assignments.append(f"{quote(field.column)} = %s")
+            params.append(field.get_db_prep_save(field.pre_save(declaration, add=False), connection))
+        ctes = [
+            f"moved AS (UPDATE {quote(Declaration._meta.db_table)} SET {', '.join(assignments)} "
+            "WHERE id = %s AND stage = %s AND audit_seq = %s RETURNING id)"
+        ]
+        params += [declaration.id, expected_stage, expected_seq]
+        for index, row in enumerate(rows):
+            insert, insert_params = _insert_sql(row)
+            ctes.append(f"row{index} AS ({insert})")
+            params += insert_params
+        ids = ", ".join(f"(SELECT id FROM row{index})" for index in range(len(rows)))
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(ctes)} SELECT {ids} FROM moved", params)
+            written = cursor.fetchone()
+        if written is None:
+            raise TransitionNotAllowed(field="stage", current=expected_stage, target=declaration.stage)
+        for row, row_id in zip(rows, written, strict=True):
+            row.id = row_id
+            row._state.adding = False
+    for row in rows[len(events) :]:
+        fan_out_on_commit(row)
 
 
 def _record(
@@ -68,24 +155,10 @@ def _record(
     if not transaction.get_connection().in_atomic_block:
         # The change and its event commit together or not at all; the caller holds the row lock.
         raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
-    event = DeclarationEvent(
-        declaration=declaration,
-        at=timezone.now(),
-        actor_kind=actor.kind,
-        actor=actor.name,
-        user_id=actor.user_id,
-        event=kind,
-        reason=reason,
-        version=version or declaration.version,
-        data=data or {},
-        seq=declaration.audit_seq + 1,
-        prev_hash=declaration.audit_head or audit_chain.GENESIS,
-    )
-    event.hash = audit_chain.link(event.prev_hash, audit_chain.content_of(event))
+    event = _new_event(declaration, actor=actor, kind=kind, reason=reason, data=data, version=version)
     event.save(force_insert=True)
     # The new head (and the forwarder's event count) is saved with the change (``_save``) or on its own
     # (``_save_head``).
-    declaration.audit_seq, declaration.audit_head = event.seq, event.hash
     outbox_write(declaration, event)
     return event
 
@@ -348,30 +421,48 @@ def declaration_arrived(
     held_until: datetime | None = None,
 ) -> None:
     """The vehicle entered a yard and joins its queue. Arrived before its pre-arrival notice had run
-    (``held_until``), it waits there, not called, until then or until an officer waives the hold."""
+    (``held_until``), it waits there, not called, until then or until an officer waives the hold. One
+    conditional UPDATE with its events (a yard camera's hot path)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
+    expected_stage, seq = declaration.stage, declaration.audit_seq
     declaration.move_to_stage(to=Stage.IN_YARD)
     declaration.yard = yard
     declaration.arrived_at = arrived_at
     declaration.queue_class = queue_class
     declaration.arrival_held_until = held_until
-    _record(
-        declaration,
-        actor=actor,
-        kind=Kind.ARRIVED_IN_YARD,
-        data={"yard": yard.code, "queue_class": queue_class, "source": source},
-    )
-    if held_until is not None:
-        _record(
+    events = [
+        _new_event(
             declaration,
             actor=actor,
-            kind=Kind.ARRIVAL_HELD,
-            reason=(
-                f"Arrived before the pre-arrival notice had run; not called to a lane before "
-                f"{held_until.isoformat()} unless an officer waives the hold."
-            ),
-            data={"code": "arrived_before_notice", "held_until": held_until.isoformat()},
+            kind=Kind.ARRIVED_IN_YARD,
+            data={"yard": yard.code, "queue_class": queue_class, "source": source},
         )
-    _save(declaration, "stage", "yard", "arrived_at", "queue_class", "arrival_held_until")
+    ]
+    if held_until is not None:
+        events.append(
+            _new_event(
+                declaration,
+                actor=actor,
+                kind=Kind.ARRIVAL_HELD,
+                reason=(
+                    f"Arrived before the pre-arrival notice had run; not called to a lane before "
+                    f"{held_until.isoformat()} unless an officer waives the hold."
+                ),
+                data={"code": "arrived_before_notice", "held_until": held_until.isoformat()},
+            )
+        )
+    _move_stage_with_events(
+        declaration,
+        "stage",
+        "yard",
+        "arrived_at",
+        "queue_class",
+        "arrival_held_until",
+        expected_stage=expected_stage,
+        expected_seq=seq,
+        events=events,
+    )
     dispatch_soon()
 
 
@@ -442,11 +533,17 @@ def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: s
 def declaration_entered_lane(
     *, declaration: Declaration, actor: Actor, lane: Lane, at: datetime, decision: GateDecision
 ) -> None:
-    """The barrier opened (the hot path: one UPDATE and one INSERT)."""
+    """The barrier opened (the hot path): the stage moves by one conditional UPDATE, with the audit event
+    and the forwarder's event, in one statement."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A lifecycle transition must run inside the caller's transaction.")
+    called, seq = declaration.stage, declaration.audit_seq
     declaration.move_to_stage(to=Stage.IN_LANE)
     declaration.in_lane_at = at
-    _record(declaration, actor=actor, kind=Kind.ENTERED_LANE, data={"lane": lane.code, "decision": decision.id})
-    _save(declaration, "stage", "in_lane_at")
+    event = _new_event(
+        declaration, actor=actor, kind=Kind.ENTERED_LANE, data={"lane": lane.code, "decision": decision.id}
+    )
+    _move_stage_with_events(declaration, "stage", "in_lane_at", expected_stage=called, expected_seq=seq, events=[event])
 
 
 def declaration_crossed(*, declaration: Declaration, actor: Actor, lane: Lane, at: datetime) -> None:

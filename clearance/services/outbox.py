@@ -6,7 +6,8 @@ saved with the declaration's chain head, in the lifecycle's own UPDATE); kinds w
 started, a weighing, a call missed…) write nothing. The data is what the disclosure policy lets the
 forwarder read (clearance.disclosure), so the webhooks and the feed can never say more than the API.
 After commit the event's webhook deliveries are written and sent (by task name); the sweep in
-clearance.services.webhooks catches any the broker missed.
+clearance.services.webhooks catches any the broker missed. A company without an active subscription has
+no deliveries to write: its events are written as fanned out, and nothing is sent after commit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 
 from clearance import disclosure
 from clearance.models import CompanyEvent, Declaration, DeclarationEvent
+from clearance.process_caches import company_ids_with_subscriptions
 from clearance.services.enqueue import WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, task_send
 
 Kind = DeclarationEvent.Kind
@@ -76,18 +78,20 @@ def event_payload_data(declaration: Declaration, event: DeclarationEvent, *, seq
     }
 
 
-def outbox_write(
+def company_event_for(
     declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
 ) -> CompanyEvent | None:
-    """Write the forwarder's event for ``event`` (its type from EVENT_TYPES unless given), in the caller's
-    transaction; ``declaration.event_seq`` moves and is saved with the chain's head by the lifecycle."""
+    """The forwarder's event for ``event`` (its type from EVENT_TYPES unless given), not yet saved, or None
+    for a kind without a forwarder meaning; ``declaration.event_seq`` moves (the lifecycle saves it with
+    the chain's head). An event of a company without an active webhook subscription has nothing to fan
+    out: it is written as fanned out already (it is still in the company's feed)."""
     event_type = type or EVENT_TYPES.get(event.event)
     if event_type is None:
         return None
     if type is None and event.event == Kind.CHECK_FINISHED and event.data.get("ignored"):
         return None  # the result of a check for a version since amended changes nothing for the forwarder
     declaration.event_seq += 1
-    row = CompanyEvent(
+    return CompanyEvent(
         company_id=declaration.company_id,
         type=event_type,
         declaration_id=declaration.id,
@@ -95,8 +99,25 @@ def outbox_write(
         seq=declaration.event_seq,
         data=event_payload_data(declaration, event, seq=declaration.event_seq),
         created_at=event.at,
+        fanned_out_at=None if declaration.company_id in company_ids_with_subscriptions() else event.at,
     )
+
+
+def fan_out_on_commit(row: CompanyEvent) -> None:
+    """After commit, write and send the saved event's webhook deliveries (by task name), unless it has
+    nothing to fan out; the sweep catches any the broker missed."""
+    if row.fanned_out_at is None:
+        event_id = row.id
+        transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
+
+
+def outbox_write(
+    declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
+) -> CompanyEvent | None:
+    """Write the forwarder's event for ``event`` in the caller's transaction (see ``company_event_for``)."""
+    row = company_event_for(declaration, event, type=type)
+    if row is None:
+        return None
     row.save(force_insert=True)
-    event_id = row.id
-    transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
+    fan_out_on_commit(row)
     return row
