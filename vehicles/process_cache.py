@@ -14,6 +14,7 @@ Freshness, which matters for a closed lane or a revoked key:
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -24,6 +25,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+
+logger = logging.getLogger(__name__)
 
 # How often a process asks the shared cache whether another process changed a cached kind of row.
 VERSION_POLL_SECONDS = 1.0
@@ -52,7 +55,11 @@ class ProcessCache:
         if now - self._checked_at < VERSION_POLL_SECONDS:
             return
         self._checked_at = now
-        version = cache.get(self._version_key)  # the cache fails soft: None when Redis is down
+        try:
+            version = cache.get(self._version_key)
+        except Exception:  # an unreachable cache: the entries' age still bounds what can be missed
+            logger.warning("process_cache.version_unavailable", extra={"cache": self.name}, exc_info=True)
+            return
         if version != self._version:
             self._version = version
             self._entries.clear()
@@ -83,7 +90,10 @@ class ProcessCache:
 
     def _publish_change(self) -> None:
         self.clear_local()  # a load between the change and its commit may have cached the old row
-        cache.set(self._version_key, uuid.uuid4().hex, timeout=None)
+        try:
+            cache.set(self._version_key, uuid.uuid4().hex, timeout=None)
+        except Exception:
+            logger.warning("process_cache.version_unavailable", extra={"cache": self.name}, exc_info=True)
 
 
 def clear_all_process_caches() -> None:

@@ -62,8 +62,6 @@ class YardArrival:
     unmatched: UnmatchedArrival | None = None
 
 
-# No savepoint: a camera's read is a request's whole transaction.
-@transaction.atomic(savepoint=False)
 def yard_arrival_record(
     *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
 ) -> YardArrival:
@@ -73,6 +71,18 @@ def yard_arrival_record(
 
     Raises Conflict (409, nothing recorded) when the declaration is for a route this yard does not serve.
     """
+    # No savepoint (a camera's read is a request's whole transaction); so the refusal, decided before
+    # anything is written, is raised once the block is over and never marks a caller's transaction failed.
+    with transaction.atomic(savepoint=False):
+        arrival = _arrival_record(plate_read=plate_read, yard=yard, occurred_at=occurred_at, source=source, actor=actor)
+    if isinstance(arrival, Conflict):
+        raise arrival
+    return arrival
+
+
+def _arrival_record(
+    *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
+) -> YardArrival | Conflict:
     normalized = normalize_plate(plate_read)
     candidates = (
         Declaration.objects.select_for_update(of=("self",))
@@ -86,7 +96,7 @@ def yard_arrival_record(
         or candidates.filter(trailer__normalized_plate=normalized).first()
     )
     if declaration is not None and yard.route_id is not None and declaration.route_id != yard.route_id:
-        raise Conflict(
+        return Conflict(
             f"This vehicle is declared for route {declaration.route.code}; {yard.name} serves route "
             f"{yard.route.code}. Nothing was recorded.",
             code="wrong_route",
