@@ -113,7 +113,12 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # The test runner's database (tests/services.py gives each run its own name).
     if env_str("DATABASE_TEST_NAME"):
         _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
-    if env_bool("DATABASE_POOL", default=True):
+    if env_bool("DATABASE_PGBOUNCER", default=False):
+        # Behind PgBouncer in transaction mode: it pools; a transaction may land on any server connection, so
+        # no server-side cursors and no named prepared statements (psycopg's automatic ones are turned off).
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    elif env_bool("DATABASE_POOL", default=True):
         _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
