@@ -6,9 +6,12 @@ lookup)."""
 import pytest
 from django.utils import timezone
 
+from clearance.audit import Actor
 from clearance.models import Declaration
+from clearance.services.lanes import lane_set_open
 from tests.clearance.test_gate_decision import client_with_key, create_device
 from tests.factories import DeclarationFactory, container, notice_has_run, truck_plate, truck_plate_read
+from vehicles.models import DeviceAPIKey, Lane
 
 pytestmark = pytest.mark.usefixtures("tariff")
 
@@ -97,3 +100,30 @@ def test_a_declaration_read_stays_within_its_budget(api, declare, django_assert_
         response = api.get(f"/api/v1/declarations/{created['id']}/")
 
     assert response.json()["reference"] == created["reference"]
+
+
+# --- What the process cache must not hide -----------------------------------------------------------
+
+
+def test_a_key_revoked_after_its_first_use_is_refused_at_once(reference):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    barrier = client_with_key(create_device("lane_gate", lane="1119-EX1", name="barrier-revoked"))
+    assert read(barrier, "29H-999.99").status_code == 200  # verified and cached
+
+    key = DeviceAPIKey.objects.get(device__name="barrier-revoked")
+    key.revoked = True
+    key.save()  # as the admin revokes it
+
+    assert read(barrier, truck_plate_read(0)).status_code == 401
+    assert Declaration.objects.get().stage == Stage.CALLED
+
+
+def test_a_lane_closed_after_a_read_holds_the_next_one(reference):
+    DeclarationFactory(n=0, stage=Stage.CALLED)
+    barrier = client_with_key(create_device("lane_gate", lane="1119-EX1"))
+    assert read(barrier, "29H-999.99").status_code == 200  # the device and its lane cached
+
+    lane_set_open(lane_id=Lane.objects.get(code="1119-EX1").id, is_open=False, actor=Actor.system("op"), reason="Fault")
+
+    held = read(barrier, truck_plate_read(0)).json()
+    assert held["decision"] == "hold" and "lane_closed" in held["reasons"]
