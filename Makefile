@@ -79,12 +79,9 @@ beat: $(VENV)/.installed
 	@test -n "$(CELERY_BROKER_URL)" || { echo "make beat needs a broker: export CELERY_BROKER_URL=redis://127.0.0.1:6379/0 (without one, make run does the periodic work)."; exit 1; }
 	$(VENV)/bin/celery -A smartgate beat -l info
 
-## Run every benchmark in bench/ (PostgreSQL and Redis on 127.0.0.1; they print figures, assert nothing).
+## Every figure of issue 18 in one run (bench/run.py: floor, gate, list, create, pipeline, 1M scale pass).
 bench: $(VENV)/.installed
-	@for script in bench/[!_]*.py; do \
-	  [ "$$script" = bench/common.py ] && continue; \
-	  echo "== $$script"; $(PY) $$script $(BENCH_ARGS) || exit 1; \
-	done
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 PROFILE ?= 2027-target
 SEED ?= 1

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BENCH_DATABASE_URL, REPO_ROOT, percentile, setup_django  # noqa: E402
 
-PORT = 8765
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
 
 
 def prepare(declarations: int) -> tuple[str, list[str]]:

@@ -12,7 +12,10 @@ class ClearanceConfig(AppConfig):
         from simple_history.signals import post_create_historical_record
 
         from clearance import tasks  # noqa: F401
+        from clearance.process_caches import connect_invalidation
         from clearance.services.ledger import reference_change_recorded
 
         # Every change of reference data (any model with a history) is a link in its audit chain.
         post_create_historical_record.connect(reference_change_recorded, dispatch_uid="clearance.reference_ledger")
+        # Cached keys and subscribers are dropped when their rows change.
+        connect_invalidation()

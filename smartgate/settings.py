@@ -113,7 +113,12 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # The test runner's database (tests/services.py gives each run its own name).
     if env_str("DATABASE_TEST_NAME"):
         _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
-    if env_bool("DATABASE_POOL", default=True):
+    if env_bool("DATABASE_PGBOUNCER", default=False):
+        # Behind PgBouncer in transaction mode: it pools; a transaction may land on any server connection, so
+        # no server-side cursors and no named prepared statements (psycopg's automatic ones are turned off).
+        _database["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _database.setdefault("OPTIONS", {})["prepare_threshold"] = None
+    elif env_bool("DATABASE_POOL", default=True):
         _database.setdefault("OPTIONS", {})["pool"] = {
             "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
             "max_size": env_int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
@@ -219,6 +224,10 @@ REST_FRAMEWORK = {
 # Failed API-key guesses from one client address (REMOTE_ADDR) allowed per window; then 429 until it ends.
 SMARTGATE_API_KEY_FAILURE_LIMIT = env_int("SMARTGATE_API_KEY_FAILURE_LIMIT", default=20, minimum=1)
 SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS = env_int("SMARTGATE_API_KEY_FAILURE_WINDOW_SECONDS", default=600, minimum=1)
+# Verified API keys, devices with their lanes, and webhook subscribers are kept in each web process's
+# memory (vehicles/process_cache.py): a change through the ORM is seen by every process within a second;
+# this bounds how long one made behind the ORM's back (or during a Redis outage) can go unseen.
+SMARTGATE_PROCESS_CACHE_SECONDS = env_int("SMARTGATE_PROCESS_CACHE_SECONDS", default=30, minimum=0)
 # Officers' API tokens (django-rest-knox): only a digest is stored; each expires after this many hours.
 SMARTGATE_OFFICER_TOKEN_HOURS = env_int("SMARTGATE_OFFICER_TOKEN_HOURS", default=12, minimum=1)
 REST_KNOX = {
@@ -263,6 +272,7 @@ SPECTACULAR_SETTINGS = {
         "PlateCountryEnum": "vehicles.plates.Country.CHOICES",
         "RouteCodeEnum": "clearance.api.serializers.common.ROUTE_CHOICES",
         "CustomsDeclarationTypeEnum": "clearance.api.serializers.common.CUSTOMS_DECLARATION_TYPE_CHOICES",
+        "DeclarationKindEnum": "clearance.models.Declaration.Kind",
     },
     "SERVE_AUTHENTICATION": [],
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],

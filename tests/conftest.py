@@ -39,15 +39,14 @@ def tariff(db):
 
 @pytest.fixture(autouse=True)
 def empty_cache():
-    """Each test starts with no throttle or failed-guess counters left by another."""
+    """Each test starts with no throttle or failed-guess counters left by another, and no key, device or
+    subscriber cached in this process by another (tests change rows behind the ORM's back)."""
     from django.core.cache import cache
 
-    from clearance.reference_cache import reference_cache_forget
-    from vehicles.route_cache import routes_forget
+    from vehicles.process_cache import clear_all_process_caches
 
     cache.clear()
-    routes_forget()  # each test has its own reference data
-    reference_cache_forget()
+    clear_all_process_caches()
 
 
 @pytest.fixture(autouse=True)

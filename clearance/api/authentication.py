@@ -1,7 +1,15 @@
-"""Forwarders' systems authenticate with ``Authorization: Api-Key <key>`` (hashed, revocable keys)."""
+"""Forwarders' systems authenticate with ``Authorization: Api-Key <key>`` (hashed, revocable keys).
+
+A key is looked up once (one indexed query by its public prefix, its owner joined) and hashed once per
+process; the verified key is then kept in the process's memory (``vehicles.process_cache``): a revoked key,
+a deactivated device or company is refused by the process that changed it at once and by every other
+process within a second (at worst ``SMARTGATE_PROCESS_CACHE_SECONDS`` for a change made behind the ORM's
+back). Expiry is checked on every request.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -11,7 +19,9 @@ from rest_framework import authentication, exceptions
 from clearance.api.guessing import guessing_record_failure, guessing_refuse
 from clearance.audit import Actor
 from clearance.models import Company, CompanyAPIKey, CustomsSystemAPIKey, CustomsSystemClient, DeclarationEvent
+from clearance.process_caches import company_keys, customs_keys
 from vehicles.models import DeviceAPIKey, GateDevice
+from vehicles.process_cache import ProcessCache, device_keys
 
 KEYWORD = "Api-Key"
 
@@ -53,15 +63,38 @@ def usable_keys(model, key: str):
     return model.objects.filter(prefix=key.partition(".")[0], revoked=False)
 
 
+def verified_key(request, key: str, *, cache: ProcessCache, lookup, owner_is_active) -> object | None:
+    """The API key row ``key`` names, verified: from this process's cache, else looked up (``lookup``: one
+    query), hashed and compared, and cached. None for an unknown, revoked or expired key, or an inactive
+    owner (the failure is counted against the address)."""
+    digest = hashlib.sha256(key.encode()).digest()
+    api_key = cache.get(digest)
+    if api_key is None:
+        guessing_refuse(request)  # a key verified before is no guess: only the others are counted
+        api_key = lookup(key)
+        if api_key is None or not api_key.is_valid(key) or not owner_is_active(api_key):
+            guessing_record_failure(request)
+            return None
+        cache.set(digest, api_key)
+    if api_key.has_expired:
+        guessing_record_failure(request)
+        return None
+    return api_key
+
+
 class CompanyAPIKeyAuthentication(authentication.BaseAuthentication):
     def authenticate(self, request):
         key = key_from_header(request)
         if key is None:
             return None
-        guessing_refuse(request)
-        api_key = usable_keys(CompanyAPIKey, key).select_related("company").first()
-        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.company.is_active:
-            guessing_record_failure(request)
+        api_key = verified_key(
+            request,
+            key,
+            cache=company_keys,
+            lookup=lambda key: usable_keys(CompanyAPIKey, key).select_related("company").first(),
+            owner_is_active=lambda api_key: api_key.company.is_active,
+        )
+        if api_key is None:
             raise exceptions.AuthenticationFailed(_("The API key is unknown, revoked or expired."))
         return ApiClient(company=api_key.company, api_key=api_key), api_key
 
@@ -102,10 +135,14 @@ class DeviceAPIKeyAuthentication(authentication.BaseAuthentication):
         key = key_from_header(request)
         if key is None:
             return None
-        guessing_refuse(request)
-        api_key = usable_keys(DeviceAPIKey, key).select_related("device__lane", "device__yard").first()
-        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.device.is_active:
-            guessing_record_failure(request)
+        api_key = verified_key(
+            request,
+            key,
+            cache=device_keys,
+            lookup=lambda key: usable_keys(DeviceAPIKey, key).select_related("device__lane", "device__yard").first(),
+            owner_is_active=lambda api_key: api_key.device.is_active,
+        )
+        if api_key is None:
             raise exceptions.AuthenticationFailed(_("The device key is unknown, revoked or expired."))
         return DeviceClient(device=api_key.device), api_key
 
@@ -145,10 +182,14 @@ class CustomsSystemAPIKeyAuthentication(authentication.BaseAuthentication):
         key = key_from_header(request)
         if key is None:
             return None
-        guessing_refuse(request)
-        api_key = usable_keys(CustomsSystemAPIKey, key).select_related("client").first()
-        if api_key is None or not api_key.is_valid(key) or api_key.has_expired or not api_key.client.is_active:
-            guessing_record_failure(request)
+        api_key = verified_key(
+            request,
+            key,
+            cache=customs_keys,
+            lookup=lambda key: usable_keys(CustomsSystemAPIKey, key).select_related("client").first(),
+            owner_is_active=lambda api_key: api_key.client.is_active,
+        )
+        if api_key is None:
             raise exceptions.AuthenticationFailed(_("The customs system key is unknown, revoked or expired."))
         return CustomsClient(client=api_key.client), api_key
 

@@ -271,6 +271,15 @@ class Declaration(models.Model):
                 condition=Q(stage=DeclarationStage.IN_YARD),
             ),
             models.Index(fields=["lane", "stage"], name="declaration_lane_stage_idx"),
+            # The public load view and the dashboard count from these, never by reading the whole table:
+            # the vehicles at the gate (a few hundred rows of millions), crossings and declarations by time.
+            models.Index(
+                fields=["route", "direction", "stage"],
+                name="declaration_at_gate_idx",
+                condition=Q(stage__in=[DeclarationStage.IN_YARD, DeclarationStage.CALLED, DeclarationStage.IN_LANE]),
+            ),
+            models.Index(fields=["crossed_at"], name="declaration_crossed_idx", condition=Q(crossed_at__isnull=False)),
+            models.Index(fields=["created_at"], name="declaration_created_idx"),
         ]
 
     def __str__(self) -> str:
@@ -561,7 +570,11 @@ class DeclarationEvent(models.Model):
             # Two appends racing on one chain cannot both win: the second fails instead of forking it.
             models.UniqueConstraint(fields=["declaration", "seq"], name="event_once_per_seq"),
         ]
-        indexes = [models.Index(fields=["declaration", "id"], name="event_declaration_idx")]
+        indexes = [
+            models.Index(fields=["declaration", "id"], name="event_declaration_idx"),
+            # The dashboard's declared → cleared times of the week.
+            models.Index(fields=["at"], name="event_cleared_at_idx", condition=Q(event="cleared")),
+        ]
         triggers = [
             pgtrigger.Protect(name="declaration_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)
         ]

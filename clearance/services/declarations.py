@@ -28,7 +28,7 @@ from clearance.models import (
     QuarantineCertificate,
     TransitionNotAllowed,
 )
-from clearance.reference_cache import epidemic_period_at, smart_lane_groups
+from clearance.process_caches import epidemic_period_at, smart_lane_groups
 from clearance.services import lifecycle
 from clearance.services.checks import checks_new, checks_start
 from clearance.services.eligibility import declaration_lane_eligibility_set

@@ -5,7 +5,7 @@ reads why on the declaration."""
 from __future__ import annotations
 
 from clearance.models import Declaration, SmartLaneGoodsGroup
-from clearance.reference_cache import smart_lane_groups
+from clearance.process_caches import smart_lane_groups
 
 
 def smart_lane_eligibility(

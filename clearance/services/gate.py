@@ -156,12 +156,15 @@ def ticket_hold_reasons(
     return reference, []
 
 
-@transaction.atomic
+# No savepoint: the decision is a request's whole transaction, and an error rolls all of it back anyway.
+@transaction.atomic(savepoint=False)
 def gate_decide(
     *, device: GateDevice, plate: str, read_at: datetime, confidence: Decimal, ticket: str | None = None
 ) -> GateDecision:
     """A lane barrier's question: open or hold, with reasons. Every read is recorded; ``open`` moves the
-    declaration into the lane. A constant number of queries whatever the data size; the e-ticket, when
+    declaration into the lane. At most four queries whatever the data size (the device and its lane come
+    from the process's cache): the declaration with its fee, the decision row, and on ``open`` the stage
+    with its audit and forwarder's events (one statement) and the ``lane_in`` movement. The e-ticket, when
     the device scanned one, is checked in memory (see ticket_hold_reasons)."""
     lane = device.lane
     normalized = normalize_plate(plate)

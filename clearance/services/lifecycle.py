@@ -26,8 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import NOT_PROVIDED, F
 from django.db.models.functions import Greatest
 from django.utils import timezone
 
@@ -91,13 +91,70 @@ def batched(declaration: Declaration) -> Iterator[None]:
         DeclarationEvent.objects.bulk_create(batch.events)
     if batch.company_events:
         rows = CompanyEvent.objects.bulk_create(batch.company_events)
-        outbox_send_on_commit([row.id for row in rows])
+        outbox_send_on_commit(rows)
     if batch.fields:
         declaration.save(update_fields=sorted(batch.fields))
 
 
 def _batch_of(declaration: Declaration) -> _Batch | None:
     return getattr(declaration, _BATCH_ATTRIBUTE, None)
+
+
+def _insert_sql(row) -> tuple[str, list]:
+    """``INSERT INTO <table> (<columns>) SELECT <values> FROM moved RETURNING id`` for an unsaved row, its
+    id and database defaults left to PostgreSQL; the row is written only if ``moved`` has a row."""
+    fields = [f for f in row._meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
+    params = [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(row._meta.db_table)
+    placeholders = ", ".join(["%s"] * len(fields))
+    return f"INSERT INTO {table} ({columns}) SELECT {placeholders} FROM moved RETURNING id", params
+
+
+def _move_stage_with_events(
+    declaration: Declaration, *fields: str, expected_stage: str, expected_seq: int, events: list[DeclarationEvent]
+) -> None:
+    """The hot paths' write: the declaration's stage (and ``fields``) moved by one conditional UPDATE,
+    which holds only if the row is still at ``expected_stage`` and ``expected_seq`` (nothing changed it
+    since it was read), with its audit events and the forwarder's events appended. On PostgreSQL it is one
+    statement (the inserts are data-modifying CTEs that write only if the UPDATE did); elsewhere one per
+    row. Raises TransitionNotAllowed if the row had moved on."""
+    rows = [*events, *filter(None, (outbox_event(declaration, event) for event in events))]
+    update_fields = [*fields, "audit_seq", "audit_head", "event_seq", "updated_at"]
+    if connection.vendor != "postgresql":
+        moved = Declaration.objects.filter(id=declaration.id, stage=expected_stage, audit_seq=expected_seq).update(
+            **{name: getattr(declaration, name) for name in update_fields}
+        )
+        if moved != 1:
+            raise TransitionNotAllowed(field="stage", current=expected_stage, target=declaration.stage)
+        for row in rows:
+            row.save(force_insert=True)
+    else:
+        quote = connection.ops.quote_name
+        assignments, params = [], []
+        for name in update_fields:
+            field = Declaration._meta.get_field(name)
+            assignments.append(f"{quote(field.column)} = %s")
+            params.append(field.get_db_prep_save(field.pre_save(declaration, add=False), connection))
+        ctes = [
+            f"moved AS (UPDATE {quote(Declaration._meta.db_table)} SET {', '.join(assignments)} "
+            "WHERE id = %s AND stage = %s AND audit_seq = %s RETURNING id)"
+        ]
+        params += [declaration.id, expected_stage, expected_seq]
+        for index, row in enumerate(rows):
+            insert, insert_params = _insert_sql(row)
+            ctes.append(f"row{index} AS ({insert})")
+            params += insert_params
+        ids = ", ".join(f"(SELECT id FROM row{index})" for index in range(len(rows)))
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(ctes)} SELECT {ids} FROM moved", params)
+            written = cursor.fetchone()
+        if written is None:
+            raise TransitionNotAllowed(field="stage", current=expected_stage, target=declaration.stage)
+        for row, row_id in zip(rows, written, strict=True):
+            row.id = row_id
+            row._state.adding = False
+    outbox_send_on_commit(rows[len(events) :])
 
 
 def _record(
@@ -256,7 +313,7 @@ def declarations_submitted(
     rows_insert([([*declarations], False), *rows, (all_checks, False), (events, False), (outbox_rows, False)])
     # The forwarder hears of the declaration before any of its checks' results (a receiver applies events
     # in the order they arrive, and the feed lists them in this order).
-    outbox_send_on_commit(event_ids)
+    outbox_send_on_commit(outbox_rows)
     checks_enqueue_on_commit((check.id, check.kind) for check in all_checks)
 
 
@@ -486,30 +543,47 @@ def declaration_arrived(
     held_until: datetime | None = None,
 ) -> None:
     """The vehicle entered a yard and joins its queue. Arrived before its pre-arrival notice had run
-    (``held_until``), it waits there, not called, until then or until an officer waives the hold."""
+    (``held_until``), it waits there, not called, until then or until an officer waives the hold. One
+    conditional UPDATE with its events (a yard camera's hot path)."""
+    _require_transaction()
+    expected_stage, seq = declaration.stage, declaration.audit_seq
     declaration.move_to_stage(to=Stage.IN_YARD)
     declaration.yard = yard
     declaration.arrived_at = arrived_at
     declaration.queue_class = queue_class
     declaration.arrival_held_until = held_until
-    _record(
-        declaration,
-        actor=actor,
-        kind=Kind.ARRIVED_IN_YARD,
-        data={"yard": yard.code, "queue_class": queue_class, "source": source},
-    )
-    if held_until is not None:
-        _record(
+    events = [
+        _event(
             declaration,
             actor=actor,
-            kind=Kind.ARRIVAL_HELD,
-            reason=(
-                f"Arrived before the pre-arrival notice had run; not called to a lane before "
-                f"{held_until.isoformat()} unless an officer waives the hold."
-            ),
-            data={"code": "arrived_before_notice", "held_until": held_until.isoformat()},
+            kind=Kind.ARRIVED_IN_YARD,
+            data={"yard": yard.code, "queue_class": queue_class, "source": source},
         )
-    _save(declaration, "stage", "yard", "arrived_at", "queue_class", "arrival_held_until")
+    ]
+    if held_until is not None:
+        events.append(
+            _event(
+                declaration,
+                actor=actor,
+                kind=Kind.ARRIVAL_HELD,
+                reason=(
+                    f"Arrived before the pre-arrival notice had run; not called to a lane before "
+                    f"{held_until.isoformat()} unless an officer waives the hold."
+                ),
+                data={"code": "arrived_before_notice", "held_until": held_until.isoformat()},
+            )
+        )
+    _move_stage_with_events(
+        declaration,
+        "stage",
+        "yard",
+        "arrived_at",
+        "queue_class",
+        "arrival_held_until",
+        expected_stage=expected_stage,
+        expected_seq=seq,
+        events=events,
+    )
     dispatch_soon()
 
 
@@ -584,13 +658,16 @@ def declaration_turned_back(*, declaration: Declaration, actor: Actor, reason: s
 def declaration_entered_lane(
     *, declaration: Declaration, actor: Actor, lane: Lane, at: datetime, decision: GateDecision, offline: bool = False
 ) -> None:
-    """The barrier opened (the hot path: one UPDATE and one INSERT); ``offline``: the lane's controller
-    opened it on a signed gate pass while the centre was unreachable, and this is its upload."""
+    """The barrier opened (the hot path): the stage moves by one conditional UPDATE, with the audit event
+    and the forwarder's event, in one statement. ``offline``: the lane's controller opened it on a signed
+    gate pass while the centre was unreachable, and this is its upload."""
+    _require_transaction()
+    called, seq = declaration.stage, declaration.audit_seq
     declaration.move_to_stage(to=Stage.IN_LANE)
     declaration.in_lane_at = at
     data = {"lane": lane.code, "decision": decision.id, **({"offline": True} if offline else {})}
-    _record(declaration, actor=actor, kind=Kind.ENTERED_LANE, data=data)
-    _save(declaration, "stage", "in_lane_at")
+    event = _event(declaration, actor=actor, kind=Kind.ENTERED_LANE, data=data)
+    _move_stage_with_events(declaration, "stage", "in_lane_at", expected_stage=called, expected_seq=seq, events=[event])
 
 
 def declaration_crossed(*, declaration: Declaration, actor: Actor, lane: Lane, at: datetime) -> None:

@@ -6,7 +6,8 @@ saved with the declaration's chain head, in the lifecycle's own UPDATE); kinds w
 started, a weighing, a call missed…) write nothing. The data is what the disclosure policy lets the
 forwarder read (clearance.disclosure), so the webhooks and the feed can never say more than the API.
 After commit the event's webhook deliveries are written and sent (by task name); the sweep in
-clearance.services.webhooks catches any the broker missed.
+clearance.services.webhooks catches any the broker missed. A company without an active subscription has
+no deliveries to write: its events are written as fanned out, and nothing is sent after commit.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 
 from clearance import disclosure
 from clearance.models import CompanyEvent, Declaration, DeclarationEvent
+from clearance.process_caches import company_ids_with_subscriptions
 from clearance.services.enqueue import WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, task_send, tasks_send
 
 Kind = DeclarationEvent.Kind
@@ -82,8 +84,9 @@ def outbox_event(
     declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
 ) -> CompanyEvent | None:
     """The forwarder's event for ``event`` (its type from EVENT_TYPES unless given), not yet saved, or None
-    when the kind means nothing to the forwarder; ``declaration.event_seq`` moves (the lifecycle saves it
-    with the chain's head)."""
+    for a kind without a forwarder meaning; ``declaration.event_seq`` moves (the lifecycle saves it with
+    the chain's head). An event of a company without an active webhook subscription has nothing to fan
+    out: it is written as fanned out already (it is still in the company's feed)."""
     event_type = type or EVENT_TYPES.get(event.event)
     if event_type is None:
         return None
@@ -103,15 +106,18 @@ def outbox_row(declaration: Declaration, event: DeclarationEvent, *, type: Compa
         seq=declaration.event_seq,
         data=event_payload_data(declaration, event, seq=declaration.event_seq),
         created_at=event.at,
+        fanned_out_at=None if declaration.company_id in company_ids_with_subscriptions() else event.at,
     )
 
 
-def outbox_send_on_commit(event_ids: list[int]) -> None:
-    """After commit, one fan-out task per event (the webhooks sweep catches any the broker misses)."""
+def outbox_send_on_commit(rows: list[CompanyEvent]) -> None:
+    """After commit, write and send the saved events' webhook deliveries (one fan-out task per event, by
+    task name), but for events with nothing to fan out; the webhooks sweep catches any the broker missed."""
+    event_ids = [row.id for row in rows if row.fanned_out_at is None]
     if len(event_ids) == 1:
         event_id = event_ids[0]
         transaction.on_commit(lambda: task_send(WEBHOOK_FAN_OUT_TASK, queue=WEBHOOKS_QUEUE, args=[event_id]))
-    else:
+    elif event_ids:
         sends = [(WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, [event_id]) for event_id in event_ids]
         transaction.on_commit(lambda: tasks_send(sends))
 
@@ -124,5 +130,5 @@ def outbox_write(
     if row is None:
         return None
     row.save(force_insert=True)
-    outbox_send_on_commit([row.id])
+    outbox_send_on_commit([row])
     return row

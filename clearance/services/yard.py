@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Exists, OuterRef, Q
 
 from clearance.audit import Actor
 from clearance.errors import Conflict, NotYourForce
@@ -15,6 +16,7 @@ from clearance.models import (
     ACTIVE_DECLARATION,
     Company,
     Declaration,
+    GoodsLine,
     TransitionNotAllowed,
     UnmatchedArrival,
     queue_class_of,
@@ -27,10 +29,22 @@ from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
 
 
+def has_perishable_goods() -> Exists:
+    """True for a declaration with a goods line of a perishable HS chapter (annotated by the lookup that
+    reads the declaration, so the arrival reads no goods lines)."""
+    chapters = Q()
+    for chapter in settings.SMARTGATE_PERISHABLE_CHAPTERS:
+        chapters |= Q(hs_code__startswith=chapter)
+    return Exists(GoodsLine.objects.filter(chapters, declaration=OuterRef("pk")))
+
+
 def queue_class(declaration: Declaration, *, arrived_at: datetime) -> int:
     """0 is served first: perishable goods, then priority (AEO) companies, then on-time slot holders."""
-    chapters = set(settings.SMARTGATE_PERISHABLE_CHAPTERS)
-    perishable = any(line.hs_code[:2] in chapters for line in declaration.goods.all())
+    if hasattr(declaration, "has_perishable_goods"):
+        perishable = declaration.has_perishable_goods
+    else:
+        chapters = set(settings.SMARTGATE_PERISHABLE_CHAPTERS)
+        perishable = any(line.hs_code[:2] in chapters for line in declaration.goods.all())
     priority = declaration.company.compliance_rating == Company.Rating.PRIORITY
     on_time = False
     if declaration.slot is not None:
@@ -49,7 +63,6 @@ class YardArrival:
     unmatched: UnmatchedArrival | None = None
 
 
-@transaction.atomic
 def yard_arrival_record(
     *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
 ) -> YardArrival:
@@ -59,10 +72,23 @@ def yard_arrival_record(
 
     Raises Conflict (409, nothing recorded) when the declaration is for a route this yard does not serve.
     """
+    # No savepoint (a camera's read is a request's whole transaction); so the refusal, decided before
+    # anything is written, is raised once the block is over and never marks a caller's transaction failed.
+    with transaction.atomic(savepoint=False):
+        arrival = _arrival_record(plate_read=plate_read, yard=yard, occurred_at=occurred_at, source=source, actor=actor)
+    if isinstance(arrival, Conflict):
+        raise arrival
+    return arrival
+
+
+def _arrival_record(
+    *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
+) -> YardArrival | Conflict:
     normalized = normalize_plate(plate_read)
     candidates = (
         Declaration.objects.select_for_update(of=("self",))
         .select_related("company", "slot", "route__gate")
+        .annotate(has_perishable_goods=has_perishable_goods())
         .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
     )
     # Two indexed lookups, the tractor's plate first: an OR across the two joins would read a whole index.
@@ -71,7 +97,7 @@ def yard_arrival_record(
         or candidates.filter(trailer__normalized_plate=normalized).first()
     )
     if declaration is not None and yard.route_id is not None and declaration.route_id != yard.route_id:
-        raise Conflict(
+        return Conflict(
             f"This vehicle is declared for route {declaration.route.code}; {yard.name} serves route "
             f"{yard.route.code}. Nothing was recorded.",
             code="wrong_route",

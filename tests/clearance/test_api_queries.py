@@ -22,10 +22,10 @@ def prefetches(queries: CaptureQueriesContext) -> dict[str, int]:
     """How many times each prefetched table was read for a batch of declarations (``declaration_id IN``)."""
     counts = dict.fromkeys(PREFETCHED, 0)
     for query in queries.captured_queries:
-        sql = query["sql"]
-        match = re.match(r'SELECT .* FROM "(\w+)" WHERE "\1"\."declaration_id" IN \(', sql)
-        if match and match.group(1) in counts:
-            counts[match.group(1)] += 1
+        # One query reads them all (selectors.lines_attach): each table once, by the batch's ids.
+        for table in re.findall(r'FROM "(\w+)" line WHERE "declaration_id" = ANY\(', query["sql"]):
+            if table in counts:
+                counts[table] += 1
     return counts
 
 

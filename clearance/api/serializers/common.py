@@ -11,8 +11,8 @@ from rest_framework import serializers
 from clearance import disclosure
 from clearance.identifiers import CUSTOMS_DECLARATION_TYPES
 from vehicles.models import Route
+from vehicles.process_cache import routes_by_code
 from vehicles.reference_data import ROUTES
-from vehicles.route_cache import routes_by_code
 
 # Fields of the representation a forwarder can never set.
 SERVER_FIELDS = {

@@ -4,6 +4,7 @@ reads them."""
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import cached_property
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
@@ -340,20 +341,36 @@ class DeclarationOutput(serializers.ModelSerializer):
         eta = self._queue(declaration)[1]
         return serializers.DateTimeField().to_representation(eta) if eta else None
 
+    # One nested serializer per parent for the whole page (not one per row: building them was most of a
+    # list's serialization).
+    @cached_property
+    def _fee_output(self) -> FeeOutput:
+        return FeeOutput()
+
+    @cached_property
+    def _checks_output(self) -> serializers.ListSerializer:
+        return CheckOutput(many=True)
+
+    @cached_property
+    def _inspections_output(self) -> serializers.ListSerializer:
+        return InspectionOutput(many=True)
+
     @extend_schema_field(FeeOutput(allow_null=True))
     def get_fee(self, declaration):
         fee = getattr(declaration, "fee", None) if hasattr(declaration, "fee") else None
-        return FeeOutput(fee).data if fee else None
+        return self._fee_output.to_representation(fee) if fee else None
 
     @extend_schema_field(CheckOutput(many=True))
     def get_checks(self, declaration):
-        return CheckOutput([c for c in declaration.checks.all() if c.version == declaration.version], many=True).data
+        return self._checks_output.to_representation(
+            [c for c in declaration.checks.all() if c.version == declaration.version]
+        )
 
     @extend_schema_field(InspectionOutput(many=True))
     def get_inspections(self, declaration):
-        return InspectionOutput(
-            [i for i in declaration.inspections.all() if i.version == declaration.version], many=True
-        ).data
+        return self._inspections_output.to_representation(
+            [i for i in declaration.inspections.all() if i.version == declaration.version]
+        )
 
 
 class DeclarationEventOutput(serializers.ModelSerializer):

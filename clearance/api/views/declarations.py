@@ -76,6 +76,7 @@ class DeclarationListCreateApi(CompanyApi):
         declarations = selectors.declaration_list(company=self.company, filters=request.query_params)
         paginator = DeclarationCursorPagination()
         page = paginator.paginate_queryset(declarations, request, view=self)
+        selectors.lines_attach(page)
         context = {"queue": selectors.queue_positions(page)}
         return paginator.get_paginated_response(DeclarationOutput(page, many=True, context=context).data)
 
