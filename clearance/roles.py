@@ -107,6 +107,7 @@ ROLE_PERMISSIONS = {
         "vehicles.view_gatedevice",
         "clearance.view_tariff",
         "clearance.view_payment",
+        "clearance.view_servicelevelobjective",
     ],
     FEE_ADMINISTRATOR: [
         "clearance.view_declaration",
@@ -148,5 +149,9 @@ ROLE_PERMISSIONS = {
         "clearance.view_auditrecord",
         "clearance.view_auditanchor",
         *_VIEW_WEBHOOKS,
+        # The gate's promises: supervisors set them (ended, never deleted); gate operators read them.
+        "clearance.view_servicelevelobjective",
+        "clearance.add_servicelevelobjective",
+        "clearance.change_servicelevelobjective",
     ],
 }

@@ -31,8 +31,10 @@ from clearance.models.rules import (
     RiskSettings,
     WatchlistEntry,
 )
+from clearance.models.slos import ServiceLevelObjective
 
 __all__ = [
+    "ServiceLevelObjective",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",
