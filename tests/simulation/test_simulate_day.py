@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
 from clearance.models import Declaration, ServiceLevelObjective
 from simulation.capacity import Setting, capacity_find, profile_for
 from simulation.engine import SimulationError, simulate
+from simulation.management.commands.simulate_day import Command as SimulateDayCommand
 from simulation.profiles import FORCES, ProfileError, profile_from_dict, profile_load, profile_names
 from simulation.report import STAGES, outcome_of, percentile, stage_times
 
@@ -236,3 +239,25 @@ def test_a_scaled_down_trial_keeps_at_least_one_lane_place_and_officer():
     assert scaled.lanes["1119-EX1"]["capacity_per_hour"] == 15
     assert scaled.lanes["1088-EX1"]["capacity_per_hour"] == 1
     assert all(shift["count"] >= 1 for shifts in scaled.officers.values() for shift in shifts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_find_capacity_prints_the_setting_and_what_it_means_per_lane_and_shift():
+    _objective(100_000)
+    out = io.StringIO()
+
+    SimulateDayCommand(stdout=out)._find_capacity(_small(), seed=2, scale=1, ladder=(1.0,))
+
+    text = out.getvalue()
+    assert "1 trials" in text
+    assert "Smallest setting that meets every objective: lanes ×1; officers" in text
+    assert "1119-EX1 " in text and "customs officers: 00-06h 4" in text  # the tiny profile's own shifts
+
+
+def test_a_wrong_ladder_or_scale_is_refused_naming_the_option():
+    with pytest.raises(CommandError, match="--ladder"):
+        call_command("simulate_day", "--profile", str(TINY), "--find-capacity", "--ladder", "one,two")
+    with pytest.raises(CommandError, match="--scale"):
+        call_command("simulate_day", "--profile", str(TINY), "--find-capacity", "--scale", "2")
+    with pytest.raises(CommandError, match="scratch database only"):
+        call_command("simulate_day", "--profile", str(TINY), "--find-capacity", "--use-database")

@@ -51,6 +51,11 @@ class Command(BaseCommand):
             default=0.25,
             help="--find-capacity: run each trial on this share of the day (vehicles, lanes, officers); default 0.25",
         )
+        parser.add_argument(
+            "--ladder",
+            default=",".join(f"{step:g}" for step in LADDER),
+            help="--find-capacity: the multiples tried, smallest first (default %(default)s)",
+        )
 
     def handle(self, *args, **options):
         if options["speed"] != "max":
@@ -65,6 +70,14 @@ class Command(BaseCommand):
             raise CommandError(
                 "--find-capacity empties its database between trials: it runs in a scratch database only."
             )
+        try:
+            ladder = tuple(sorted({float(step) for step in options["ladder"].split(",")}))
+        except ValueError:
+            raise CommandError(
+                f"--ladder: {options['ladder']!r} is not accepted; give multiples, e.g. 0.5,1,2."
+            ) from None
+        if not ladder or ladder[0] <= 0:
+            raise CommandError("--ladder: give positive multiples, e.g. 0.5,1,2.")
         if not 0 < options["scale"] <= 1:
             raise CommandError(f"--scale: {options['scale']} is not accepted; give a share in (0, 1], e.g. 0.25.")
         out = Path(options["out"] or f"sim-out/{profile.name}-seed{options['seed']}")
@@ -97,7 +110,7 @@ class Command(BaseCommand):
                 for objective in objectives:
                     ServiceLevelObjective.objects.create(**objective)
             if options["find_capacity"]:
-                self._find_capacity(profile, seed=options["seed"], scale=options["scale"])
+                self._find_capacity(profile, seed=options["seed"], scale=options["scale"], ladder=ladder)
                 return
             day_wall = time.monotonic()
             cpu = time.process_time()
@@ -129,7 +142,7 @@ class Command(BaseCommand):
             f"{os.getloadavg()[0]:.1f} at the end"
         )
 
-    def _find_capacity(self, profile, *, seed: int, scale: float) -> None:
+    def _find_capacity(self, profile, *, seed: int, scale: float, ladder: tuple[float, ...] = LADDER) -> None:
         started = time.monotonic()
         self.stdout.write(
             f"Searching lanes and officers for {profile.name}, seed {seed}, each trial on {scale:g} of the day…"
@@ -140,11 +153,11 @@ class Command(BaseCommand):
             verdict = "meets every objective" if trial.met else f"misses {len(missed)}: {'; '.join(missed)}"
             self.stdout.write(f"  {trial.setting.describe()}: {trial.vehicles} vehicles, {verdict}")
 
-        setting, trials = capacity_find(profile, seed=seed, scale=scale, report=report)
+        setting, trials = capacity_find(profile, seed=seed, scale=scale, ladder=ladder, report=report)
         self.stdout.write(f"{len(trials)} trials in {time.monotonic() - started:.1f} s.")
         if setting is None:
             self.stdout.write(
-                f"No setting up to lanes ×{LADDER[-1]:g} and officers ×{LADDER[-1]:g} meets every objective."
+                f"No setting up to lanes ×{ladder[-1]:g} and officers ×{ladder[-1]:g} meets every objective."
             )
             return
         full = setting_in_full(profile, setting, capacities=lane_capacities(profile))
