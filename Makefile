@@ -39,6 +39,7 @@ setup: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py load_reference
 	$(PY) manage.py load_tariff
+	$(PY) manage.py load_slos
 	$(PY) manage.py setup_roles
 	$(PY) manage.py generate_slots
 

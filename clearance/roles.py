@@ -136,6 +136,7 @@ ROLE_PERMISSIONS = {
         "clearance.view_gatepass",
         "clearance.view_offlinedecision",
         "clearance.change_offlinedecision",
+        "clearance.view_servicelevelobjective",
     ],
     FEE_ADMINISTRATOR: [
         "clearance.view_declaration",
@@ -188,5 +189,9 @@ ROLE_PERMISSIONS = {
         "clearance.view_smartlanegoodsgroup",
         "clearance.add_smartlanegoodsgroup",
         "clearance.change_smartlanegoodsgroup",
+        # The gate's promises: supervisors set them (ended, never deleted); gate operators read them.
+        "clearance.view_servicelevelobjective",
+        "clearance.add_servicelevelobjective",
+        "clearance.change_servicelevelobjective",
     ],
 }

@@ -184,6 +184,7 @@ class Day:
         quiet = {"stdout": _Null(), "verbosity": 0}
         call_command("load_reference", **quiet)
         call_command("load_tariff", **quiet)
+        call_command("load_slos", **quiet)
         call_command("setup_roles", **quiet)
         # The random selection is a keyed hash of plate and day with the server's secret: switched off so that a
         # seed alone decides the day; the profile's red and yellow shares are realised through HS risk rules.

@@ -16,118 +16,19 @@ from pathlib import Path
 
 from django.db.models import Min
 
-from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, Inspection
+from clearance import kpis
+from clearance.models import DeclarationEvent, Fee, GateDecision, Inspection
 from simulation.profiles import Profile
 from simulation.traffic import LOCAL, day_start
 from vehicles.models import Lane, Yard
 
-Status = Declaration.Status
-Stage = Declaration.Stage
 Kind = DeclarationEvent.Kind
-# The events that give the checks' decision: the first of them after a submit.
-DECISION_EVENTS = [Kind.CLEARED, Kind.INSPECTION_REQUIRED, Kind.REJECTED]
-LEFT_EVENTS = [Kind.TURNED_BACK, Kind.CANCELLED]
-# (name, from, to): the stages measured, each between two stored times of a declaration.
-STAGES = [
-    ("declared → checks decided", "declared_at", "checks_decided_at"),
-    ("arrival → called", "arrived_at", "called_at"),
-    ("called → in lane", "called_at", "in_lane_at"),
-    ("in lane → crossed", "in_lane_at", "crossed_at"),
-    ("arrival → crossed", "arrived_at", "crossed_at"),
-]
-PERCENTILES = (50, 95, 99)
-# Service-level objectives as data: stage, percentile, target, and optionally the channel and direction they
-# hold for. Their attainment is computed from the same stored stage times.
-SLOS_PATH = Path(__file__).resolve().parent / "slos.json"
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest rank: the smallest value with at least p% of the values at or below it (PostgreSQL's
-    ``percentile_disc``)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
-
-
-def stage_times() -> list[dict]:
-    """One row per declaration with the time of each stage, as stored."""
-    decided = dict(
-        DeclarationEvent.objects.filter(event__in=DECISION_EVENTS)
-        .values("declaration_id")
-        .annotate(first=Min("at"))
-        .values_list("declaration_id", "first")
-    )
-    left = dict(
-        DeclarationEvent.objects.filter(event__in=LEFT_EVENTS)
-        .values("declaration_id")
-        .annotate(first=Min("at"))
-        .values_list("declaration_id", "first")
-    )
-    rows = []
-    for declaration in (
-        Declaration.objects.select_related("route", "lane", "yard", "company", "vehicle").order_by("id").iterator()
-    ):
-        rows.append(
-            {
-                "id": declaration.id,
-                "reference": declaration.reference,
-                "plate": declaration.vehicle.plate,
-                "route": declaration.route.code,
-                "direction": declaration.direction,
-                "company": declaration.company.tax_code,
-                "channel": declaration.channel or "",
-                "status": declaration.status,
-                "stage": declaration.stage,
-                "outcome": outcome_of(declaration),
-                "yard": declaration.yard.code if declaration.yard_id else "",
-                "lane": declaration.lane.code if declaration.lane_id else "",
-                "expected_arrival": declaration.expected_arrival,
-                "declared_at": declaration.created_at,
-                "checks_decided_at": decided.get(declaration.id),
-                "arrived_at": declaration.arrived_at,
-                "called_at": declaration.called_at,
-                "in_lane_at": declaration.in_lane_at,
-                "crossed_at": declaration.crossed_at,
-                "left_at": left.get(declaration.id),
-            }
-        )
-    return rows
-
-
-def outcome_of(declaration: Declaration) -> str:
-    """crossed, rejected or cancelled; anything else is a vehicle left in between."""
-    if declaration.stage == Stage.CROSSED:
-        return Stage.CROSSED.value
-    if declaration.status == Status.CANCELLED:
-        return Status.CANCELLED.value
-    if declaration.status == Status.REJECTED and declaration.stage in (Stage.EXPECTED, Stage.TURNED_BACK):
-        return Status.REJECTED.value
-    if declaration.stage == Stage.TURNED_BACK:
-        return "turned back"
-    return "in between"
-
-
-def _minutes(start: datetime | None, end: datetime | None) -> float | None:
-    if start is None or end is None:
-        return None
-    return (end - start).total_seconds() / 60
-
-
-def stage_figures(rows: list[dict]) -> dict:
-    figures = {}
-    for name, start, end in STAGES:
-        values = [m for row in rows if (m := _minutes(row[start], row[end])) is not None]
-        figures[name] = {
-            "count": len(values),
-            **{f"p{p}": _round(percentile(values, p)) for p in PERCENTILES},
-            "max": _round(max(values) if values else None),
-        }
-    return figures
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
+# (name, from, to): the stages measured, each between two stored times of a declaration (clearance.kpis).
+STAGES = [(name, start, end) for _stage, name, start, end in kpis.STAGES]
+percentile = kpis.percentile
+stage_times = kpis.stage_times
+outcome_of = kpis.outcome_of
+stage_figures = kpis.stage_figures
 
 
 def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
@@ -190,35 +91,6 @@ def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
     return out
 
 
-def slo_figures(rows: list[dict], slos: list[dict]) -> list[dict]:
-    """Each objective's percentile over the vehicles it covers, whether it is met, and the share of those
-    vehicles within the target."""
-    stages = {name: (start, end) for name, start, end in STAGES}
-    out = []
-    for slo in slos:
-        start, end = stages[slo["stage"]]
-        covered = [
-            row
-            for row in rows
-            if (not slo.get("channel") or row["channel"] == slo["channel"])
-            and (not slo.get("direction") or row["direction"] == slo["direction"])
-        ]
-        values = [m for row in covered if (m := _minutes(row[start], row[end])) is not None]
-        value = percentile(values, slo["percentile"])
-        out.append(
-            {
-                **slo,
-                "count": len(values),
-                "value_minutes": _round(value),
-                "met": value is not None and value <= slo["target_minutes"],
-                "within_target_share": _round(sum(v <= slo["target_minutes"] for v in values) / len(values))
-                if values
-                else None,
-            }
-        )
-    return out
-
-
 def holds_figures() -> dict:
     gate = Counter()
     for reasons in GateDecision.objects.filter(decision=GateDecision.Decision.HOLD).values_list("reasons", flat=True):
@@ -264,7 +136,8 @@ def summary_build(*, profile: Profile, rows: list[dict], seed: int, extra: dict 
         "stages_minutes": "count, p50, p95, p99 and max of each stage in minutes, nearest-rank percentiles",
         "stages": stage_figures(rows),
         "hourly": hourly_figures(rows, start=day_start(profile)),
-        "slos": slo_figures(rows, json.loads(SLOS_PATH.read_text(encoding="utf-8"))),
+        # The objectives in force in the day's database, judged on the same stored times.
+        "slos": kpis.slo_attainment(rows, kpis.slos_in_force()),
         "holds": holds_figures(),
         "gate_holds_by_reason": dict(holds_figures()["gate"]),
         "fees": fee_figures(),
@@ -408,7 +281,7 @@ def report_html(summary: dict, profile: Profile) -> str:
                 slo["target_minutes"],
                 slo["count"],
                 slo["value_minutes"],
-                "yes" if slo["met"] else "NO",
+                {True: "yes", False: "NO", None: "no vehicle"}[slo["met"]],
                 slo["within_target_share"],
             ]
             for slo in summary["slos"]
@@ -453,7 +326,7 @@ left in between: <b>{summary["in_between"]}</b>. Simulated until {html.escape(su
 wall time {summary.get("wall_seconds", "")} s. Channels: {html.escape(str(summary["channels"]))}.</p>
 <p>Every figure is read back from the database the services wrote (declaration stage times and audit events).</p>
 <h2>Stages</h2>{stages}
-<h2>Service-level objectives (simulation/slos.json)</h2>{slos}
+<h2>Service-level objectives (those in force in the day's database)</h2>{slos}
 <h2>Per hour</h2>{flow}{queue}{backlog}{utilisation}
 <h2>Holds</h2>{holds}{decl_holds}{inspections}
 <h2>Fees</h2>{fee_table}

@@ -13,17 +13,18 @@ from django.db import models
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from clearance import selectors
+from clearance import kpis, selectors
 from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL
 from clearance.audit import Actor
 from clearance.errors import DomainError
-from clearance.roles import is_gate_operator
+from clearance.roles import is_gate_operator, is_supervisor
 from clearance.services.lanes import lane_set_open, lane_switch_direction
-from vehicles.models import Direction, Lane, Route
+from vehicles.models import Direction, Lane, Route, local_date
 
 
 class LaneAction(models.TextChoices):
@@ -137,6 +138,7 @@ def _lane_action_effect(action: str, *, lane: Lane, called: int) -> str:
 class DashboardView(AdminScreen):
     def get(self, request):
         figures = selectors.dashboard_figures()
+        today = local_date(timezone.now())
         busiest = max([row["week"] for row in figures["per_route"].values()] + [1])
         total = sum(figures["channels"].values()) or 1
         context = self.screen_context(
@@ -163,5 +165,9 @@ class DashboardView(AdminScreen):
                 }
                 for name, count in figures["channels"].items()
             ],
+            # The objectives in force, judged on the vehicles that reached a yard today (their stages so far).
+            slos=kpis.live_day_slos(day=today),
+            today=today,
+            can_export=is_supervisor(request.user),
         )
         return TemplateResponse(request, "admin/clearance/dashboard.html", context)

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import path
 
 from clearance.admin.board import DashboardView, LaneActionView, LaneBoardDataView, LaneBoardView
+from clearance.admin.kpis import KpiExportView
 
 site = admin.site
 
@@ -17,4 +18,5 @@ urlpatterns = [
     path("board/<int:route_id>/data.json", screen(LaneBoardDataView), name="lane-board-data"),
     path("board/lane/<int:lane_id>/<str:action>/", screen(LaneActionView), name="lane-action"),
     path("dashboard/", screen(DashboardView), name="dashboard"),
+    path("kpis/export/", screen(KpiExportView), name="kpi-export"),
 ]

@@ -48,6 +48,7 @@ from clearance.models.rules import (
     RiskSettings,
     WatchlistEntry,
 )
+from clearance.models.slos import ServiceLevelObjective
 
 __all__ = [
     "EpidemicMode",
@@ -59,6 +60,7 @@ __all__ = [
     "HANDOVER_HOLDS",
     "HandoverStatus",
     "HandoverMethod",
+    "ServiceLevelObjective",
     "CustomsNotification",
     "CustomsSystemAPIKey",
     "CustomsSystemClient",

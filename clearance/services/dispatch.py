@@ -8,10 +8,12 @@ dispatchers never call one vehicle twice or overfill a lane.
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from clearance.audit import Actor
@@ -53,16 +55,20 @@ def _inspection_share(lane: Lane) -> float:
     return 100 * waiting.filter(status=Declaration.Status.INSPECTION).count() / total
 
 
+def _statuses_for(lane: Lane) -> list[str]:
+    """The clearance statuses a lane may be called with: cleared, or in inspection where it has a bay."""
+    if lane.has_inspection_bay:
+        return [Declaration.Status.CLEARED, Declaration.Status.INSPECTION]
+    return [Declaration.Status.CLEARED]
+
+
 def _eligible(lane: Lane, *, now: datetime):
     """Vehicles waiting in a yard that this lane may take at ``now``, in call order."""
-    statuses = [Declaration.Status.CLEARED]
-    if lane.has_inspection_bay:
-        statuses.append(Declaration.Status.INSPECTION)
     eligible = Declaration.objects.filter(
         route_id=lane.route_id,
         direction=lane.current_direction,
         stage=Declaration.Stage.IN_YARD,
-        status__in=statuses,
+        status__in=_statuses_for(lane),
         vehicle__is_autonomous=lane.purpose == Lane.Purpose.AUTONOMOUS,
     )
     # An empty-return lane takes only empty trucks (which may also use the cargo lanes of their direction).
@@ -80,29 +86,105 @@ def _eligible(lane: Lane, *, now: datetime):
     )
 
 
-def _next_vehicle(lane: Lane, turn: QueueTurn, *, now: datetime) -> Declaration | None:
-    """The next vehicle for the lane, skipping rows another dispatcher holds. After a streak of priority
-    calls, a waiting regular truck gets its turn."""
-    candidates = _eligible(lane, now=now).select_for_update(skip_locked=True, of=("self",))
+def _next_vehicle(lane: Lane, turn: QueueTurn, heads: list[Declaration], *, now: datetime) -> Declaration | None:
+    """The next vehicle for the lane from the queue's ``heads`` (taken, in call order, with SKIP LOCKED:
+    rows another dispatcher holds are not among them). After a streak of priority calls, a waiting regular
+    truck gets its turn."""
     streak_limit = settings.SMARTGATE_QUEUE_PRIORITY_STREAK
     if streak_limit and turn.priority_streak >= streak_limit:
-        regular = candidates.filter(queue_class=QUEUE_REGULAR).first()
+        regular = next((declaration for declaration in heads if declaration.queue_class == QUEUE_REGULAR), None)
+        if regular is None and heads:
+            regular = (
+                _eligible(lane, now=now)
+                .select_for_update(skip_locked=True, of=("self",))
+                .filter(queue_class=QUEUE_REGULAR)
+                .first()
+            )
         if regular is not None:
+            if regular in heads:
+                heads.remove(regular)
             return regular
-    return candidates.first()
+    return heads.pop(0) if heads else None
+
+
+def _lanes_worth_locking(lanes: list[Lane], *, now: datetime) -> list[Lane]:
+    """The lanes that may take a vehicle now, read for all lanes at once (four grouped queries, whatever the
+    number of lanes): within hours, room by the same rule as ``lane_room``, and someone eligible waiting.
+
+    A first look without locks: a lane it leaves out is left for the next run (it never overfills one); each
+    lane kept is looked at again under its lock before anyone is called to it. Its count of who is waiting
+    is an upper bound (kind, smart-lane eligibility and hand-over holds are judged under the lock by
+    ``_eligible``): it may lock a lane for nothing, never skip one that could take someone."""
+    lanes = [lane for lane in lanes if lane.accepts_traffic(now)]
+    if not lanes:
+        return []
+    lane_ids = [lane.id for lane in lanes]
+    occupied = dict(
+        Declaration.objects.filter(
+            lane_id__in=lane_ids, stage__in=[Declaration.Stage.CALLED, Declaration.Stage.IN_LANE]
+        )
+        .values_list("lane_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    calls = dict(
+        LaneCall.objects.filter(lane_id__in=lane_ids, called_at__gte=hour_start(now))
+        .values_list("lane_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    waiting = Counter()
+    inspection_share = {}
+    for route_id, direction, status, autonomous, held, n in (
+        Declaration.objects.filter(stage=Declaration.Stage.IN_YARD, route_id__in={lane.route_id for lane in lanes})
+        .values_list("route_id", "direction", "status", "vehicle__is_autonomous")
+        .annotate(held=Count("id", filter=Q(arrival_held_until__gt=now)), n=Count("id"))
+        .order_by()
+    ):
+        waiting[(route_id, direction, status, autonomous)] += n - held
+        total, inspection = inspection_share.get(route_id, (0, 0))
+        inspection_share[route_id] = (total + n, inspection + (n if status == Declaration.Status.INSPECTION else 0))
+    worth = []
+    for lane in lanes:
+        total, inspection = inspection_share.get(lane.route_id, (0, 0))
+        capacity = lane.capacity_per_hour
+        if (
+            not lane.has_inspection_bay
+            and total
+            and 100 * inspection / total > settings.SMARTGATE_INSPECTION_SHARE_PERCENT
+        ):
+            capacity = capacity * settings.SMARTGATE_INSPECTION_THROTTLE_PERCENT // 100
+        room = min(lane.max_vehicles_in_lane - occupied.get(lane.id, 0), capacity - calls.get(lane.id, 0))
+        autonomous = lane.purpose == Lane.Purpose.AUTONOMOUS
+        eligible = sum(
+            waiting[(lane.route_id, lane.current_direction, status, autonomous)] for status in _statuses_for(lane)
+        )
+        if room > 0 and eligible:
+            worth.append(lane)
+    return worth
 
 
 def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     """Call vehicles forward to every lane with room. Each lane is handled in its own transaction with
-    the lane row locked (SKIP LOCKED: a lane another dispatcher is filling is left to it)."""
+    the lane row locked (SKIP LOCKED: a lane another dispatcher is filling is left to it).
+
+    The dispatcher runs every few seconds and after every change that may free room, so most runs find
+    nothing to do: a first look over all lanes at once (``_lanes_worth_locking``) keeps those runs to a
+    handful of queries, and only lanes that may take someone are locked and looked at again."""
     now = now or timezone.now()
     called = []
-    lane_ids = list(Lane.objects.filter(is_open=True).values_list("id", flat=True))
-    for lane_id in lane_ids:
+    # Every open lane, the empty-return lanes too (they take empty trucks only: ``_eligible``).
+    lanes = list(Lane.objects.filter(is_open=True).order_by("id"))
+    for candidate in _lanes_worth_locking(lanes, now=now):
         with transaction.atomic():
             # of=self: lock the lane row only, not the route joined by the default ordering, or one
             # dispatcher would keep the other off every lane of the route.
-            lane = Lane.objects.select_for_update(skip_locked=True, of=("self",)).filter(id=lane_id).order_by().first()
+            lane = (
+                Lane.objects.select_for_update(skip_locked=True, of=("self",))
+                .filter(id=candidate.id)
+                .order_by()
+                .first()
+            )
             if lane is None:
                 continue
             room = lane_room(lane, now=now)
@@ -111,8 +193,11 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
             turn, _created = QueueTurn.objects.select_for_update().get_or_create(
                 route_id=lane.route_id, direction=lane.current_direction
             )
+            # The queue's head, as many as there is room for, in one query; a regular truck's turn (after a
+            # streak of priority calls) is looked up on its own.
+            heads = list(_eligible(lane, now=now).select_for_update(skip_locked=True, of=("self",))[:room])
             for _ in range(room):
-                declaration = _next_vehicle(lane, turn, now=now)
+                declaration = _next_vehicle(lane, turn, heads, now=now)
                 if declaration is None:
                     break
                 lifecycle.declaration_called(declaration=declaration, actor=DISPATCHER, lane=lane, at=now)

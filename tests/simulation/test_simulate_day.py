@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import copy
 import csv
+import io
 import json
 from pathlib import Path
 
 import pytest
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 
-from clearance.models import Declaration
+from clearance.models import Declaration, ServiceLevelObjective
+from simulation.capacity import Setting, capacity_find, profile_for
 from simulation.engine import SimulationError, simulate
-from simulation.profiles import ProfileError, profile_from_dict, profile_load, profile_names
+from simulation.management.commands.simulate_day import Command as SimulateDayCommand
+from simulation.profiles import FORCES, ProfileError, profile_from_dict, profile_load, profile_names
 from simulation.report import STAGES, outcome_of, percentile, stage_times
 
 TINY = Path(__file__).resolve().parent / "tiny.json"
@@ -138,7 +142,7 @@ def test_a_day_ends_every_vehicle_and_its_summary_is_the_databases(tmp_path):
     assert summary["fees"]["paid"] <= summary["fees"]["issued"]
     # The objectives are data, judged on the same stored times.
     assert summary["slos"] and all(
-        slo["met"] == (slo["value_minutes"] is not None and slo["value_minutes"] <= slo["target_minutes"])
+        slo["met"] == (None if slo["value_minutes"] is None else slo["value_minutes"] <= slo["target_minutes"])
         for slo in summary["slos"]
     )
     assert "Service-level objectives" in report
@@ -177,3 +181,83 @@ def test_a_day_needs_a_database_of_its_own():
     simulate(profile_from_dict(small), seed=1)
     with pytest.raises(SimulationError, match="database of its own"):
         simulate(profile_from_dict(small), seed=1)
+
+
+# --- The capacity search -----------------------------------------------------------------------------------
+
+
+def _objective(target_minutes: int) -> None:
+    ServiceLevelObjective.objects.all().delete()
+    ServiceLevelObjective.objects.create(
+        name=f"Every crossing within {target_minutes} minutes",
+        stage=ServiceLevelObjective.Stage.ARRIVAL_TO_CROSSED,
+        percentile=99,
+        target_minutes=target_minutes,
+    )
+
+
+def _small() -> object:
+    return profile_from_dict(
+        tiny(
+            routes={
+                "1119-1120": {"vehicles": 4, "export_share": 0.5},
+                "1088/2-1089": {"vehicles": 2, "export_share": 0.5},
+            }
+        )
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_find_capacity_gives_the_smallest_setting_that_meets_the_objectives():
+    _objective(100_000)  # met by any setting: the smallest of the ladder is the answer
+
+    setting, trials = capacity_find(_small(), seed=2, scale=1, ladder=(0.5, 1.0))
+
+    assert setting == Setting(lanes=0.5, officers=tuple(sorted((force, 0.5) for force in FORCES)))
+    assert all(trial.met and trial.vehicles == 6 for trial in trials)
+    # Each setting is tried once: the lanes at both steps, then each force at its smallest.
+    assert len(trials) == len({trial.setting for trial in trials}) == 2 + len(FORCES)
+    # The objective supervisors set is the one each trial is judged by, though every trial empties the database.
+    assert [slo["name"] for slo in trials[-1].slos] == ["Every crossing within 100000 minutes"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_find_capacity_says_when_no_setting_meets_the_objectives():
+    _objective(1)  # no truck crosses within a minute of arriving
+
+    setting, trials = capacity_find(_small(), seed=2, scale=1, ladder=(0.5, 1.0))
+
+    assert setting is None
+    assert len(trials) == 1 and not trials[0].met  # the top of the ladder missed: nothing smaller is tried
+
+
+def test_a_scaled_down_trial_keeps_at_least_one_lane_place_and_officer():
+    profile = profile_load("2027-target")
+    setting = Setting(lanes=1.0, officers=tuple((force, 1.0) for force in FORCES))
+    scaled = profile_for(profile, setting, scale=0.25, capacities={"1119-EX1": 60, "1088-EX1": 2})
+    assert scaled.routes["1119-1120"]["vehicles"] == round(2250 * 0.25)
+    assert scaled.lanes["1119-EX1"]["capacity_per_hour"] == 15
+    assert scaled.lanes["1088-EX1"]["capacity_per_hour"] == 1
+    assert all(shift["count"] >= 1 for shifts in scaled.officers.values() for shift in shifts)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_find_capacity_prints_the_setting_and_what_it_means_per_lane_and_shift():
+    _objective(100_000)
+    out = io.StringIO()
+
+    SimulateDayCommand(stdout=out)._find_capacity(_small(), seed=2, scale=1, ladder=(1.0,))
+
+    text = out.getvalue()
+    assert "1 trials" in text
+    assert "Smallest setting that meets every objective: lanes ×1; officers" in text
+    assert "1119-EX1 " in text and "customs officers: 00-06h 4" in text  # the tiny profile's own shifts
+
+
+def test_a_wrong_ladder_or_scale_is_refused_naming_the_option():
+    with pytest.raises(CommandError, match="--ladder"):
+        call_command("simulate_day", "--profile", str(TINY), "--find-capacity", "--ladder", "one,two")
+    with pytest.raises(CommandError, match="--scale"):
+        call_command("simulate_day", "--profile", str(TINY), "--find-capacity", "--scale", "2")
+    with pytest.raises(CommandError, match="scratch database only"):
+        call_command("simulate_day", "--profile", str(TINY), "--find-capacity", "--use-database")
