@@ -8,10 +8,11 @@ from django import template
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from clearance.admin.colours import text_colour
 from clearance.admin.reasons import plain_reason
-from clearance.models import Declaration
+from clearance.models import Declaration, DeclarationEvent
 from vehicles.models import LOCAL_TZ, Direction, Lane
 
 register = template.Library()
@@ -111,3 +112,18 @@ def direction_label(value) -> str:
 @register.filter
 def purpose_label(value) -> str:
     return _label(Lane.Purpose, value)
+
+
+TIMELINE_LABELS = {
+    DeclarationEvent.Kind.SUBMITTED: _lazy("Declared"),
+    "decided": _lazy("Checks decided"),
+    Declaration.Stage.IN_YARD: _lazy("Arrived in yard"),
+    Declaration.Stage.CALLED: _lazy("Called to a lane"),
+    Declaration.Stage.IN_LANE: _lazy("Entered lane"),
+    Declaration.Stage.CROSSED: _lazy("Crossed"),
+}
+
+
+@register.filter
+def timeline_label(step) -> str:
+    return str(TIMELINE_LABELS.get(step, step))

@@ -348,3 +348,87 @@ def test_fees_read_as_dong_in_vietnamese(client, login):
     with translation.override("en"):
         assert vnd(1000000) == "1,000,000\u00a0VND"
     assert vnd(None) == "—"
+
+
+# --- The declaration on one page -----------------------------------------------------------------------
+
+
+def sheet_of(client, declaration: Declaration):
+    response = client.get(reverse("admin:clearance_declaration_change", args=[declaration.id]))
+    assert response.status_code == 200
+    return response, response.content.decode()
+
+
+def test_the_declaration_page_reads_in_ten_seconds(client, login, quarantine_only):
+    declaration = quarantine_only(0)
+    arrive(declaration, minutes_ago=50)
+    login("quarantine")
+
+    response, html = sheet_of(client, declaration)
+
+    steps = {str(step["step"]): step for step in response.context["sheet"]["timeline"]}
+    assert steps["in_yard"]["at"] is not None and steps["in_yard"]["dwell_minutes"] >= 49
+    assert steps["crossed"]["at"] is None
+    for shown in (
+        "Timeline",
+        "Arrived in yard",
+        "No quarantine certificate",
+        "Fresh durian",
+        "Audit trail",
+        "perishable",
+    ):
+        assert shown in html, shown
+    assert 'title="certificate_missing: Goods of HS chapters 01–24 need a quarantine certificate."' in html
+    assert '<span title="checks_started">Checks started</span>' in html  # the event in words, its code on hover
+    assert html.index("Timeline") < html.index("Every recorded field")  # the raw fields come last
+
+
+@pytest.mark.parametrize(
+    ("role", "offered", "not_offered"),
+    [
+        ("quarantine", {"inspection-pass", "inspection-fail"}, {"call_forward", "turn_back", "release_held"}),
+        ("customs", set(), {"inspection-pass", "call_forward", "turn_back", "release_held"}),
+        ("gate", {"call_forward", "turn_back"}, {"inspection-pass", "release_held", "reject_held"}),
+        ("supervisor", {"call_forward", "turn_back", "inspection-pass"}, {"release_held", "reject_held"}),
+    ],
+)
+def test_the_declaration_page_offers_only_the_actions_of_its_state_and_the_officers_role(
+    client, login, quarantine_only, role, offered, not_offered
+):
+    declaration = quarantine_only(0)
+    arrive(declaration, minutes_ago=5)
+    login(role)
+
+    response, _html = sheet_of(client, declaration)
+
+    names = {action["name"] for action in response.context["sheet_actions"]}
+    assert offered <= names and not names & not_offered, names
+
+
+def test_a_held_declaration_offers_release_and_reject_and_the_action_goes_through_its_confirmation(client, login, held):
+    declaration = held(0)
+    login("supervisor")
+
+    response, html = sheet_of(client, declaration)
+    names = {action["name"] for action in response.context["sheet_actions"]}
+    assert {"release_held", "reject_held"} <= names and "call_forward" not in names
+
+    confirm = client.post(
+        reverse("admin:clearance_declaration_changelist"),
+        {"action": "release_held", "_selected_action": declaration.id},
+    )
+    assert confirm.status_code == 200 and 'name="reason"' in confirm.content.decode()
+    declaration.refresh_from_db()
+    assert declaration.status == Declaration.Status.HELD
+
+
+def test_the_fee_reads_in_dong_on_the_vietnamese_declaration_page(client, login):
+    call_command("load_tariff", verbosity=0)
+    declaration = DeclarationFactory(n=0, stage=Declaration.Stage.IN_YARD)
+    login("gate")
+    client.cookies["django_language"] = "vi"
+
+    _response, html = sheet_of(client, declaration)
+
+    amount = declaration.fee.amount_vnd
+    assert f"{amount:,}".replace(",", ".") + "\u00a0₫" in html
