@@ -183,6 +183,8 @@ class WorkHomeView(AdminScreen):
             can_supervise=is_supervisor(request.user),
             updated_at=now.astimezone(LOCAL_TZ),
             live_url=reverse(f"{self.admin_site.name}:work-home-live", args=[current.value]),
+            # Where a row's action comes back to: the home itself, also when the row came in a live fragment.
+            home_url=reverse(f"{self.admin_site.name}:work-home", args=[current.value]),
         )
         summary = ", ".join(f"{panel.title}: {panel.count}" for panel in panels)
         if self.fragment:
