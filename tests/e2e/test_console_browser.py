@@ -18,7 +18,7 @@ from clearance.services.inspections import inspection_record_result
 from clearance.services.lanes import lane_set_open
 from clearance.services.yard import yard_arrival_record
 from tests.e2e.test_browser import PASSWORD, browser, gate, officer  # noqa: F401
-from tests.factories import DURIAN, DeclarationFactory, truck_plate
+from tests.factories import DURIAN, DeclarationFactory, notice_has_run, truck_plate
 from vehicles.models import Lane, Route, Yard
 
 pytestmark = pytest.mark.e2e
@@ -80,10 +80,7 @@ def watchlisted_truck(n: int) -> Declaration:
     return DeclarationFactory(n=n, stage=Declaration.Status.INSPECTION)
 
 
-def waiting_in_the_yard(n: int) -> Declaration:
-    """A truck that stays in the yard (the dispatcher would call it at once): it reaches the yard right after
-    it was declared, so it is held there until its pre-arrival notice has run."""
-    declaration = DeclarationFactory(n=n)
+def arrive_now(declaration: Declaration) -> None:
     camera = Actor(kind=DeclarationEvent.ActorKind.DEVICE, name="camera-1119-export-yard")
     yard_arrival_record(
         plate_read=declaration.vehicle.plate,
@@ -92,6 +89,26 @@ def waiting_in_the_yard(n: int) -> Declaration:
         source=camera.name,
         actor=camera,
     )
+    declaration.refresh_from_db()
+
+
+def called_by_the_dispatcher(n: int) -> Declaration:
+    """A truck declared in time reaches the yard and the dispatcher (after the arrival's commit, as in the
+    live gate) calls it to a lane at once."""
+    declaration = DeclarationFactory(n=n)
+    notice_has_run()
+    arrive_now(declaration)
+    assert declaration.stage == Declaration.Stage.CALLED, declaration.stage
+    return declaration
+
+
+def waiting_in_the_yard(n: int) -> Declaration:
+    """A truck that stays in the yard (the dispatcher calls a cleared one at once): a yellow-channel truck,
+    with the route's export inspection bay closed, so no lane may take it."""
+    lane_set_open(lane_id=Lane.objects.get(code="1119-EX2").id, is_open=False, actor=Actor.system("bay closed"))
+    HsRiskRule.objects.get_or_create(hs_prefix="8471", defaults={"weight": 35, "description": "Laptops"})
+    declaration = DeclarationFactory(n=n, stage=Declaration.Stage.IN_YARD, status=Declaration.Status.INSPECTION)
+    HsRiskRule.objects.filter(hs_prefix="8471").delete()  # the trucks after it are green again
     return declaration
 
 
@@ -176,7 +193,8 @@ def test_a_gate_operators_shift_home_board_and_a_lane_closed_through_its_confirm
     username = f"operator-{width}"
     officer(username, "Gate operator")
     waiting = waiting_in_the_yard(0)
-    called = DeclarationFactory(n=1, stage=Declaration.Stage.CALLED, lane="1119-EX1")
+    called = called_by_the_dispatcher(1)
+    lane = called.lane.code
     page = open_page(width, csp=False)
 
     log_in(page, username)
@@ -190,7 +208,7 @@ def test_a_gate_operators_shift_home_board_and_a_lane_closed_through_its_confirm
     route = Route.objects.get(code="1119-1120")
     page.goto(f"/admin/board/{route.id}/")
     expect(page.locator(f"#queue >> text={waiting.vehicle.plate}")).to_be_visible()
-    card = page.locator("[data-lane='1119-EX1']")
+    card = page.locator(f"[data-lane='{lane}']")
     card.locator("a[data-action=close]").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
@@ -198,7 +216,7 @@ def test_a_gate_operators_shift_home_board_and_a_lane_closed_through_its_confirm
     page.fill("#id_reason", "Barie hỏng")
     with page.expect_navigation():
         page.locator("[data-role=confirm]").click()
-    expect(page.locator("[data-lane='1119-EX1'] [data-role=state]")).to_have_text("Đóng")
+    expect(page.locator(f"[data-lane='{lane}'] [data-role=state]")).to_have_text("Đóng")
     called.refresh_from_db()
     assert called.stage == Declaration.Stage.IN_YARD  # recalled to the queue
 
