@@ -242,8 +242,8 @@ class DeclarationAdmin(admin.ModelAdmin):
                 and can_act_for_force(request.user, inspection.force)
             ):
                 for action, label, danger in (
-                    (RowAction.PASS, _("Passed"), False),
-                    (RowAction.FAIL, _("Failed"), True),
+                    (RowAction.PASS, _("Pass"), False),
+                    (RowAction.FAIL, _("Fail"), True),
                 ):
                     url = reverse("admin:work-action", args=[inspection.id, action])
                     offered.append(
