@@ -38,6 +38,11 @@ def _groups(user) -> set[str]:
     return cached
 
 
+def user_roles(user) -> set[str]:
+    """The officer roles (group names) of ``user``; none for an anonymous or inactive one."""
+    return set(_groups(user))
+
+
 def is_supervisor(user) -> bool:
     return bool(getattr(user, "is_superuser", False)) or SUPERVISOR in _groups(user)
 

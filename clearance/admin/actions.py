@@ -8,13 +8,17 @@ from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from clearance.errors import DomainError
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60}), min_length=3, max_length=1000
+        label=gettext_lazy("Reason"),
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        min_length=3,
+        max_length=1000,
     )
 
 

@@ -6,6 +6,8 @@ its context from it; clearance/admin/urls.py mounts them on the site behind its 
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from django.contrib import messages
 from django.contrib.admin import AdminSite
 from django.core.exceptions import PermissionDenied
@@ -18,13 +20,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views import View
 
-from clearance import kpis, selectors
+from clearance import console, kpis, selectors
 from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL
 from clearance.audit import Actor
 from clearance.errors import DomainError
+from clearance.models import Declaration
 from clearance.roles import is_gate_operator, is_supervisor
 from clearance.services.lanes import lane_set_open, lane_switch_direction
-from vehicles.models import Direction, Lane, Route, local_date
+from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 
 
 class LaneAction(models.TextChoices):
@@ -33,6 +36,19 @@ class LaneAction(models.TextChoices):
     OPEN = "open", gettext_lazy("Open lane")
     CLOSE = "close", gettext_lazy("Close lane")
     SWITCH = "switch", gettext_lazy("Switch direction")
+
+
+def live_fragment(request, template: str, context: dict, *, now, summary: str = "") -> TemplateResponse:
+    """The part of a screen that refreshes itself (clearance/static/clearance/console/live.js swaps it in).
+
+    The headers tell the script it got a fragment (a login page after a logout has none), when it was
+    made, and the counts to announce to a screen reader when they change."""
+    response = TemplateResponse(request, template, {**context, "base_template": "admin/clearance/live_fragment.html"})
+    response["X-Console-Fragment"] = "1"
+    response["X-Updated-At"] = now.astimezone(LOCAL_TZ).strftime("%H:%M:%S")
+    response["X-Live-Summary"] = quote(summary)
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 class AdminScreen(View):
@@ -49,17 +65,30 @@ class AdminScreen(View):
 
 
 class LaneBoardView(AdminScreen):
+    fragment = False
+
     def get(self, request, route_id: int):
         route = get_object_or_404(Route, id=route_id)
+        now = timezone.now()
+        board = selectors.lane_board(route=route, now=now)
         context = self.screen_context(
             request,
             title=_("Lane board %(route)s") % {"route": route.code},
             route=route,
             routes=self.smart_routes(),
-            board=selectors.lane_board(route=route),
+            board=board,
             can_operate=is_gate_operator(request.user),
             lane_actions=LaneAction,
+            updated_at=now.astimezone(LOCAL_TZ),
         )
+        summary = _("%(open_lanes)d of %(lanes)d lanes open, %(waiting)d vehicles waiting") % {
+            "open_lanes": route.lanes.filter(is_open=True).count(),
+            "lanes": len(board["lanes"]),
+            "waiting": len(board["queue"]),
+        }
+        if self.fragment:
+            return live_fragment(request, "admin/clearance/board.html", context, now=now, summary=summary)
+        context["summary"] = summary
         return TemplateResponse(request, "admin/clearance/board.html", context)
 
 
@@ -135,30 +164,66 @@ def _lane_action_effect(action: str, *, lane: Lane, called: int) -> str:
     return _("The dispatcher will call waiting vehicles to this lane again, within its hours and capacity.")
 
 
+CHART_HEIGHT = 120
+CHART_SLOT = 20  # px of the SVG's viewBox per hour
+
+
+def hour_chart(hours: list[dict], key: str) -> dict:
+    """An inline-SVG bar chart of one figure per hour: the bars' geometry, computed here, drawn by the
+    template (no JavaScript, no chart library; it prints and it refreshes with the page's live region)."""
+    top = max([hour[key] for hour in hours] + [1])
+    bars = []
+    for index, hour in enumerate(hours):
+        height = round(CHART_HEIGHT * hour[key] / top, 1)
+        bars.append(
+            {
+                "x": index * CHART_SLOT + 2,
+                "y": CHART_HEIGHT - height,
+                "height": height,
+                "value": hour[key],
+                "hour": hour["hour"],
+                "label_x": index * CHART_SLOT + CHART_SLOT / 2,
+                "label_y": CHART_HEIGHT - height - 2,
+            }
+        )
+    return {"bars": bars, "top": top, "width": max(len(hours), 1) * CHART_SLOT, "height": CHART_HEIGHT}
+
+
 class DashboardView(AdminScreen):
+    fragment = False
+
     def get(self, request):
-        figures = selectors.dashboard_figures()
-        today = local_date(timezone.now())
-        busiest = max([row["week"] for row in figures["per_route"].values()] + [1])
+        now = timezone.now()
+        figures = selectors.dashboard_figures(now=now)
+        per_route = {
+            (route, direction): figures["per_route"].get(f"{route} {direction}", {"today": 0, "week": 0})
+            for route, direction in console.route_directions()
+        }
+        busiest = max([row["week"] for row in per_route.values()] + [1])
+        today = local_date(now)
         total = sum(figures["channels"].values()) or 1
+        hours = console.hourly_figures(now=now)
         context = self.screen_context(
             request,
             title=_("Dashboard"),
             figures=figures,
             routes=self.smart_routes(),
+            updated_at=now.astimezone(LOCAL_TZ),
             bars=[
                 {
-                    "label": label,
+                    "route": route,
+                    "direction": Direction(direction).label,
                     "today": row["today"],
                     "week": row["week"],
                     "today_pct": 100 * row["today"] / busiest,
                     "week_pct": 100 * row["week"] / busiest,
                 }
-                for label, row in figures["per_route"].items()
+                for (route, direction), row in per_route.items()
             ],
             channel_bars=[
                 {
                     "name": name,
+                    "label": Declaration.Channel(name).label,
                     "count": count,
                     "pct": 100 * count / total,
                     "colour": CHANNEL_COLOURS.get(name, NEUTRAL),
@@ -169,5 +234,11 @@ class DashboardView(AdminScreen):
             slos=kpis.live_day_slos(day=today),
             today=today,
             can_export=is_supervisor(request.user),
+            throughput=hour_chart(hours, "crossings"),
+            backlog=hour_chart(hours, "backlog"),
         )
+        summary = _("%(waiting)d vehicles waiting") % {"waiting": figures["waiting"]}
+        if self.fragment:
+            return live_fragment(request, "admin/clearance/dashboard.html", context, now=now, summary=summary)
+        context["summary"] = summary
         return TemplateResponse(request, "admin/clearance/dashboard.html", context)

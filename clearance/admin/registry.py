@@ -10,10 +10,11 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from rest_framework_api_key.admin import APIKeyModelAdmin
 
-from clearance import identifiers, selectors
+from clearance import console, identifiers, selectors
 from clearance.admin.actions import ReasonForm, confirm_and_apply
 from clearance.admin.colours import CHANNEL_COLOURS, NEUTRAL, STATUS_COLOURS, badge
 from clearance.admin.gate import ReadOnlyAdmin, coefficients_in_words
+from clearance.admin.work import RowAction
 from clearance.audit import Actor
 from clearance.models import (
     AuditAnchor,
@@ -255,8 +256,62 @@ class DeclarationAdmin(admin.ModelAdmin):
         DeclarationEventInline,
     ]
 
+    change_form_template = "admin/clearance/declaration/change_form.html"
+
     def get_changelist(self, request, **kwargs):
         return QueueChangeList
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The page an officer reads in ten seconds comes first; every recorded field stays below it.
+        sheet = None
+        if object_id and object_id.isdigit() and self.get_queryset(request).filter(id=object_id).exists():
+            sheet = console.declaration_sheet(declaration_id=int(object_id))
+        extra_context = {**(extra_context or {}), "sheet": sheet}
+        if sheet is not None:
+            declaration = sheet["declaration"]
+            extra_context["status_badge"] = self.status_badge(declaration)
+            extra_context["channel_badge"] = self.channel_badge(declaration) if declaration.channel else ""
+            extra_context["sheet_actions"] = self.sheet_actions(request, sheet)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def sheet_actions(self, request, sheet: dict) -> list[dict]:
+        """The actions this officer may take on this declaration in its present state, and no other: the
+        admin actions (posted to the list, which shows their confirmation) and the inspections to record."""
+        declaration = sheet["declaration"]
+        Status, Stage = Declaration.Status, Declaration.Stage
+        offered = []
+        if is_gate_operator(request.user):
+            if declaration.stage == Stage.IN_YARD and declaration.status in {Status.CLEARED, Status.INSPECTION}:
+                offered.append({"name": "call_forward", "label": _("Call forward to a lane")})
+            if declaration.stage in {Stage.EXPECTED, Stage.IN_YARD, Stage.CALLED, Stage.IN_LANE}:
+                offered.append({"name": "turn_back", "label": _("Turn back"), "danger": True})
+        if is_supervisor(request.user):
+            if declaration.status == Status.HELD:
+                offered.append({"name": "release_held", "label": _("Release held declaration")})
+                offered.append({"name": "reject_held", "label": _("Reject held declaration"), "danger": True})
+            if declaration.stage == Stage.IN_YARD and declaration.is_held_after_early_arrival:
+                offered.append({"name": "waive_arrival_hold", "label": _("Waive the early-arrival hold")})
+        back = request.path
+        for inspection in sheet["inspections"]:
+            if (
+                inspection.status == Inspection.Status.OPEN
+                and inspection.version == declaration.version
+                and can_act_for_force(request.user, inspection.force)
+            ):
+                for action, label, danger in (
+                    (RowAction.PASS, _("Pass"), False),
+                    (RowAction.FAIL, _("Fail"), True),
+                ):
+                    url = reverse("admin:work-action", args=[inspection.id, action])
+                    offered.append(
+                        {
+                            "name": f"inspection-{action.value}",
+                            "label": f"{inspection.get_kind_display()}: {label}",
+                            "url": f"{url}?back={back}",
+                            "danger": danger,
+                        }
+                    )
+        return offered
 
     def history_view(self, request, object_id, extra_context=None):
         # A declaration's history is its hash-chained audit trail (the admin's own log never records it:

@@ -871,7 +871,7 @@ def test_dashboard_shows_waiting_vehicles_and_channels(client, login, submit):
         "yellow": 1,
         "red": 0,
     }
-    assert f"{ROUTE} export" in html
+    assert f"{ROUTE} · Export" in html  # the direction in words, not its code
 
 
 # --- No N+1 ------------------------------------------------------------------------------------
