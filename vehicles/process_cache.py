@@ -97,9 +97,14 @@ class ProcessCache:
 
 
 def clear_all_process_caches() -> None:
-    """Forget every cached row in this process (tests start from nothing)."""
+    """Forget every cached row in this process, and the shared version last seen (tests start from nothing,
+    with the shared cache emptied: a version left from an earlier test would drop the new entries at the
+    next poll, a second later, in the middle of whatever the test measures)."""
     for process_cache in _registry:
-        process_cache.clear_local()
+        with process_cache._lock:
+            process_cache._entries.clear()
+            process_cache._version = None
+            process_cache._checked_at = 0.0
 
 
 def invalidate_on_change(process_cache: ProcessCache, *models) -> None:
