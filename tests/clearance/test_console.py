@@ -4,6 +4,7 @@ put in each state through the services (the fixtures of test_officer_screens.py,
 copied: ruff reads a fixture used as an argument as a redefinition)."""
 # ruff: noqa: F811
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -14,7 +15,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from clearance.models import Declaration, HsRiskRule, Inspection, WatchlistEntry
+from clearance.models import (
+    Declaration,
+    EpidemicMode,
+    HsRiskRule,
+    Inspection,
+    ServiceLevelObjective,
+    WatchlistEntry,
+)
 from tests.clearance.test_officer_screens import (  # noqa: F401  (fixtures)
     DURIAN,
     arrive,
@@ -99,6 +107,34 @@ def test_a_quarantine_officer_sees_its_inspections_and_todays_certificates(clien
     panels = {panel.key: panel for panel in response.context["panels"]}
     assert [row.plate for row in panels["quarantine-inspections"].rows] == [missing.vehicle.plate]
     assert "No quarantine certificate" in response.content.decode()
+
+
+def test_a_health_officer_sees_the_drivers_to_screen(client, login, submit):
+    EpidemicMode.objects.create(
+        reason="Quyết định 12/QĐ-UBND", valid_from=timezone.now() - timedelta(hours=1), fever_threshold_c="37.5"
+    )
+    feverish = {"temperature_c": "38.4", "symptoms": True, "close_contact": False}
+    flagged = submit(0, health_declaration=feverish, status="inspection")
+    login("health")
+
+    response = client.get(home())
+
+    panels = {panel.key: panel for panel in response.context["panels"]}
+    assert [row.plate for row in panels["health-screenings"].rows] == [flagged.vehicle.plate]
+    assert client.get(home("customs")).status_code == 403
+
+
+def test_a_supervisor_sees_the_days_objectives_and_the_offline_conflicts_to_review(client, login):
+    call_command("load_slos", stdout=io.StringIO())
+    login("supervisor")
+
+    response = client.get(home())
+
+    assert [slo["name"] for slo in response.context["slos"]] == list(
+        ServiceLevelObjective.objects.filter(is_active=True).order_by("id").values_list("name", flat=True)
+    )
+    assert response.context["offline_conflicts"] == 0
+    assert "offline barrier decisions conflict with the record" in response.content.decode()
 
 
 def test_a_gate_operator_sees_lanes_yards_and_the_vehicles_called_with_those_overdue(client, login):

@@ -45,6 +45,7 @@ ROLE_NAMES = {
     "customs": roles.CUSTOMS_OFFICER,
     "border_guard": roles.BORDER_GUARD_OFFICER,
     "quarantine": roles.QUARANTINE_OFFICER,
+    "health": roles.HEALTH_OFFICER,
     "gate": roles.GATE_OPERATOR,
     "supervisor": roles.SUPERVISOR,
     "fees": roles.FEE_ADMINISTRATOR,
@@ -98,7 +99,9 @@ def plate_of(n: int) -> str:
     return f"12C-{number // 100:03d}.{number % 100:02d}"
 
 
-def declaration_data(n: int, *, goods=None, certificates=(), containers=(), customs_numbers: int = 1) -> dict:
+def declaration_data(
+    n: int, *, goods=None, certificates=(), containers=(), customs_numbers: int = 1, health_declaration=None
+) -> dict:
     """The validated input of the n-th truck: its own plate, driver and customs numbers."""
     number = 40000 + n
     arrival = timezone.now() + timedelta(hours=24)
@@ -123,6 +126,7 @@ def declaration_data(n: int, *, goods=None, certificates=(), containers=(), cust
         "containers": list(containers),
         "goods": goods if goods is not None else laptops(),
         "quarantine_certificates": list(certificates),
+        **({"health_declaration": health_declaration} if health_declaration is not None else {}),
     }
 
 
