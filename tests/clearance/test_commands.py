@@ -83,3 +83,28 @@ def test_throttling_per_key_answers_429_with_retry_after(db, reference, settings
     assert statuses == [200, 200, 200, 429]
     assert last["Content-Type"] == "application/problem+json"
     assert int(last["Retry-After"]) > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_load_synthetic_fills_a_history_the_api_and_the_audit_accept(reference, tariff):
+    """The benchmarks' history stays loadable as the schema grows (a new NOT NULL column broke it once,
+    unseen): every crossing with its four checks, an intact audit trail, listed for its company."""
+    from django.db import connection
+
+    from clearance.models import Check, Declaration
+    from clearance.services.companies import api_key_create
+
+    if connection.vendor != "postgresql":
+        pytest.skip("load_synthetic loads with PostgreSQL's COPY")
+    output = run("load_synthetic", "--declarations", "400", "--companies", "3", "--company", "0101234565")
+
+    assert "Loaded 400 declarations" in output
+    crossed = Declaration.objects.filter(stage=Declaration.Stage.CROSSED)
+    assert crossed.count() > 300
+    assert set(Check.objects.filter(declaration__in=crossed).values_list("kind", flat=True)) == set(Check.Kind)
+    assert "audit trail intact" in run("verify_audit")
+    _key, key = api_key_create(company=Company.objects.get(tax_code="0101234565"), name="bench")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {key}")
+    page = client.get("/api/v1/declarations/", {"limit": 50})
+    assert page.status_code == 200 and len(page.json()["results"]) == 40  # a tenth of them are this company's

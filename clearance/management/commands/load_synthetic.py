@@ -239,7 +239,7 @@ class Command(BaseCommand):
                 "id, reference, direction, expected_arrival, status, stage, version, needs_quarantine, created_at,"
                 " updated_at, company_id, driver_id, lane_id, route_id, vehicle_id, channel, arrived_at, call_misses,"
                 " called_at, crossed_at, in_lane_at, queue_class, slot_moves, yard_id, audit_head, audit_seq,"
-                " declared, slot_bookings, event_seq"
+                " declared, slot_bookings, event_seq, kind, smart_lane_eligible, smart_lane_reason, handover_status"
             ),
             "clearance_customsdeclaration": "number, type, is_active, declaration_id",
             "clearance_goodsline": (
@@ -252,7 +252,7 @@ class Command(BaseCommand):
             "clearance_fee": "journey, amount_vnd, breakdown, status, issued_at, paid_at, declaration_id, tariff_id",
             "clearance_gatedecision": (
                 "id, plate_read, normalized_plate, confidence, read_at, decided_at, decision, reasons,"
-                " declaration_id, device_id, lane_id"
+                " declaration_id, device_id, lane_id, ticket_reference"
             ),
             "clearance_declarationevent": (
                 "at, actor_kind, actor, event, reason, version, data, declaration_id, hash, prev_hash, seq"
@@ -386,6 +386,10 @@ class Command(BaseCommand):
                 Jsonb({"vehicle": vehicle, "driver": self.drivers[driver_index]}),
                 0,
                 0,
+                Declaration.Kind.CARGO,
+                True,
+                "",
+                Declaration.HandoverStatus.NONE,
             )
         )
         is_active = stage not in (Stage.CROSSED,) and status != Status.CANCELLED
@@ -398,6 +402,8 @@ class Command(BaseCommand):
                 (Check.Kind.CUSTOMS, Check.Outcome.GREEN),
                 (Check.Kind.BORDER_GUARD, Check.Outcome.PASS),
                 (Check.Kind.QUARANTINE, Check.Outcome.PASS),
+                # No epidemic period in force: the health check records that none was required.
+                (Check.Kind.HEALTH, Check.Outcome.NOT_REQUIRED),
             ):
                 done = created_at + timedelta(seconds=3)
                 rows["clearance_check"].append(
@@ -450,6 +456,7 @@ class Command(BaseCommand):
                     declaration_id,
                     device.id,
                     lane.id,
+                    "",
                 )
             )
             rows["vehicles_movement"].append(
