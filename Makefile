@@ -48,9 +48,14 @@ run: setup
 	$(PY) manage.py demo --traffic
 	$(PY) manage.py serve $(HOST):$(PORT)
 
+# Test processes (pytest-xdist): one per core; each has its own test database and Redis db (tests/services.py).
+# Tests marked serial (they read the event feed, whose horizon is the server's oldest running transaction,
+# the other process's included) run after, alone.
+PYTEST_WORKERS ?= 2
 ## Run the test suite (DATABASE_URL, else PostgreSQL on 127.0.0.1 when it lets us in, else SQLite).
 test: $(VENV)/.installed
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m "not serial" $(PYTEST_ARGS)
+	$(PY) -m pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none selected (PYTEST_ARGS chose other tests)
 
 ## Lint: ruff's rules and formatting, and the import contracts in pyproject.toml.
 lint: $(VENV)/.installed

@@ -70,6 +70,14 @@ def _choose_database() -> None:
 
 def _choose_redis() -> None:
     url = os.environ.setdefault("SMARTGATE_TEST_REDIS_URL", DEFAULT_REDIS_URL)
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw"):
+        # Each pytest-xdist worker (make test runs two) flushes a Redis db of its own, counting down from the
+        # run's: gw0 the run's db, gw1 the one below it, ... (its test database gets pytest-django's _gwN suffix).
+        parsed = urlparse(url)
+        base = int(parsed.path.lstrip("/") or 0)
+        url = parsed._replace(path=f"/{(base - int(worker[2:])) % 16}").geturl()
+        os.environ["SMARTGATE_TEST_REDIS_URL"] = url
     if services_required() and not reachable(url):
         raise pytest.UsageError(f"Redis is required (SMARTGATE_REQUIRE_SERVICES=1) but {url} is unreachable.")
 

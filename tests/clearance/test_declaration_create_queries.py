@@ -125,6 +125,7 @@ def test_checks_and_the_event_are_sent_once_after_commit(api, sent):
     assert fan_outs == [CompanyEvent.objects.get(declaration_id=response.json()["id"]).id]
 
 
+@pytest.mark.serial  # it reads the event feed (see tests/clearance/test_event_feed.py)
 def test_a_company_without_a_webhook_sends_no_fan_out_but_keeps_its_event_in_the_feed(api, sent):
     response = api.post("/api/v1/declarations/", small(6), format="json")
 

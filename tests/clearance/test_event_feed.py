@@ -13,6 +13,10 @@ from clearance.services.events import events_purge
 from tests.factories import DeclarationFactory
 from tests.webhook_receiver import Receiver
 
+# The feed shows what every transaction still running on the PostgreSQL server cannot commit behind, and
+# the other test process's transactions (in its own test database) count too: run alone (make test).
+pytestmark = pytest.mark.serial
+
 FEED = "/api/v1/events/"
 Type = CompanyEvent.Type
 
