@@ -42,6 +42,7 @@ from clearance.models import (
 )
 from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
 from vehicles.plates import normalize_plate
+from vehicles.process_cache import routes_by_code
 
 
 class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
@@ -87,8 +88,21 @@ REPRESENTATION_LINES = {
 
 def _with_everything(queryset: QuerySet) -> QuerySet:
     """The joins the representation needs (the vehicle, trailer and driver shown are the declaration's own
-    copy, ``declared``: no join); its lines come from ``lines_attach`` once the rows are read."""
-    return queryset.select_related("route", "company", "lane", "yard", "slot", "fee")
+    copy, ``declared``: no join; the route is reference data held in the process and the company is the
+    caller's: ``lines_attach`` sets both); its lines come from ``lines_attach`` once the rows are read."""
+    return queryset.select_related("lane", "yard", "slot", "fee")
+
+
+def _references_attach(declarations: list[Declaration], company: Company | None) -> None:
+    """The route (from the process's reference data) and the company (the caller's, which scoped the
+    read) of each declaration, without a join: fewer joins for PostgreSQL to plan on every page."""
+    routes = {route.id: route for route in routes_by_code().values()}
+    for declaration in declarations:
+        if company is not None and declaration.company_id == company.id:
+            Declaration.company.field.set_cached_value(declaration, company)
+        route = routes.get(declaration.route_id)
+        if route is not None:  # a route created since the cache was filled is read when shown
+            Declaration.route.field.set_cached_value(declaration, route)
 
 
 def _sorted_by_meta(model, rows: list) -> list:
@@ -98,13 +112,15 @@ def _sorted_by_meta(model, rows: list) -> list:
     return rows
 
 
-def lines_attach(declarations) -> None:
+def lines_attach(declarations, *, company: Company | None = None) -> None:
     """Read the lines of every one of ``declarations`` (customs numbers, containers, goods, certificates,
     checks, inspections) in one query, whatever their number, and attach them as a prefetch would: each
-    table's rows as JSON, turned back into model instances by their fields."""
+    table's rows as JSON, turned back into model instances by their fields. Their route, and their
+    ``company`` when given (the one that scoped the read), are attached without a query."""
     declarations = list(declarations)
     if not declarations:
         return
+    _references_attach(declarations, company)
     if connection.vendor != "postgresql":
         prefetch_related_objects(declarations, *REPRESENTATION_LINES)
         _legs_attach(declarations)
@@ -169,7 +185,7 @@ def declaration_get(*, company: Company, declaration_id: int) -> Declaration:
     """The declaration with everything its representation shows. Raises Declaration.DoesNotExist for
     another company's declaration, as for a missing one."""
     declaration = _with_everything(Declaration.objects.filter(company=company)).get(id=declaration_id)
-    lines_attach([declaration])
+    lines_attach([declaration], company=company)
     return declaration
 
 
@@ -177,7 +193,7 @@ def declarations_get_many(*, company: Company, declaration_ids: list[int]) -> di
     """The company's declarations of ``declaration_ids`` with everything their representation shows, by id,
     in two queries (a batch's answer)."""
     declarations = list(_with_everything(Declaration.objects.filter(company=company, id__in=declaration_ids)))
-    lines_attach(declarations)
+    lines_attach(declarations, company=company)
     return {declaration.id: declaration for declaration in declarations}
 
 
