@@ -277,8 +277,10 @@ EXPLAINED = {
         "SELECT d.id FROM clearance_declaration d WHERE d.company_id = %(company)s ORDER BY d.id DESC LIMIT 51"
     ),
     "list page, every filter": (
-        "SELECT d.id FROM clearance_declaration d JOIN vehicles_route r ON r.id = d.route_id "
-        "WHERE d.company_id = %(company)s AND d.status = 'cleared' AND d.stage = 'crossed' AND r.code = '1119-1120' "
+        # As the API asks it: the route by id (the process knows the codes), so the filter index gives
+        # the page in order.
+        "SELECT d.id FROM clearance_declaration d WHERE d.company_id = %(company)s AND d.status = 'cleared' "
+        "AND d.stage = 'crossed' AND d.route_id = (SELECT id FROM vehicles_route WHERE code = '1119-1120') "
         "AND d.direction = 'export' AND d.created_at >= now() - interval '30 days' ORDER BY d.id DESC LIMIT 51"
     ),
     "load: at the gate": (
