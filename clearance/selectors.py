@@ -41,7 +41,7 @@ from clearance.models import (
     WebhookDelivery,
     WebhookSubscription,
 )
-from vehicles.models import LOCAL_TZ, Direction, Lane, Route, local_date
+from vehicles.models import LOCAL_TZ, Direction, Lane, Route, Yard, local_date
 from vehicles.plates import normalize_plate
 from vehicles.process_cache import routes_by_code
 
@@ -93,11 +93,17 @@ REPRESENTATION_LINES = {
 }
 
 
+# The rows a declaration's representation shows one of (its lane, yard, slot and fee): read with its lines
+# by ``lines_attach`` (by their id, the fee by its declaration), not joined to the page: the joins were
+# half of a page's query time and most of its ORM work.
+REPRESENTATION_RELATED = {"lane": Lane, "yard": Yard, "slot": ArrivalSlot}
+
+
 def _with_everything(queryset: QuerySet) -> QuerySet:
-    """The joins the representation needs (the vehicle, trailer and driver shown are the declaration's own
-    copy, ``declared``: no join; the route is reference data held in the process and the company is the
-    caller's: ``lines_attach`` sets both); its lines come from ``lines_attach`` once the rows are read."""
-    return queryset.select_related("lane", "yard", "slot", "fee")
+    """The declarations alone: everything else the representation shows is attached by ``lines_attach``
+    once the rows are read (the vehicle, trailer and driver shown are the declaration's own copy,
+    ``declared``; the route is reference data held in the process; the company is the caller's)."""
+    return queryset
 
 
 def _references_attach(declarations: list[Declaration], company: Company | None) -> None:
@@ -129,34 +135,52 @@ def lines_attach(declarations, *, company: Company | None = None) -> None:
         return
     _references_attach(declarations, company)
     if connection.vendor != "postgresql":
-        prefetch_related_objects(declarations, *REPRESENTATION_LINES)
+        prefetch_related_objects(declarations, *REPRESENTATION_LINES, *REPRESENTATION_RELATED, "fee")
         _legs_attach(declarations)
         return
     ids = [declaration.id for declaration in declarations]
     parts, params = [], []
-    for name, model in REPRESENTATION_LINES.items():
+    for name, model in {**REPRESENTATION_LINES, "fee": Fee}.items():
         parts.append(
             f'SELECT %s, "declaration_id", row_to_json(line)::text FROM "{model._meta.db_table}" line '
             'WHERE "declaration_id" = ANY(%s)'
         )
         params += [name, ids]
+    for name, model in REPRESENTATION_RELATED.items():
+        related_ids = sorted({getattr(d, f"{name}_id") for d in declarations} - {None})
+        if related_ids:
+            parts.append(
+                f'SELECT %s, "id", row_to_json(line)::text FROM "{model._meta.db_table}" line WHERE "id" = ANY(%s)'
+            )
+            params += [name, related_ids]
+    models = {**REPRESENTATION_LINES, **REPRESENTATION_RELATED, "fee": Fee}
     found: dict[tuple[int, str], list] = defaultdict(list)
     fields = {
         name: [(field.attname, field.column, field) for field in model._meta.concrete_fields]
-        for name, model in REPRESENTATION_LINES.items()
+        for name, model in models.items()
     }
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
-        for name, declaration_id, text in cursor.fetchall():
+        for name, key, text in cursor.fetchall():
             values = json.loads(text, parse_float=Decimal)
-            model = REPRESENTATION_LINES[name]
-            found[(declaration_id, name)].append(
-                _loaded(model, {attname: field.to_python(values[column]) for attname, column, field in fields[name]})
+            found[(key, name)].append(
+                _loaded(
+                    models[name], {attname: field.to_python(values[column]) for attname, column, field in fields[name]}
+                )
             )
     for declaration in declarations:
         cache = declaration.__dict__.setdefault("_prefetched_objects_cache", {})
         for name, model in REPRESENTATION_LINES.items():
             cache[name] = _sorted_by_meta(model, found.get((declaration.id, name), []))
+        for name in REPRESENTATION_RELATED:
+            related_id = getattr(declaration, f"{name}_id")
+            rows = found.get((related_id, name)) if related_id is not None else None
+            if related_id is None or rows:  # one gone meanwhile is left to be read when shown
+                getattr(Declaration, name).field.set_cached_value(declaration, rows[0] if rows else None)
+        fee = found.get((declaration.id, "fee"))
+        Declaration.fee.related.set_cached_value(declaration, fee[0] if fee else None)
+        if fee:
+            Fee.declaration.field.set_cached_value(fee[0], declaration)
     _legs_attach(declarations)
 
 
