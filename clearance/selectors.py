@@ -6,11 +6,12 @@ import json
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from functools import cache
 from operator import attrgetter
 
 import django_filters
 from django.conf import settings
-from django.db import connection
+from django.db import connection, models
 from django.db.models import Count, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
@@ -153,21 +154,18 @@ def lines_attach(declarations, *, company: Company | None = None) -> None:
                 f'SELECT %s, "id", row_to_json(line)::text FROM "{model._meta.db_table}" line WHERE "id" = ANY(%s)'
             )
             params += [name, related_ids]
-    models = {**REPRESENTATION_LINES, **REPRESENTATION_RELATED, "fee": Fee}
+    row_models = {**REPRESENTATION_LINES, **REPRESENTATION_RELATED, "fee": Fee}
     found: dict[tuple[int, str], list] = defaultdict(list)
-    fields = {
-        name: [(field.attname, field.column, field) for field in model._meta.concrete_fields]
-        for name, model in models.items()
-    }
     with connection.cursor() as cursor:
         cursor.execute(" UNION ALL ".join(parts), params)
         for name, key, text in cursor.fetchall():
             values = json.loads(text, parse_float=Decimal)
-            found[(key, name)].append(
-                _loaded(
-                    models[name], {attname: field.to_python(values[column]) for attname, column, field in fields[name]}
-                )
-            )
+            model = row_models[name]
+            row = {}
+            for attname, column, to_python in _json_columns(model):
+                value = values[column]
+                row[attname] = to_python(value) if to_python is not None and value is not None else value
+            found[(key, name)].append(_loaded(model, row))
     for declaration in declarations:
         cache = declaration.__dict__.setdefault("_prefetched_objects_cache", {})
         for name, model in REPRESENTATION_LINES.items():
@@ -182,6 +180,28 @@ def lines_attach(declarations, *, company: Company | None = None) -> None:
         if fee:
             Fee.declaration.field.set_cached_value(fee[0], declaration)
     _legs_attach(declarations)
+
+
+# Columns whose JSON value (row_to_json) is already the field's Python value.
+_JSON_NATIVE = (
+    models.CharField,
+    models.TextField,
+    models.IntegerField,
+    models.BooleanField,
+    models.JSONField,
+    models.ForeignKey,
+    models.AutoField,
+)
+
+
+@cache
+def _json_columns(model) -> list[tuple[str, str, object]]:
+    """(attname, column, conversion) of each concrete field of ``model``; no conversion where the JSON
+    value is the Python value already (text, numbers, booleans, JSON, ids): times, dates and decimals only."""
+    return [
+        (field.attname, field.column, None if isinstance(field, _JSON_NATIVE) else field.to_python)
+        for field in model._meta.concrete_fields
+    ]
 
 
 def _loaded(model, values: dict):
