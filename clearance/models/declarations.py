@@ -263,6 +263,13 @@ class Declaration(models.Model):
             # Forwarders' lists: their company, newest first, keyset-paginated by id.
             models.Index(fields=["company", "-id"], name="declaration_company_id_idx"),
             models.Index(fields=["company", "status", "-id"], name="declaration_company_status_idx"),
+            # The list filtered by everything it offers (status, stage, route, direction; created_after and
+            # _before read along it), and by stage alone ("my trucks in the yard"): still newest first.
+            models.Index(
+                fields=["company", "status", "stage", "route", "direction", "-id"],
+                name="declaration_company_filter_idx",
+            ),
+            models.Index(fields=["company", "stage", "-id"], name="declaration_company_stage_idx"),
             models.Index(fields=["route", "direction", "stage", "status"], name="declaration_route_stage_idx"),
             # The yard queue in call order.
             models.Index(

@@ -7,6 +7,7 @@ lane camera reads the plate.
 """
 
 import io
+import json
 from datetime import datetime, time
 from decimal import Decimal
 
@@ -14,8 +15,10 @@ import pytest
 from django.core.management import call_command
 from django.test import TestCase
 from django.utils import timezone
+from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 
+from clearance.api.serializers.gate import GateDecisionOutput
 from clearance.audit import Actor
 from clearance.models import Declaration, DeclarationEvent, Fee, GateDecision, HsRiskRule
 from clearance.services.fees import payment_record
@@ -296,6 +299,18 @@ def test_unknown_plate_is_held_without_a_declaration(barrier):
     body = read(barrier(), 99).json()
 
     assert (body["decision"], body["declaration"], body["reference"]) == ("hold", None, None)
+
+
+def test_the_barriers_answer_is_what_the_schema_says(barrier):
+    # The view builds the answer by hand (the hot path); GateDecisionOutput is the schema's source.
+    DeclarationFactory(n=0, stage=Stage.CALLED, paid=False)
+    DeclarationFactory(n=1, stage=Stage.CALLED)
+    device = barrier()
+
+    for n in (0, 1, 99):  # held with a declaration, opened, held without one
+        body = read(device, n).json()
+        decision = GateDecision.objects.select_related("declaration").get(id=body["decision_id"])
+        assert body == json.loads(JSONRenderer().render(GateDecisionOutput(decision).data))
 
 
 # --- Open -------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from clearance.api.openapi import IDEMPOTENCY_KEY, problems
 from clearance.api.parsers import BatchJSONParser
 from clearance.api.problems import exception_handler
 from clearance.api.serializers.common import Problem, StrictSerializer
+from clearance.api.serializers.declaration_output import declarations_data
 from clearance.api.serializers.declarations import DeclarationInput, DeclarationOutput
 from clearance.api.views.base import CompanyApi
 from clearance.api.views.declarations import refuse
@@ -120,8 +121,7 @@ def declarations_batch_submit(view, items: list, *, atomic: bool) -> tuple[list[
 def batch_response(outcomes: list[dict], *, created: list, atomic: bool) -> Response:
     """The batch's answer: each created declaration as GET declarations/{id}/ shows it (built from
     memory), each refused item with the problem a single POST would have answered."""
-    # One serializer for all of them: DRF builds its fields once, not once per declaration.
-    bodies = iter(DeclarationOutput(created, many=True, context={"queue": selectors.queue_positions(created)}).data)
+    bodies = iter(declarations_data(created, queue=selectors.queue_positions(created)))
     results = []
     for index, outcome in enumerate(outcomes):
         if "declaration" in outcome:

@@ -26,6 +26,7 @@ from clearance.api.openapi import (
 )
 from clearance.api.pagination import DeclarationCursorPagination, EventCursorPagination
 from clearance.api.problems import flatten_errors
+from clearance.api.serializers.declaration_output import declarations_data
 from clearance.api.serializers.declarations import (
     CancelInput,
     DeclarationAmendInput,
@@ -51,8 +52,8 @@ def declaration_response(declaration, *, status_code=status.HTTP_200_OK, locatio
     headers = {"ETag": declaration.etag}
     if location:
         headers["Location"] = reverse("api:declaration-detail", args=[declaration.id])
-    context = {"queue": selectors.queue_positions([declaration])}
-    return Response(DeclarationOutput(declaration, context=context).data, status=status_code, headers=headers)
+    (data,) = declarations_data([declaration], queue=selectors.queue_positions([declaration]))
+    return Response(data, status=status_code, headers=headers)
 
 
 class DeclarationListCreateApi(CompanyApi):
@@ -76,9 +77,8 @@ class DeclarationListCreateApi(CompanyApi):
         declarations = selectors.declaration_list(company=self.company, filters=request.query_params)
         paginator = DeclarationCursorPagination()
         page = paginator.paginate_queryset(declarations, request, view=self)
-        selectors.lines_attach(page)
-        context = {"queue": selectors.queue_positions(page)}
-        return paginator.get_paginated_response(DeclarationOutput(page, many=True, context=context).data)
+        selectors.lines_attach(page, company=self.company)
+        return paginator.get_paginated_response(declarations_data(page, queue=selectors.queue_positions(page)))
 
     @extend_schema(
         operation_id="declarations_create",
