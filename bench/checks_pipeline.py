@@ -92,9 +92,7 @@ def main() -> None:
             "declarations": len(backlog),
             "seconds": round(drain_seconds, 2),
             "decided_per_second": round(len(backlog) / drain_seconds, 1),
-            "checks_per_second": round(
-                Check.objects.filter(declaration_id__in=backlog).count() / drain_seconds, 1
-            ),
+            "checks_per_second": round(Check.objects.filter(declaration_id__in=backlog).count() / drain_seconds, 1),
         }
 
         # 3. Paced submissions with the workers up: latency declared -> decided.
