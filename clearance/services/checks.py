@@ -211,15 +211,28 @@ def _finish(check: Check, *, token: str, verdict: Verdict, loaded: Declaration) 
     check.status, check.outcome = Check.Status.DONE, verdict.outcome
     check.reasons = [reason.as_dict() for reason in verdict.reasons]
     check.finished_at = timezone.now()
-    recorded = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token).update(
-        status=check.status, outcome=check.outcome, reasons=check.reasons, finished_at=check.finished_at
-    )
-    if recorded != 1:
-        return None  # another run retook the check; its outcome is the one recorded
+    claimed = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token)
+    outcome = {
+        "status": check.status,
+        "outcome": check.outcome,
+        "reasons": check.reasons,
+        "finished_at": check.finished_at,
+    }
+    as_locked = next((sibling for sibling in current_checks if sibling.id == check.id), None)
+    if as_locked is not None:
+        # Its row is locked and was read with the declaration: whether this run's claim still stands is
+        # known, and the outcome is written with the trail (one statement).
+        if as_locked.status != Check.Status.RUNNING or as_locked.claim_token != token:
+            return None  # another run retook the check; its outcome is the one recorded
+        also = [lifecycle.update_statement(claimed, **outcome)]
+    else:  # a check of an amended version: not among the current ones read under the lock
+        if claimed.update(**outcome) != 1:
+            return None
+        also = []
     if loaded.version == declaration.version:
         # What the engine loaded with this version (its goods lines) serves the decision's fee too.
         declaration._prefetched_objects_cache = getattr(loaded, "_prefetched_objects_cache", {})
-    with lifecycle.batched(declaration):
+    with lifecycle.batched(declaration, also=also):
         lifecycle.check_started(declaration=declaration, check=check, actor=WORKER)
         _decided(declaration, check, current_checks)
     return check
