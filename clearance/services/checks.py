@@ -328,21 +328,21 @@ def declaration_decide(*, declaration: Declaration, checks: list[Check] | None =
         ]
         lifecycle.declaration_rejected(declaration=declaration, actor=WORKER, reason=" ".join(why), data=data)
     elif needed:
-        Inspection.objects.bulk_create(
-            Inspection(
-                declaration=declaration,
-                version=declaration.version,
-                force=kind,
-                kind=inspection_kind,
-                reasons=reasons[kind],
-            )
-            for kind, inspection_kind in needed
-        )
         lifecycle.declaration_inspection_required(
             declaration=declaration,
             actor=WORKER,
             reason=", ".join(f"{kind}: {inspection_kind}" for kind, inspection_kind in needed),
             data=data,
+            inspections=[
+                Inspection(
+                    declaration=declaration,
+                    version=declaration.version,
+                    force=kind,
+                    kind=inspection_kind,
+                    reasons=reasons[kind],
+                )
+                for kind, inspection_kind in needed
+            ],
         )
     else:
         lifecycle.declaration_cleared(

@@ -23,6 +23,11 @@ def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
     same lane is kept, one for another lane is revoked first. Returns None when a condition is missing."""
     if declaration.status != Declaration.Status.CLEARED or declaration.stage != Declaration.Stage.CALLED:
         return None
+    if Declaration.fee.related.is_cached(declaration):
+        # Read with the locked row (the dispatcher's queue head, a payment's fee): unpaid needs no query.
+        fee = Declaration.fee.related.get_cached_value(declaration)
+        if fee is None or fee.status != Fee.Status.PAID:
+            return None
     # One query answers both: is the fee paid, and the plate, route and lane the pass names.
     facts = (
         Declaration.objects.filter(id=declaration.id, fee__status=Fee.Status.PAID)

@@ -521,6 +521,8 @@ def declaration_cleared(
     _save(declaration, "status")
     fee = fee_create_with_clearance(declaration=declaration)
     if fee is not None:
+        _pending(declaration).rows.append(fee)
+        Declaration.fee.related.set_cached_value(declaration, fee)
         fee_issued(declaration=declaration, fee=fee, actor=actor)
     gate_pass_issue_if_due(declaration=declaration)  # cleared at a bay lane it was called to, fee paid
     if declaration.is_waiting:
@@ -533,13 +535,19 @@ def declaration_released(*, declaration: Declaration, actor: Actor, reason: str)
 
 
 def declaration_inspection_required(
-    *, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None
+    *,
+    declaration: Declaration,
+    actor: Actor,
+    reason: str,
+    data: dict | None = None,
+    inspections: Iterable[Inspection] = (),
 ) -> None:
-    """Officers must inspect (the inspections are written by the caller). A cleared vehicle whose weight
-    disagrees with its declaration comes back here too."""
+    """Officers must inspect: ``inspections`` (unsaved) are written with the change, or the caller has
+    written them. A cleared vehicle whose weight disagrees with its declaration comes back here too."""
     _withdraw_gate_pass(declaration, Kind.INSPECTION_REQUIRED)
     if declaration.status != Status.INSPECTION:
         declaration.transition(to=Status.INSPECTION)
+    _pending(declaration).rows.extend(inspections)
     _record(declaration, actor=actor, kind=Kind.INSPECTION_REQUIRED, reason=reason, data=data)
     _save(declaration, "status")
     if declaration.is_waiting:
