@@ -9,7 +9,8 @@ A run is lean (the query budgets in tests/clearance/test_check_queries.py): the 
 check's kind and the reference data's generation; the declaration is loaded once with what its engine
 reads; rules, thresholds, the watchlist and the tariff come from the worker's cache while their generation
 stands (clearance.engines.reference); the check's start, its outcome and, after the last check, the
-decision and its fee are written in one transaction with one INSERT per table (lifecycle.batched).
+decision, its inspections and its fee are written in one transaction: the lock, then one statement
+(lifecycle.batched).
 """
 
 from __future__ import annotations

@@ -9,8 +9,14 @@ transaction:
    ``STAGE_TRANSITIONS``; ``TransitionNotAllowed`` otherwise),
 2. writes the change,
 3. appends the audit event (a typed ``DeclarationEvent.Kind``) and, beside it, the forwarder's event
-   (``clearance.services.outbox``: one INSERT, for the kinds that mean something to the forwarder),
+   (``clearance.services.outbox``, for the kinds that mean something to the forwarder),
 4. registers its follow-ups with ``transaction.on_commit`` (checks to run, a dispatch to try).
+
+Steps 2 and 3 are one statement on PostgreSQL (``_flush``: each write a data-modifying CTE): the
+declaration's UPDATE, the audit and forwarder's events, and the rows and updates the transition adds (a
+lane call, a fee, inspections, freed customs numbers). A transition's writes are held until its ``_save``
+and sent there, so whatever it reads afterwards (a gate pass's facts) sees them written; inside
+``batched`` they wait for the block's end.
 
 So a transition's side effects live in exactly one place. Nothing else writes ``Declaration.status``,
 ``Declaration.stage`` or a ``DeclarationEvent`` (tests/clearance/test_architecture.py holds that).
