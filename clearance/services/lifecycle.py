@@ -122,6 +122,12 @@ def _pending(declaration: Declaration) -> _Batch:
     return batch
 
 
+def written_with_next_change(declaration: Declaration, *rows: Model) -> None:
+    """Unsaved rows (a device's movement) written with the declaration's next transition, in its statement;
+    call inside the transaction, just before the transition."""
+    _pending(declaration).rows.extend(rows)
+
+
 def update_statement(queryset: QuerySet, **values) -> tuple[str, tuple]:
     """The SQL of ``queryset.update(**values)``, not run: for ``batched``'s ``also``."""
     query = queryset.query.chain(UpdateQuery)
@@ -230,7 +236,13 @@ def _move_stage_with_events(
     since it was read), with its audit events and the forwarder's events appended. On PostgreSQL it is one
     statement (the inserts are data-modifying CTEs that write only if the UPDATE did); elsewhere one per
     row. Raises TransitionNotAllowed if the row had moved on."""
-    rows = [*events, *filter(None, (outbox_event(declaration, event) for event in events))]
+    outbox_rows = [row for row in (outbox_event(declaration, event) for event in events) if row is not None]
+    pending = _batch_of(declaration)
+    if pending is not None and (pending.explicit or pending.statements or pending.fields):
+        raise RuntimeError("A stage move is its own statement: it cannot join a batch of other writes.")
+    added = pending.rows if pending is not None else []  # ``written_with_next_change``
+    setattr(declaration, _BATCH_ATTRIBUTE, None)
+    rows = [*events, *outbox_rows, *added]
     update_fields = [*fields, "audit_seq", "audit_head", "event_seq", "updated_at"]
     if connection.vendor != "postgresql":
         moved = Declaration.objects.filter(id=declaration.id, stage=expected_stage, audit_seq=expected_seq).update(
@@ -265,7 +277,7 @@ def _move_stage_with_events(
         for row, row_id in zip(rows, written, strict=True):
             row.id = row_id
             row._state.adding = False
-    outbox_send_on_commit(rows[len(events) :])
+    outbox_send_on_commit(outbox_rows)
 
 
 def _record(

@@ -13,15 +13,15 @@ from clearance.services.dispatch import dispatch_run
 from clearance.services.fees import payment_record
 from clearance.services.gate import crossing_record, weighbridge_record
 from tests.factories import DeclarationFactory, notice_has_run, truck_plate_read
-from vehicles.models import GateDevice
+from vehicles.models import GateDevice, Movement
 
 pytestmark = pytest.mark.usefixtures("tariff", "reference")
 
 Stage = Declaration.Stage
 Kind = DeclarationEvent.Kind
 SAVEPOINT = 2
-CROSSING = 3  # the movement, the declaration in the lane, then its stage with its events and freed numbers
-WEIGHING = 3  # the movement, the declaration with its vehicle, the trail's head with its event
+CROSSING = 2  # the declaration in the lane, then its stage with its events, movement and freed numbers
+WEIGHING = 2  # the declaration with its vehicle, then the trail's head with its event and the movement
 PAYMENT = 7  # the payment replayed?, the fee locked, the payment (in a savepoint pair), the fee, the trail
 # The dispatcher: the open lanes and their windows, one first look over all of them; then per lane that may
 # take someone, in its transaction: the lane locked, its room, the queue's turn, the queue's head; per call:
@@ -52,6 +52,7 @@ def test_a_crossing_is_one_write_with_its_events(django_assert_max_num_queries):
     assert declaration.events.order_by("-seq").first().event == Kind.CROSSED
     assert declaration.company.events.filter(declaration_id=declaration.id).latest("seq").type == "vehicle.crossed"
     assert not CustomsDeclaration.objects.filter(declaration=declaration, is_active=True).exists()
+    assert Movement.objects.filter(kind=CROSSING_MOVEMENT[declaration.direction], lane=border.lane).count() == 1
 
 
 def test_a_weighing_stays_within_its_budget(django_assert_max_num_queries):
@@ -64,6 +65,7 @@ def test_a_weighing_stays_within_its_budget(django_assert_max_num_queries):
         )
 
     assert weighing.declaration.id == declaration.id
+    assert Movement.objects.get(kind=Movement.Kind.WEIGHBRIDGE).gross_weight_kg == 30000
     assert declaration.events.order_by("-seq").first().event == Kind.WEIGHED
 
 
