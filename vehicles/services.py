@@ -22,9 +22,11 @@ def movement_record(
     yard: Yard | None = None,
     lane: Lane | None = None,
     gross_weight_kg: int | None = None,
+    write: bool = True,
 ) -> Movement:
     """Record a vehicle seen somewhere. Movements are append-only facts, kept even when no
-    declaration matches the plate, so nothing a device reports is dropped."""
+    declaration matches the plate, so nothing a device reports is dropped. ``write=False``: checked and
+    returned unsaved, for the caller to write in its transaction with the change the movement makes."""
     movement = Movement(
         plate_read=plate_read,
         normalized_plate=normalize_plate(plate_read),
@@ -41,7 +43,8 @@ def movement_record(
     if (kind == Movement.Kind.WEIGHBRIDGE) != (gross_weight_kg is not None):
         raise ValidationError(_("A weighbridge movement carries a gross weight, and only a weighbridge one does."))
     movement.full_clean(exclude={"yard", "lane"}, validate_constraints=False)
-    movement.save(force_insert=True)
+    if write:
+        movement.save(force_insert=True)
     return movement
 
 

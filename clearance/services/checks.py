@@ -9,7 +9,8 @@ A run is lean (the query budgets in tests/clearance/test_check_queries.py): the 
 check's kind and the reference data's generation; the declaration is loaded once with what its engine
 reads; rules, thresholds, the watchlist and the tariff come from the worker's cache while their generation
 stands (clearance.engines.reference); the check's start, its outcome and, after the last check, the
-decision and its fee are written in one transaction with one INSERT per table (lifecycle.batched).
+decision, its inspections and its fee are written in one transaction: the lock, then one statement
+(lifecycle.batched).
 """
 
 from __future__ import annotations
@@ -211,15 +212,28 @@ def _finish(check: Check, *, token: str, verdict: Verdict, loaded: Declaration) 
     check.status, check.outcome = Check.Status.DONE, verdict.outcome
     check.reasons = [reason.as_dict() for reason in verdict.reasons]
     check.finished_at = timezone.now()
-    recorded = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token).update(
-        status=check.status, outcome=check.outcome, reasons=check.reasons, finished_at=check.finished_at
-    )
-    if recorded != 1:
-        return None  # another run retook the check; its outcome is the one recorded
+    claimed = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token)
+    outcome = {
+        "status": check.status,
+        "outcome": check.outcome,
+        "reasons": check.reasons,
+        "finished_at": check.finished_at,
+    }
+    as_locked = next((sibling for sibling in current_checks if sibling.id == check.id), None)
+    if as_locked is not None:
+        # Its row is locked and was read with the declaration: whether this run's claim still stands is
+        # known, and the outcome is written with the trail (one statement).
+        if as_locked.status != Check.Status.RUNNING or as_locked.claim_token != token:
+            return None  # another run retook the check; its outcome is the one recorded
+        also = [lifecycle.update_statement(claimed, **outcome)]
+    else:  # a check of an amended version: not among the current ones read under the lock
+        if claimed.update(**outcome) != 1:
+            return None
+        also = []
     if loaded.version == declaration.version:
         # What the engine loaded with this version (its goods lines) serves the decision's fee too.
         declaration._prefetched_objects_cache = getattr(loaded, "_prefetched_objects_cache", {})
-    with lifecycle.batched(declaration):
+    with lifecycle.batched(declaration, also=also):
         lifecycle.check_started(declaration=declaration, check=check, actor=WORKER)
         _decided(declaration, check, current_checks)
     return check
@@ -315,21 +329,21 @@ def declaration_decide(*, declaration: Declaration, checks: list[Check] | None =
         ]
         lifecycle.declaration_rejected(declaration=declaration, actor=WORKER, reason=" ".join(why), data=data)
     elif needed:
-        Inspection.objects.bulk_create(
-            Inspection(
-                declaration=declaration,
-                version=declaration.version,
-                force=kind,
-                kind=inspection_kind,
-                reasons=reasons[kind],
-            )
-            for kind, inspection_kind in needed
-        )
         lifecycle.declaration_inspection_required(
             declaration=declaration,
             actor=WORKER,
             reason=", ".join(f"{kind}: {inspection_kind}" for kind, inspection_kind in needed),
             data=data,
+            inspections=[
+                Inspection(
+                    declaration=declaration,
+                    version=declaration.version,
+                    force=kind,
+                    kind=inspection_kind,
+                    reasons=reasons[kind],
+                )
+                for kind, inspection_kind in needed
+            ],
         )
     else:
         lifecycle.declaration_cleared(

@@ -164,7 +164,7 @@ def gate_decide(
     """A lane barrier's question: open or hold, with reasons. Every read is recorded; ``open`` moves the
     declaration into the lane. At most four queries whatever the data size (the device and its lane come
     from the process's cache): the declaration with its fee, the decision row, and on ``open`` the stage
-    with its audit and forwarder's events (one statement) and the ``lane_in`` movement. The e-ticket, when
+    with its audit and forwarder's events and the ``lane_in`` movement (one statement). The e-ticket, when
     the device scanned one, is checked in memory (see ticket_hold_reasons)."""
     lane = device.lane
     normalized = normalize_plate(plate)
@@ -190,16 +190,17 @@ def gate_decide(
     )
     metrics.gate_decision_count(decision=decision.decision, reasons=reasons)
     if not reasons:
-        lifecycle.declaration_entered_lane(
-            declaration=declaration, actor=Actor.for_device(device), lane=lane, at=read_at, decision=decision
-        )
-        Movement.objects.create(
+        movement = Movement(
             plate_read=plate,
             normalized_plate=normalized,
             kind=Movement.Kind.LANE_IN,
             lane=lane,
             occurred_at=read_at,
             source=device.source,
+        )
+        lifecycle.written_with_next_change(declaration, movement)
+        lifecycle.declaration_entered_lane(
+            declaration=declaration, actor=Actor.for_device(device), lane=lane, at=read_at, decision=decision
         )
     return decision
 
@@ -208,7 +209,10 @@ def gate_decide(
 def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: datetime) -> Declaration | None:
     """The border-line camera saw the vehicle cross: the crossing is complete. Returns the declaration,
     or None when no vehicle in a lane matches (the movement is kept all the same)."""
-    movement_record(plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, lane=device.lane)
+    # Checked first, written with the crossing it completes (one statement), or alone when none matches.
+    movement = movement_record(
+        plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, lane=device.lane, write=False
+    )
     declaration = (
         Declaration.objects.select_for_update()
         .filter(
@@ -220,8 +224,10 @@ def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: d
         .first()
     )
     if declaration is None or kind != CROSSING_MOVEMENT[declaration.direction]:
+        movement.save(force_insert=True)
         logger.warning("crossing.unmatched", extra={"plate": plate, "kind": kind})
         return None
+    lifecycle.written_with_next_change(declaration, movement)
     lifecycle.declaration_crossed(
         declaration=declaration, actor=Actor.for_device(device), lane=device.lane, at=occurred_at
     )
@@ -264,7 +270,8 @@ def declared_weight_kg(declaration: Declaration) -> Decimal | None:
 def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, measured_at: datetime) -> Weighing:
     """A weighing. Outside the tolerance of the declared gross weight (or above the vehicle's maximum
     when its tare is unknown) the vehicle is held: a customs physical inspection is opened."""
-    movement_record(
+    # Checked first, written with the weighing's event (one statement), or alone when no declaration matches.
+    movement = movement_record(
         plate_read=plate,
         kind=Movement.Kind.WEIGHBRIDGE,
         occurred_at=measured_at,
@@ -272,6 +279,7 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
         lane=device.lane,
         yard=device.yard,
         gross_weight_kg=gross_weight_kg,
+        write=False,
     )
     declaration = (
         Declaration.objects.select_for_update(of=("self",))
@@ -280,7 +288,9 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
         .first()
     )
     if declaration is None:
+        movement.save(force_insert=True)
         return Weighing()
+    lifecycle.written_with_next_change(declaration, movement)
     tolerance = Decimal(settings.SMARTGATE_WEIGHT_TOLERANCE_PERCENT) / 100
     declared = declared_weight_kg(declaration)
     if declared is not None:

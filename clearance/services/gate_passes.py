@@ -8,6 +8,9 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import connection
+from django.db.models import OuterRef, Subquery
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from clearance import gate_pass
@@ -16,6 +19,10 @@ from clearance.models import Declaration, Fee, GatePass
 
 logger = logging.getLogger(__name__)
 
+# The next gate pass id, drawn from the table's own sequence (PostgreSQL): the pass is signed before it is
+# written. A pass not written after all (a standing one kept) leaves a gap, as a rollback would.
+_NEXT_PASS_ID = RawSQL("nextval(pg_get_serial_sequence(%s, 'id'))", [GatePass._meta.db_table])
+
 
 def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
     """The pass of a declaration that is now cleared, called and paid (the caller holds its row lock and
@@ -23,22 +30,36 @@ def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
     same lane is kept, one for another lane is revoked first. Returns None when a condition is missing."""
     if declaration.status != Declaration.Status.CLEARED or declaration.stage != Declaration.Stage.CALLED:
         return None
-    # One query answers both: is the fee paid, and the plate, route and lane the pass names.
+    if Declaration.fee.related.is_cached(declaration):
+        # Read with the locked row (the dispatcher's queue head, a payment's fee): unpaid needs no query.
+        fee = Declaration.fee.related.get_cached_value(declaration)
+        if fee is None or fee.status != Fee.Status.PAID:
+            return None
+    # One query answers it all: is the fee paid, the plate, route and lane the pass names, the standing pass
+    # and (PostgreSQL) the new pass's id, so the pass is written once, signed.
+    standing = GatePass.objects.filter(declaration_id=OuterRef("id"), revoked_at__isnull=True).order_by("id")
+    annotations = {
+        "standing_id": Subquery(standing.values("id")[:1]),
+        "standing_lane_id": Subquery(standing.values("lane_id")[:1]),
+    }
+    if connection.vendor == "postgresql":
+        annotations["new_id"] = _NEXT_PASS_ID
     facts = (
         Declaration.objects.filter(id=declaration.id, fee__status=Fee.Status.PAID)
-        .values("vehicle__normalized_plate", "route__code", "lane__code")
+        .annotate(**annotations)
+        .values("vehicle__normalized_plate", "route__code", "lane__code", *annotations)
         .first()
     )
     if facts is None:
         return None
-    standing = GatePass.objects.filter(declaration_id=declaration.id, revoked_at__isnull=True).first()
-    if standing is not None and standing.lane_id == declaration.lane_id:
-        return standing
+    if facts["standing_id"] is not None and facts["standing_lane_id"] == declaration.lane_id:
+        return GatePass.objects.get(id=facts["standing_id"])
     now = timezone.now()
-    if standing is not None:
-        GatePass.objects.filter(id=standing.id).update(revoked_at=now, revoked_reason="reissued")
+    if facts["standing_id"] is not None:
+        GatePass.objects.filter(id=facts["standing_id"]).update(revoked_at=now, revoked_reason="reissued")
     ring = key_ring()
-    issued = GatePass.objects.create(
+    issued = GatePass(
+        id=facts.get("new_id"),
         declaration_id=declaration.id,
         route_id=declaration.route_id,
         direction=declaration.direction,
@@ -48,6 +69,8 @@ def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
         valid_from=now,
         valid_until=now + timedelta(minutes=settings.SMARTGATE_GATE_PASS_VALID_MINUTES),
     )
+    if issued.id is None:  # no sequence to draw from first (SQLite): the id comes with the INSERT
+        issued.save(force_insert=True)
     issued.token = gate_pass.sign(
         {
             "typ": gate_pass.PASS,
@@ -64,7 +87,10 @@ def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
         key_id=ring.signing_key_id,
         key=ring.signing_key,
     )
-    GatePass.objects.filter(id=issued.id).update(token=issued.token)
+    if issued._state.adding:
+        issued.save(force_insert=True)
+    else:
+        GatePass.objects.filter(id=issued.id).update(token=issued.token)
     logger.info("gate_pass.issued", extra={"declaration": declaration.id, "gate_pass": issued.id})
     return issued
 

@@ -9,8 +9,14 @@ transaction:
    ``STAGE_TRANSITIONS``; ``TransitionNotAllowed`` otherwise),
 2. writes the change,
 3. appends the audit event (a typed ``DeclarationEvent.Kind``) and, beside it, the forwarder's event
-   (``clearance.services.outbox``: one INSERT, for the kinds that mean something to the forwarder),
+   (``clearance.services.outbox``, for the kinds that mean something to the forwarder),
 4. registers its follow-ups with ``transaction.on_commit`` (checks to run, a dispatch to try).
+
+Steps 2 and 3 are one statement on PostgreSQL (``_flush``: each write a data-modifying CTE): the
+declaration's UPDATE, the audit and forwarder's events, and the rows and updates the transition adds (a
+lane call, a fee, inspections, freed customs numbers). A transition's writes are held until its ``_save``
+and sent there, so whatever it reads afterwards (a gate pass's facts) sees them written; inside
+``batched`` they wait for the block's end.
 
 So a transition's side effects live in exactly one place. Nothing else writes ``Declaration.status``,
 ``Declaration.stage`` or a ``DeclarationEvent`` (tests/clearance/test_architecture.py holds that).
@@ -27,8 +33,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, F
+from django.db.models import NOT_PROVIDED, F, Model, QuerySet
 from django.db.models.functions import Greatest
+from django.db.models.sql import UpdateQuery
 from django.utils import timezone
 
 from clearance import audit_chain
@@ -37,7 +44,9 @@ from clearance.models import (
     ArrivalSlot,
     Check,
     CompanyEvent,
+    Container,
     CrossingLeg,
+    CustomsDeclaration,
     Declaration,
     DeclarationEvent,
     Fee,
@@ -49,7 +58,7 @@ from clearance.models import (
 )
 from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
 from clearance.services.gate_passes import gate_pass_issue_if_due, gate_passes_revoke
-from clearance.services.outbox import EVENT_TYPES, outbox_event, outbox_row, outbox_send_on_commit, outbox_write
+from clearance.services.outbox import EVENT_TYPES, outbox_event, outbox_row, outbox_send_on_commit
 from clearance.services.tariffs import fee_create_with_clearance
 from vehicles.bulk import rows_insert
 from vehicles.models import Lane, Yard
@@ -61,11 +70,14 @@ Stage = Declaration.Stage
 
 @dataclass
 class _Batch:
-    """What a batched run of transitions has yet to write (see ``batched``)."""
+    """What a transition (or a batched run of them, see ``batched``) has yet to write: rows to insert (the
+    audit events, the forwarder's events, rows a transition adds), other statements, and the declaration's
+    changed fields."""
 
-    events: list[DeclarationEvent] = field(default_factory=list)
-    company_events: list[CompanyEvent] = field(default_factory=list)
+    rows: list[Model] = field(default_factory=list)
+    statements: list[tuple[str, tuple]] = field(default_factory=list)
     fields: set[str] = field(default_factory=set)
+    explicit: bool = False  # opened by ``batched``: written at the block's end, not at each ``_save``
 
 
 # The open batch of a declaration instance, if any (an attribute of the instance: it cannot outlive it).
@@ -73,31 +85,136 @@ _BATCH_ATTRIBUTE = "_lifecycle_batch"
 
 
 @contextmanager
-def batched(declaration: Declaration) -> Iterator[None]:
-    """Run several transitions of one locked declaration and write them together: the audit events in one
-    INSERT, the forwarder's events in one INSERT, the declaration's changed fields in one UPDATE (a check's
-    start and finish and the decision it completes cost three writes, not three per transition). Each
-    transition is still checked and chained in order; nothing is written if the block raises."""
-    if _batch_of(declaration) is not None:
+def batched(declaration: Declaration, *, also: Iterable[tuple[str, tuple]] = ()) -> Iterator[None]:
+    """Run several transitions of one locked declaration and write them together, in one statement on
+    PostgreSQL: the audit events, the forwarder's events, the declaration's changed fields and ``also``
+    (statements of the caller's, built with ``update_statement``: a check's outcome). A check's start and
+    finish and the decision it completes cost one write, not three per transition. Each transition is
+    still checked and chained in order; nothing is written if the block raises."""
+    batch = _batch_of(declaration)
+    if batch is not None and batch.explicit:
+        batch.statements += also
         yield  # an outer block writes everything
         return
-    batch = _Batch()
+    batch = batch or _Batch()
+    batch.explicit = True
+    batch.statements += also
     setattr(declaration, _BATCH_ATTRIBUTE, batch)
     try:
         yield
     finally:
         setattr(declaration, _BATCH_ATTRIBUTE, None)
-    if batch.events:
-        DeclarationEvent.objects.bulk_create(batch.events)
-    if batch.company_events:
-        rows = CompanyEvent.objects.bulk_create(batch.company_events)
-        outbox_send_on_commit(rows)
-    if batch.fields:
-        declaration.save(update_fields=sorted(batch.fields))
+    _flush(declaration, batch)
 
 
 def _batch_of(declaration: Declaration) -> _Batch | None:
     return getattr(declaration, _BATCH_ATTRIBUTE, None)
+
+
+def _pending(declaration: Declaration) -> _Batch:
+    """The batch the transition under way adds its writes to: the open ``batched`` block's, else one of
+    its own, written by its ``_save`` (so a transition costs one statement, and what it reads afterwards,
+    a gate pass's facts, sees it written)."""
+    batch = _batch_of(declaration)
+    if batch is None:
+        batch = _Batch()
+        setattr(declaration, _BATCH_ATTRIBUTE, batch)
+    return batch
+
+
+def written_with_next_change(declaration: Declaration, *rows: Model) -> None:
+    """Unsaved rows (a device's movement) written with the declaration's next transition, in its statement;
+    call inside the transaction, just before the transition."""
+    _pending(declaration).rows.extend(rows)
+
+
+def update_statement(queryset: QuerySet, **values) -> tuple[str, tuple]:
+    """The SQL of ``queryset.update(**values)``, not run: for ``batched``'s ``also``."""
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_values(values)
+    query.annotations = {}
+    compiler = query.get_compiler(queryset.db)
+    compiler.pre_sql_setup()  # a filter across a relation becomes a subquery, as in QuerySet.update
+    return compiler.as_sql()
+
+
+def _defer_update(declaration: Declaration, queryset: QuerySet, **values) -> None:
+    """``queryset.update(**values)``, written with the transition's other writes."""
+    _pending(declaration).statements.append(update_statement(queryset, **values))
+
+
+def _flush(declaration: Declaration, batch: _Batch) -> None:
+    """Write what ``batch`` holds: on PostgreSQL in one statement (each write a data-modifying CTE, the new
+    rows' ids returned), elsewhere one statement per table."""
+    rows, statements, fields = batch.rows, batch.statements, sorted(batch.fields)
+    if not (rows or statements or fields):
+        return
+    groups: dict[type, list[Model]] = {}
+    for row in rows:
+        groups.setdefault(type(row), []).append(row)
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+        for model, group in groups.items():
+            model.objects.bulk_create(group)
+        if fields:
+            declaration.save(update_fields=fields)
+    else:
+        ctes, params = [], []
+        for index, (sql, statement_params) in enumerate(statements):
+            ctes.append(f"s{index} AS ({sql})")
+            params += statement_params
+        if fields:
+            sql, update_params = _update_declaration_sql(declaration, fields)
+            ctes.append(f"d AS ({sql})")
+            params += update_params
+        selects = []
+        for index, group in enumerate(groups.values()):
+            sql, insert_params = _insert_rows_sql(group)
+            ctes.append(f"i{index} AS ({sql})")
+            params += insert_params
+            selects.append(f"SELECT {index} AS g, id FROM i{index}")
+        returned = " UNION ALL ".join(selects) + " ORDER BY 1, 2" if selects else "SELECT NULL, NULL"
+        with connection.cursor() as cursor:
+            cursor.execute(f"WITH {', '.join(ctes)} {returned}", params)
+            ids: dict[int, list[int]] = {}
+            for index, row_id in cursor.fetchall():
+                if index is not None:
+                    ids.setdefault(index, []).append(row_id)
+        for index, group in enumerate(groups.values()):
+            for row, row_id in zip(group, ids[index], strict=True):
+                row.id = row_id
+                row._state.adding, row._state.db = False, connection.alias
+    company_events = groups.get(CompanyEvent)
+    if company_events:
+        outbox_send_on_commit(company_events)
+
+
+def _update_declaration_sql(declaration: Declaration, fields: list[str]) -> tuple[str, list]:
+    quote = connection.ops.quote_name
+    assignments, params = [], []
+    for name in fields:
+        model_field = Declaration._meta.get_field(name)
+        assignments.append(f"{quote(model_field.column)} = %s")
+        params.append(model_field.get_db_prep_save(model_field.pre_save(declaration, add=False), connection))
+    params.append(declaration.id)
+    return f"UPDATE {quote(Declaration._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s", params
+
+
+def _insert_rows_sql(rows: list[Model]) -> tuple[str, list]:
+    """``INSERT INTO <table> (<columns>) VALUES (…), … RETURNING id`` for unsaved rows of one model, their
+    ids and database defaults left to PostgreSQL."""
+    meta = rows[0]._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    params = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields]
+    return (
+        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
+        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id",
+        params,
+    )
 
 
 def _insert_sql(row) -> tuple[str, list]:
@@ -119,7 +236,13 @@ def _move_stage_with_events(
     since it was read), with its audit events and the forwarder's events appended. On PostgreSQL it is one
     statement (the inserts are data-modifying CTEs that write only if the UPDATE did); elsewhere one per
     row. Raises TransitionNotAllowed if the row had moved on."""
-    rows = [*events, *filter(None, (outbox_event(declaration, event) for event in events))]
+    outbox_rows = [row for row in (outbox_event(declaration, event) for event in events) if row is not None]
+    pending = _batch_of(declaration)
+    if pending is not None and (pending.explicit or pending.statements or pending.fields):
+        raise RuntimeError("A stage move is its own statement: it cannot join a batch of other writes.")
+    added = pending.rows if pending is not None else []  # ``written_with_next_change``
+    setattr(declaration, _BATCH_ATTRIBUTE, None)
+    rows = [*events, *outbox_rows, *added]
     update_fields = [*fields, "audit_seq", "audit_head", "event_seq", "updated_at"]
     if connection.vendor != "postgresql":
         moved = Declaration.objects.filter(id=declaration.id, stage=expected_stage, audit_seq=expected_seq).update(
@@ -154,7 +277,7 @@ def _move_stage_with_events(
         for row, row_id in zip(rows, written, strict=True):
             row.id = row_id
             row._state.adding = False
-    outbox_send_on_commit(rows[len(events) :])
+    outbox_send_on_commit(outbox_rows)
 
 
 def _record(
@@ -168,15 +291,11 @@ def _record(
     at: datetime | None = None,
 ) -> DeclarationEvent:
     """Append one event to the declaration's audit trail, and the forwarder's event beside it (the outbox);
-    ``version`` defaults to its current one, ``at`` to now. Inside ``batched`` both are written with the
-    batch."""
+    ``version`` defaults to its current one, ``at`` to now. Both are written with the transition's change
+    (``_save``), or with the ``batched`` block's writes."""
     _require_transaction()
     event = _event(declaration, actor=actor, kind=kind, reason=reason, data=data, version=version, at=at)
-    batch = _batch_of(declaration)
-    if batch is None:
-        event.save(force_insert=True)
-    else:
-        batch.events.append(event)
+    _pending(declaration).rows.append(event)
     _outbox(declaration, event)
     return event
 
@@ -218,13 +337,9 @@ def _event(
 
 
 def _outbox(declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None) -> None:
-    batch = _batch_of(declaration)
-    if batch is None:
-        outbox_write(declaration, event, type=type)
-        return
     row = outbox_event(declaration, event, type=type)
     if row is not None:
-        batch.company_events.append(row)
+        _pending(declaration).rows.append(row)
 
 
 def _save(declaration: Declaration, *fields: str) -> None:
@@ -238,23 +353,25 @@ def _save_head(declaration: Declaration) -> None:
 
 
 def _write(declaration: Declaration, fields: list[str]) -> None:
-    batch = _batch_of(declaration)
-    if batch is None:
-        declaration.save(update_fields=fields)
-    else:
-        batch.fields.update(fields)
+    """The transition's change is complete: written now with its events (one statement), or added to the
+    open ``batched`` block's."""
+    batch = _pending(declaration)
+    batch.fields.update(fields)
+    if not batch.explicit:
+        setattr(declaration, _BATCH_ATTRIBUTE, None)
+        _flush(declaration, batch)
 
 
 def _free_slot_place(declaration: Declaration) -> None:
     """Give the declaration's slot place back to other forwarders (the caller saves ``slot``)."""
-    ArrivalSlot.objects.filter(id=declaration.slot_id).update(booked=Greatest(F("booked") - 1, 0))
+    _defer_update(declaration, ArrivalSlot.objects.filter(id=declaration.slot_id), booked=Greatest(F("booked") - 1, 0))
     declaration.slot = None
 
 
 def _free_customs_numbers(declaration: Declaration) -> None:
     """An inactive crossing no longer holds its customs declaration numbers nor its containers."""
-    declaration.customs_declarations.update(is_active=False)
-    declaration.containers.update(is_active=False)
+    _defer_update(declaration, CustomsDeclaration.objects.filter(declaration=declaration), is_active=False)
+    _defer_update(declaration, Container.objects.filter(declaration=declaration), is_active=False)
 
 
 def _void_fee(declaration: Declaration) -> str | None:
@@ -422,6 +539,8 @@ def declaration_cleared(
     _save(declaration, "status")
     fee = fee_create_with_clearance(declaration=declaration)
     if fee is not None:
+        _pending(declaration).rows.append(fee)
+        Declaration.fee.related.set_cached_value(declaration, fee)
         fee_issued(declaration=declaration, fee=fee, actor=actor)
     gate_pass_issue_if_due(declaration=declaration)  # cleared at a bay lane it was called to, fee paid
     if declaration.is_waiting:
@@ -434,13 +553,19 @@ def declaration_released(*, declaration: Declaration, actor: Actor, reason: str)
 
 
 def declaration_inspection_required(
-    *, declaration: Declaration, actor: Actor, reason: str, data: dict | None = None
+    *,
+    declaration: Declaration,
+    actor: Actor,
+    reason: str,
+    data: dict | None = None,
+    inspections: Iterable[Inspection] = (),
 ) -> None:
-    """Officers must inspect (the inspections are written by the caller). A cleared vehicle whose weight
-    disagrees with its declaration comes back here too."""
+    """Officers must inspect: ``inspections`` (unsaved) are written with the change, or the caller has
+    written them. A cleared vehicle whose weight disagrees with its declaration comes back here too."""
     _withdraw_gate_pass(declaration, Kind.INSPECTION_REQUIRED)
     if declaration.status != Status.INSPECTION:
         declaration.transition(to=Status.INSPECTION)
+    _pending(declaration).rows.extend(inspections)
     _record(declaration, actor=actor, kind=Kind.INSPECTION_REQUIRED, reason=reason, data=data)
     _save(declaration, "status")
     if declaration.is_waiting:
@@ -607,7 +732,7 @@ def declaration_called(*, declaration: Declaration, actor: Actor, lane: Lane, at
     declaration.move_to_stage(to=Stage.CALLED)
     declaration.lane = lane
     declaration.called_at = at
-    LaneCall.objects.create(lane=lane, declaration=declaration, called_at=at)
+    _pending(declaration).rows.append(LaneCall(lane=lane, declaration=declaration, called_at=at))
     _record(declaration, actor=actor, kind=Kind.CALLED, data={"lane": lane.code})
     _save(declaration, "stage", "lane", "called_at")
     gate_pass_issue_if_due(declaration=declaration)

@@ -1,8 +1,8 @@
 """The forwarder's events, written beside each audit event in the same transaction (the outbox).
 
-The lifecycle calls ``outbox_write`` for every ``DeclarationEvent`` it appends. An event kind with a
-meaning for the forwarder becomes one ``CompanyEvent`` row (one INSERT; its per-declaration sequence is
-saved with the declaration's chain head, in the lifecycle's own UPDATE); kinds with none (a check
+The lifecycle calls ``outbox_event`` for every ``DeclarationEvent`` it appends. An event kind with a
+meaning for the forwarder becomes one ``CompanyEvent`` row (written in the lifecycle's own statement, with
+the audit event and the declaration's chain head and per-declaration sequence); kinds with none (a check
 started, a weighing, a call missed…) write nothing. The data is what the disclosure policy lets the
 forwarder read (clearance.disclosure), so the webhooks and the feed can never say more than the API.
 After commit the event's webhook deliveries are written and sent (by task name); the sweep in
@@ -120,15 +120,3 @@ def outbox_send_on_commit(rows: list[CompanyEvent]) -> None:
     elif event_ids:
         sends = [(WEBHOOK_FAN_OUT_TASK, WEBHOOKS_QUEUE, [event_id]) for event_id in event_ids]
         transaction.on_commit(lambda: tasks_send(sends))
-
-
-def outbox_write(
-    declaration: Declaration, event: DeclarationEvent, *, type: CompanyEvent.Type | None = None
-) -> CompanyEvent | None:
-    """Write the forwarder's event for ``event`` (one INSERT) in the caller's transaction; see ``outbox_event``."""
-    row = outbox_event(declaration, event, type=type)
-    if row is None:
-        return None
-    row.save(force_insert=True)
-    outbox_send_on_commit([row])
-    return row

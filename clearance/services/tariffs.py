@@ -105,29 +105,29 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
     return amount, breakdown
 
 
-def fee_create(*, declaration: Declaration, journey: str | None = None) -> tuple[Fee, bool]:
+def fee_create(*, declaration: Declaration, journey: str | None = None, write: bool = True) -> tuple[Fee, bool]:
     """The crossing's fee under the tariff in force today, created if it does not exist yet; returns
     ``(fee, created)``. An issued fee keeps its tariff. Raises TariffMissing. Call with the declaration
-    locked."""
+    locked. ``write=False``: a new fee is returned unsaved, for the caller to write with its other rows."""
     existing = Fee.objects.filter(declaration=declaration).first()
     if existing is not None:
         return existing, False
     tariff = tariff_in_force(local_date(timezone.now()))
     journey = journey or journey_of(declaration)
     amount, breakdown = fee_calculate(declaration=declaration, tariff=tariff, journey=journey)
-    fee = Fee.objects.create(
-        declaration=declaration, tariff=tariff, journey=journey, amount_vnd=amount, breakdown=breakdown
-    )
+    fee = Fee(declaration=declaration, tariff=tariff, journey=journey, amount_vnd=amount, breakdown=breakdown)
+    if write:
+        fee.save(force_insert=True)
     return fee, True
 
 
 def fee_create_with_clearance(*, declaration: Declaration) -> Fee | None:
     """The fee issued with a clearance. Without a usable tariff (none in force, or one missing a rate or
     coefficient) the clearance stands and the fee waits for an officer: a tariff slip must not stop the
-    gate. Returns the new fee, or None."""
-    # Every failure below is raised before the fee's INSERT, so no savepoint is needed to undo it.
+    gate. Returns the new fee, unsaved (the lifecycle writes it with the clearance), or None."""
+    # Every failure below is raised before anything is written, so no savepoint is needed to undo it.
     try:
-        fee, created = fee_create(declaration=declaration)
+        fee, created = fee_create(declaration=declaration, write=False)
     except TariffMissing:
         logger.warning("fee.no_tariff", extra={"declaration": declaration.id})
         return None

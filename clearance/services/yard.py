@@ -102,9 +102,17 @@ def _arrival_record(
             f"{yard.route.code}. Nothing was recorded.",
             code="wrong_route",
         )
+    # Checked now; written with the arrival it records (one statement), or alone.
     movement = movement_record(
-        plate_read=plate_read, kind=Movement.Kind.YARD_IN, occurred_at=occurred_at, source=source, yard=yard
+        plate_read=plate_read,
+        kind=Movement.Kind.YARD_IN,
+        occurred_at=occurred_at,
+        source=source,
+        yard=yard,
+        write=False,
     )
+    if declaration is None or declaration.stage == Declaration.Stage.IN_YARD:
+        movement.save(force_insert=True)
     if declaration is None:
         # An earlier leg's vehicle reaching its transfer point is a crossing's fact, not an unknown arrival.
         leg_of = leg_arrival_record(normalized_plate=normalized, yard=yard, occurred_at=occurred_at, actor=actor)
@@ -117,6 +125,7 @@ def _arrival_record(
     if declaration.stage == Declaration.Stage.IN_YARD:
         return YardArrival(declaration=declaration)  # read again while waiting: it keeps its place
     notice_runs_out = declaration.created_at + timedelta(hours=declaration.route.gate.crossing_notice_hours)
+    lifecycle.written_with_next_change(declaration, movement)
     lifecycle.declaration_arrived(
         declaration=declaration,
         actor=actor,

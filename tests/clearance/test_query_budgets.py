@@ -18,8 +18,8 @@ pytestmark = pytest.mark.usefixtures("tariff")
 Stage = Declaration.Stage
 Status = Declaration.Status
 
-GATE_DECISION = 4  # the declaration with its fee, the decision; on open the stage + events, the movement
-YARD_MOVEMENT = 5  # the declaration (tractor, else trailer plate), the movement, the stage + events
+GATE_DECISION = 3  # the declaration with its fee, the decision; on open the stage + events + movement
+YARD_MOVEMENT = 3  # the declaration (tractor, else trailer plate), the stage + events + movement
 LIST_PAGE = 4  # the page, its lines (one query for all the page's child rows), the queue positions
 DECLARATION_READ = 4  # the same for one declaration
 
