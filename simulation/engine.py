@@ -12,6 +12,10 @@ own. The report reads the day back from the database.
 The clock: the services stamp ``timezone.now()`` (events, check timings, inspection results, fees), so the
 simulation moves the process's clock (time-machine, ``tick=False``) to the simulated moment before each
 call, and passes the same moment where a service takes one (``now=``, ``occurred_at=``, ``read_at=``).
+
+A paced day (simulation.paced.PacedDay) is this ``Day`` with another environment and clock (real time,
+compressed by a speed) and other actuators (the live stack's API and workers): the methods between
+``environment`` and ``background`` are what it replaces; the people's model is this module's.
 """
 
 from __future__ import annotations

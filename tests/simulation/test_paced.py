@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -15,7 +14,7 @@ from clearance.models import Check, Declaration
 from simulation.report import day_clock, rows_on_day_clock, stage_figures, stage_times
 from tests.e2e.conftest import broker, database_url, no_random_selection, worker  # noqa: F401 (fixtures)
 
-PACED = Path(__file__).resolve().parent / "paced.json"
+PACED = "smoke"
 ENDED = {"crossed", "rejected", "cancelled"}
 
 
@@ -26,7 +25,7 @@ def test_a_paced_day_runs_through_the_live_server_and_the_workers(live_server, w
     call_command(
         "simulate_day",
         "--profile",
-        str(PACED),
+        PACED,
         "--seed",
         "2",
         "--speed",
@@ -56,4 +55,4 @@ def test_a_paced_day_runs_through_the_live_server_and_the_workers(live_server, w
 @pytest.mark.parametrize("speed", ["0", "-5", "fast", "nan"])
 def test_a_wrong_speed_is_refused_naming_the_option(speed):
     with pytest.raises(CommandError, match="--speed"):
-        call_command("simulate_day", "--profile", str(PACED), "--speed", speed, stdout=io.StringIO())
+        call_command("simulate_day", "--profile", PACED, "--speed", speed, stdout=io.StringIO())
