@@ -56,3 +56,8 @@ def test_a_paced_day_runs_through_the_live_server_and_the_workers(live_server, w
 def test_a_wrong_speed_is_refused_naming_the_option(speed):
     with pytest.raises(CommandError, match="--speed"):
         call_command("simulate_day", "--profile", PACED, "--speed", speed, stdout=io.StringIO())
+
+
+def test_a_paced_run_needs_the_stacks_broker():
+    with pytest.raises(CommandError, match="CELERY_BROKER_URL"):
+        call_command("simulate_day", "--profile", PACED, "--speed", "100", stdout=io.StringIO())

@@ -8,6 +8,7 @@ import os
 import time
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
@@ -76,6 +77,11 @@ class Command(BaseCommand):
             raise CommandError("--find-capacity runs many days on the virtual clock: use it with --speed max.")
         if speed is not None:
             options["use_database"] = True  # the live stack's database: the server and workers write it too
+            if current_app.conf.task_always_eager:
+                raise CommandError(
+                    "A paced run sends work to the live stack's Celery workers: set CELERY_BROKER_URL to its broker "
+                    "(tasks run in-process without one)."
+                )
         try:
             profile = profile_load(options["profile"])
         except ProfileError as error:
