@@ -22,7 +22,8 @@ What differs from the virtual-clock day (simulation.engine.Day), and nothing els
 - A lane's hourly capacity and operating hours are rules on the real clock; a compressed hour would
   otherwise see the capacity of a real one. The run multiplies each lane's capacity per hour by the speed
   and opens the lanes around the clock (so a run started at night is not held by real opening hours), and
-  divides each gate's crossing notice (hours before arrival) by the speed, rounded down. Other real-clock
+  divides each gate's crossing notice (hours before arrival) by the speed, rounded down; it puts them back when
+  the day ends (the profile's lane settings stay, as at ``--speed max``). Other real-clock
   rules (the call timeout, slot tolerances) are left as they are: at high speeds they never fire.
 """
 
@@ -99,6 +100,18 @@ class PacedDay(Day):
         self.poll_seconds = POLL_REAL_SECONDS * speed
         super().__init__(profile, seed=seed, progress=progress)
         self.last_event_id = 0
+        self.real_clock_rules: list = []  # (model, id, field values) as they were before the run scaled them
+
+    def run(self) -> DayResult:
+        try:
+            return super().run()
+        finally:
+            for model, pk, values in self.real_clock_rules:
+                row = model.objects.get(pk=pk)
+                for name, value in values.items():
+                    setattr(row, name, value)
+                row._change_reason = "simulation ended: the real-clock rules as they were"
+                row.save()
 
     def environment(self) -> simpy.Environment:
         return simpy.rt.RealtimeEnvironment(factor=1 / self.speed, strict=False)
@@ -115,14 +128,27 @@ class PacedDay(Day):
         super().setup()
         self.last_event_id = DeclarationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         for lane in Lane.objects.all():
+            self.real_clock_rules.append(
+                (
+                    Lane,
+                    lane.pk,
+                    {
+                        "capacity_per_hour": lane.capacity_per_hour,
+                        "opens_at": lane.opens_at,
+                        "closes_at": lane.closes_at,
+                    },
+                )
+            )
             lane.capacity_per_hour = min(MAX_CAPACITY, math.ceil(lane.capacity_per_hour * self.speed))
             lane.opens_at = lane.closes_at = None
             lane._change_reason = f"simulation at {self.speed:g}× speed: capacity per real hour, open around the clock"
             lane.save()
         for gate in BorderGate.objects.all():
+            self.real_clock_rules.append((BorderGate, gate.pk, {"crossing_notice_hours": gate.crossing_notice_hours}))
             # The notice is hours of the real clock; a forwarder's lead, compressed, must still meet it.
             gate.crossing_notice_hours = int(gate.crossing_notice_hours / self.speed)
-            gate.save(update_fields=["crossing_notice_hours"])
+            gate._change_reason = f"simulation at {self.speed:g}× speed: the notice on the compressed clock"
+            gate.save()
         self.company_keys = {
             company.id: api_key_create(company=company, name=f"simulation {timezone.now():%Y%m%d%H%M%S}")[1]
             for company in self.companies

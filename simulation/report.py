@@ -31,18 +31,18 @@ outcome_of = kpis.outcome_of
 stage_figures = kpis.stage_figures
 
 
-def hourly_figures(rows: list[dict], *, start: datetime, to_day=None, speed: float = 1) -> list[dict]:
+def hourly_figures(rows: list[dict], *, start: datetime, to_day=None) -> list[dict]:
     """Per local hour from the day's midnight to the last crossing: arrivals, crossings, the yard queue per
     yard and the inspection backlog per force (open, its vehicle at the gate) at the hour's end, each lane's
     crossings against its capacity. ``rows`` are on the day's clock already; ``to_day`` takes the times read
-    here to it (a paced run's, whose lanes' capacities were multiplied by ``speed``)."""
+    here to it (a paced run's)."""
     to_day = to_day or _same
     last = max([row[key] for row in rows for key in ("crossed_at", "left_at", "arrived_at") if row[key]] or [start])
     hours = max(24, math.ceil((last - start).total_seconds() / 3600))
     yards = list(
         Yard.objects.filter(code__in={row["yard"] for row in rows if row["yard"]}).values_list("code", flat=True)
     )
-    lanes = {lane.code: lane.capacity_per_hour / speed for lane in Lane.objects.all()}
+    lanes = {lane.code: lane.capacity_per_hour for lane in Lane.objects.all()}
     # An inspection is waiting for an officer once it is open and its vehicle is at the gate.
     inspections = [
         (force, to_day(max(created, arrived)), resolved and to_day(resolved))
@@ -149,9 +149,7 @@ def rows_on_day_clock(rows: list[dict], to_day) -> list[dict]:
     ]
 
 
-def summary_build(
-    *, profile: Profile, rows: list[dict], seed: int, extra: dict | None = None, to_day=None, speed: float = 1
-) -> dict:
+def summary_build(*, profile: Profile, rows: list[dict], seed: int, extra: dict | None = None, to_day=None) -> dict:
     """``rows`` as stored; a paced run's ``to_day`` takes their times to the simulated day's clock first."""
     rows = rows_on_day_clock(rows, to_day)
     outcomes = Counter(row["outcome"] for row in rows)
@@ -166,7 +164,7 @@ def summary_build(
         "channels": dict(sorted(Counter(row["channel"] or "none" for row in rows).items())),
         "stages_minutes": "count, p50, p95, p99 and max of each stage in minutes, nearest-rank percentiles",
         "stages": stage_figures(rows),
-        "hourly": hourly_figures(rows, start=day_start(profile), to_day=to_day, speed=speed),
+        "hourly": hourly_figures(rows, start=day_start(profile), to_day=to_day),
         # The objectives in force in the day's database, judged on the same stored times.
         "slos": kpis.slo_attainment(rows, kpis.slos_in_force()),
         "holds": holds_figures(),
@@ -212,13 +210,11 @@ def stages_csv_write(rows: list[dict], path: Path) -> None:
 def report_write(*, profile: Profile, result, out: Path, wall_seconds: float) -> dict:
     rows = stage_times()
     to_day = day_clock(result.clock)
-    speed = result.clock["speed"] if to_day else 1
     summary = summary_build(
         profile=profile,
         rows=rows,
         seed=result.seed,
         to_day=to_day,
-        speed=speed,
         extra={
             "run": result.clock,
             "wall_seconds": round(wall_seconds, 1),

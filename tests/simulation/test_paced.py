@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from clearance.models import Check, Declaration
 from simulation.report import day_clock, rows_on_day_clock, stage_figures, stage_times
 from tests.e2e.conftest import broker, database_url, no_random_selection, worker  # noqa: F401 (fixtures)
+from vehicles.models import BorderGate, Lane
 
 PACED = "smoke"
 ENDED = {"crossed", "rejected", "cancelled"}
@@ -21,6 +22,8 @@ ENDED = {"crossed", "rejected", "cancelled"}
 def test_a_paced_day_runs_through_the_live_server_and_the_workers(live_server, worker, tmp_path):  # noqa: F811
     started = worker()
     out = io.StringIO()
+    call_command("load_reference", stdout=io.StringIO())
+    rules = real_clock_rules()
 
     call_command(
         "simulate_day",
@@ -50,6 +53,13 @@ def test_a_paced_day_runs_through_the_live_server_and_the_workers(live_server, w
     # The summary's stage figures are those recomputed from the stored times, taken to the day's clock.
     assert summary["stages"] == stage_figures(rows_on_day_clock(stage_times(), day_clock(summary["run"])))
     assert "at 2000× real time" in out.getvalue()
+    # The lanes' capacities and hours and the gates' notice, scaled for the run, are back as they were.
+    assert real_clock_rules() == rules
+
+
+def real_clock_rules() -> list:
+    lanes = Lane.objects.order_by("id").values_list("capacity_per_hour", "opens_at", "closes_at")
+    return [*lanes, *BorderGate.objects.order_by("id").values_list("crossing_notice_hours")]
 
 
 @pytest.mark.parametrize("speed", ["0", "-5", "fast", "nan"])
