@@ -140,7 +140,7 @@ class Clock:
     def begin(self, env: simpy.Environment) -> None:
         """The day's processes start now (the virtual clock needs nothing)."""
 
-    def moment(self, planned: datetime) -> datetime:
+    def moment(self, planned: datetime, env: simpy.Environment) -> datetime:
         """The moment the services see for a moment of the plan (the same one on the virtual clock)."""
         return planned
 
@@ -558,7 +558,7 @@ class Day:
 
     def declaration_data(self, plan: TruckPlan) -> dict:
         """What the forwarder's system sends, as the API's input serializer hands it to the service."""
-        expected_arrival = self.clock.moment(plan.expected_arrival)
+        expected_arrival = self.clock.moment(plan.expected_arrival, self.env)
         arrival_day: date = local_day(expected_arrival)
         country = plan.country
         perishable = int(plan.hs_code[:2]) <= 24

@@ -5,8 +5,10 @@ What differs from the virtual-clock day (simulation.engine.Day), and nothing els
 
 - The clock: SimPy's ``RealtimeEnvironment(factor=1/speed, strict=False)``, so a simulated second takes
   1/speed of a real one; no time-machine: every service stamps the real clock. A moment of the plan (an
-  expected arrival) is sent as ``real start + (planned − simulated start) / speed``. The simulated day starts
-  on the hour before the first declaration (a paced run does not wait through the empty hours before it).
+  expected arrival) is sent as ``real now + (planned − simulated now) / speed``. The simulated day starts
+  on the hour before the first declaration (a paced run does not wait through the empty hours before it). The
+  run does not stop when it falls behind its schedule (one thread sends the requests one at a time); the
+  summary says how far behind it ended (``behind_real_time_seconds``).
 - The actuators: declarations are POSTed to the running server (``/api/v1/declarations/``, each simulated
   company's own API key); its checks run on the stack's Celery workers, and the simulation waits for their
   decision by reading the database; the lane barrier's plate reads, the weighbridge and the border line are
@@ -77,13 +79,23 @@ class RealClock:
     def begin(self, env: simpy.rt.RealtimeEnvironment) -> None:
         """The day's processes start now: simulated second 0 is this real moment."""
         self.real_start = timezone.now()
+        self.env = env
         env.sync()
 
-    def moment(self, planned: datetime) -> datetime:
-        return self.real_start + (planned - self.start) / self.speed
+    def behind(self) -> float:
+        """How many real seconds the simulation is behind its schedule (it does not stop when it falls behind:
+        strict=False; a single thread sends the requests one at a time)."""
+        return (timezone.now() - self.real_start).total_seconds() - self.env.now / self.speed
+
+    def moment(self, planned: datetime, env: simpy.Environment) -> datetime:
+        """A moment of the plan as the real clock sees it from now: a forwarder declaring 4 h ahead declares
+        4 h / speed ahead of the real moment it sends, even when the simulation runs behind its schedule."""
+        now = self.start + timedelta(seconds=env.now)
+        return timezone.now() + (planned - now) / self.speed
 
     def metadata(self) -> dict:
         return {
+            "behind_real_time_seconds": round(self.behind(), 1),
             "speed": self.speed,
             "clock": "real: the stored times are real; every time and duration in this summary is the simulated "
             "day's equivalent, simulated_start + (stored − real_start) × speed",
