@@ -20,7 +20,7 @@ What differs from the virtual-clock day (simulation.engine.Day), and nothing els
 - Dispatch: the stack's workers run the dispatches the services ask for; the simulation also runs
   ``dispatch_run`` itself every ``dispatch_every_seconds`` of simulated time (at least every half real
   second), standing for the periodic dispatcher (beat) whose schedule is in real time. It learns a vehicle
-  was called from the ``called`` events in the database, whoever dispatched.
+  was called from its declaration's stage in the database, whoever dispatched.
 - A lane's hourly capacity and operating hours are rules on the real clock; a compressed hour would
   otherwise see the capacity of a real one. The run multiplies each lane's capacity per hour by the speed
   and opens the lanes around the clock (so a run started at night is not held by real opening hours), and
@@ -43,7 +43,7 @@ import simpy
 import simpy.rt
 from django.utils import timezone
 
-from clearance.models import Company, Declaration, DeclarationEvent, GateDecision
+from clearance.models import Company, Declaration, GateDecision
 from clearance.services.companies import api_key_create
 from clearance.services.dispatch import dispatch_run
 from clearance.services.gate import CROSSING_MOVEMENT
@@ -53,6 +53,7 @@ from simulation.traffic import TruckPlan
 from vehicles.models import BorderGate, DeviceAPIKey, GateDevice, Lane, Route
 
 Status = Declaration.Status
+Stage = Declaration.Stage
 # How often, in real seconds, the simulation looks at what the workers did (checks decided, vehicles called).
 POLL_REAL_SECONDS = 0.25
 DISPATCH_REAL_SECONDS = 0.5
@@ -111,7 +112,6 @@ class PacedDay(Day):
         self.speed, self.base_url = speed, base_url.rstrip("/")
         self.poll_seconds = POLL_REAL_SECONDS * speed
         super().__init__(profile, seed=seed, progress=progress)
-        self.last_event_id = 0
         self.real_clock_rules: list = []  # (model, id, field values) as they were before the run scaled them
 
     def run(self) -> DayResult:
@@ -138,7 +138,6 @@ class PacedDay(Day):
 
     def setup(self) -> None:
         super().setup()
-        self.last_event_id = DeclarationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
         for lane in Lane.objects.all():
             self.real_clock_rules.append(
                 (
@@ -228,17 +227,16 @@ class PacedDay(Day):
             yield self.env.timeout(every)
 
     def watcher(self):
-        """Vehicles called (by the stack's workers or the dispatcher above) are told so by their events."""
+        """Vehicles called (by the stack's workers or the dispatcher above) are told so by their stage. Read from
+        the declarations waiting, not from the newest events: concurrent writers commit events out of id order,
+        and a call committed behind a newer one would be missed."""
         while True:
-            for event_id, declaration_id in (
-                DeclarationEvent.objects.filter(id__gt=self.last_event_id, event=DeclarationEvent.Kind.CALLED)
-                .order_by("id")
-                .values_list("id", "declaration_id")
-            ):
-                self.last_event_id = max(self.last_event_id, event_id)
-                called = self.called.get(declaration_id)
-                if called is not None and not called.triggered:
-                    called.succeed()
+            waiting = [declaration_id for declaration_id, called in self.called.items() if not called.triggered]
+            if waiting:
+                for declaration_id in Declaration.objects.filter(id__in=waiting, stage=Stage.CALLED).values_list(
+                    "id", flat=True
+                ):
+                    self.called[declaration_id].succeed()
             yield self.env.timeout(self.poll_seconds)
 
 
