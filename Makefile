@@ -10,7 +10,7 @@ PYTHON_OK := import sys; sys.exit(sys.version_info < (3, 11))
 PIP_TOOLS := pip-tools==7.6.2
 
 .DEFAULT_GOAL := help
-.PHONY: help run test setup lint audit lock worker beat bench simulate clean
+.PHONY: help run test setup lint audit lock worker beat bench simulate simulate-paced clean
 
 # A .venv made by a Python older than $(MIN_PYTHON), or whose Python is gone, is removed here and rebuilt below.
 ifneq ($(wildcard $(PY)),)
@@ -94,6 +94,16 @@ SEED ?= 1
 ## Simulate a day (PROFILE=2027-target SEED=1) through the real services, in a scratch database; see sim-out/.
 simulate: $(VENV)/.installed
 	$(PY) manage.py simulate_day --profile $(PROFILE) --speed max --seed $(SEED) --out sim-out/$(PROFILE)-seed$(SEED)
+
+PACED_PROFILE ?= smoke
+SPEED ?= 100
+BASE_URL ?= http://127.0.0.1:8000
+# Against the running stack: its server at BASE_URL, its workers on CELERY_BROKER_URL, DATABASE_URL's database
+# (which must hold no declarations).
+## A paced day (PACED_PROFILE=smoke SPEED=100) against the running stack at BASE_URL; see sim-out/.
+simulate-paced: $(VENV)/.installed
+	$(PY) manage.py simulate_day --profile $(PACED_PROFILE) --speed $(SPEED) --seed $(SEED) --base-url $(BASE_URL) \
+		--out sim-out/$(PACED_PROFILE)-seed$(SEED)-x$(SPEED)
 
 ## Remove the virtualenv, the SQLite database and collected static files.
 clean:

@@ -12,11 +12,16 @@ own. The report reads the day back from the database.
 The clock: the services stamp ``timezone.now()`` (events, check timings, inspection results, fees), so the
 simulation moves the process's clock (time-machine, ``tick=False``) to the simulated moment before each
 call, and passes the same moment where a service takes one (``now=``, ``occurred_at=``, ``read_at=``).
+
+A paced day (simulation.paced.PacedDay) is this ``Day`` with another environment and clock (real time,
+compressed by a speed) and other actuators (the live stack's API and workers): the methods between
+``environment`` and ``background`` are what it replaces; the people's model is this module's.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -99,6 +104,7 @@ class DayResult:
     started_at: datetime
     ended_at: datetime
     closed_at_horizon: list[str] = field(default_factory=list)
+    clock: dict = field(default_factory=dict)  # how the stored times relate to the simulated day's
 
 
 def tax_code(i: int) -> str:
@@ -130,6 +136,16 @@ class Clock:
         moment = self.start + timedelta(seconds=env.now)
         self._coordinates.move_to(moment)
         return moment
+
+    def begin(self, env: simpy.Environment) -> None:
+        """The day's processes start now (the virtual clock needs nothing)."""
+
+    def moment(self, planned: datetime, env: simpy.Environment) -> datetime:
+        """The moment the services see for a moment of the plan (the same one on the virtual clock)."""
+        return planned
+
+    def metadata(self) -> dict:
+        return {"speed": "max", "clock": "virtual: the stored times are the simulated day's"}
 
 
 class Officers:
@@ -169,14 +185,72 @@ class Day:
     def __init__(self, profile: Profile, *, seed: int, progress=None):
         self.profile, self.seed, self.progress = profile, seed, progress
         self.plans = trucks_plan(profile, seed=seed)
-        self.env = simpy.Environment()
-        self.clock = Clock(clock_start(profile))
+        self.env = self.environment()
+        self.clock = self.make_clock()
         self.called: dict[int, simpy.Event] = {}
         self.cleared: dict[int, simpy.Event] = {}
         self.dispatch_request = self.env.event()
         self.finished = 0
         self.all_done = self.env.event()
         self.declarations: dict[int, int] = {}  # plan index -> declaration id
+
+    # What differs between the virtual-clock day and a paced one (simulation.paced overrides these).
+    paced = False
+
+    def environment(self) -> simpy.Environment:
+        return simpy.Environment()
+
+    def make_clock(self):
+        return Clock(clock_start(self.profile))
+
+    @contextmanager
+    def tasks_in_process(self):
+        """Checks and the on-commit work run in-process, in the same moment as the change that sent them; a
+        dispatch request reaches the simulation's gate worker."""
+        eager = current_app.conf.task_always_eager
+        current_app.conf.task_always_eager = True
+        tasks = current_app.tasks
+        dispatch_task = tasks.get(DISPATCH_TASK)
+        tasks[DISPATCH_TASK] = _DispatchRequests(self)
+        try:
+            yield
+        finally:
+            current_app.conf.task_always_eager = eager
+            if dispatch_task is not None:
+                tasks[DISPATCH_TASK] = dispatch_task
+            else:
+                tasks.pop(DISPATCH_TASK, None)
+
+    def declare(self, plan: TruckPlan, company: Company) -> int:
+        """The forwarder's system declares the crossing; returns the declaration's id."""
+        declaration = declaration_submit(company=company, actor=_forwarder(company), data=self.declaration_data(plan))
+        return declaration.id
+
+    def checks_decided(self, declaration_id: int):
+        """Wait until the checks decided (in-process: they already have, after the submission's commit)."""
+        yield from ()
+
+    def gate_read(self, device: GateDevice, plan: TruckPlan, now: datetime) -> tuple[str, list[str], int | None]:
+        """The lane barrier's plate read: (decision, reasons, lane id)."""
+        decision = gate_decide(device=device, plate=plan.plate_read, read_at=now, confidence=CONFIDENT_READ)
+        return decision.decision, list(decision.reasons), decision.lane_id
+
+    def weigh(self, device: GateDevice, plan: TruckPlan, now: datetime) -> None:
+        weighbridge_record(
+            device=device, plate=plan.plate_read, gross_weight_kg=plan.weight_kg + TARE_KG, measured_at=now
+        )
+
+    def cross(self, device: GateDevice, plan: TruckPlan, now: datetime) -> bool:
+        """The border line sees the vehicle cross; False when that completed no crossing."""
+        crossing = crossing_record(
+            device=device, plate=plan.plate_read, kind=CROSSING_MOVEMENT[plan.direction], occurred_at=now
+        )
+        return crossing is not None
+
+    def background(self) -> None:
+        """The stack's own periodic work: the gate queue's worker and the hourly dispatch."""
+        self.env.process(self.gate_worker())
+        self.env.process(self.hourly_dispatch())
 
     # --- Setup: the installation, as its operators set it up ------------------------------------------
 
@@ -257,16 +331,11 @@ class Day:
     # --- The run ---------------------------------------------------------------------------------------
 
     def run(self) -> DayResult:
-        # Checks and the on-commit work run in-process, in the same moment as the change that sent them.
-        eager = current_app.conf.task_always_eager
-        current_app.conf.task_always_eager = True
-        tasks = current_app.tasks
-        dispatch_task = tasks.get(DISPATCH_TASK)
-        tasks[DISPATCH_TASK] = _DispatchRequests(self)
-        try:
+        with self.tasks_in_process():
             with self.clock:
                 self.clock.at(self.env)
                 self.setup()
+                self.clock.begin(self.env)
                 start_hour = self.clock.start.astimezone(LOCAL).hour
                 self.officers = {
                     force: Officers(self.env, self.profile, force, self.officer_users[force], start_hour)
@@ -274,8 +343,7 @@ class Day:
                 }
                 for plan in self.plans:
                     self.env.process(self.truck(plan))
-                self.env.process(self.gate_worker())
-                self.env.process(self.hourly_dispatch())
+                self.background()
                 horizon = self.env.event()
                 day_end = day_start(self.profile) + timedelta(hours=24) - self.clock.start
                 limit = day_end.total_seconds() + self.profile.horizon_hours * 3600
@@ -283,19 +351,14 @@ class Day:
                 self.env.run(until=simpy.AnyOf(self.env, [self.all_done, horizon]))
                 closed = [] if self.all_done.triggered else self.close_at_horizon()
                 ended = self.clock.at(self.env)
-        finally:
-            current_app.conf.task_always_eager = eager
-            if dispatch_task is not None:
-                tasks[DISPATCH_TASK] = dispatch_task
-            else:
-                tasks.pop(DISPATCH_TASK, None)
         return DayResult(
             profile=self.profile.name,
             seed=self.seed,
             vehicles=len(self.plans),
             started_at=self.clock.start,
-            ended_at=ended,
+            ended_at=ended if not self.paced else self.clock.start + timedelta(seconds=self.env.now),
             closed_at_horizon=closed,
+            clock=self.clock.metadata(),
         )
 
     def _horizon(self, seconds: float, event: simpy.Event):
@@ -311,7 +374,7 @@ class Day:
     def done(self) -> None:
         self.finished += 1
         if self.progress and self.finished % 250 == 0:
-            self.progress(self.finished, len(self.plans), self.now())
+            self.progress(self.finished, len(self.plans), self.clock.start + timedelta(seconds=self.env.now))
         if self.finished == len(self.plans) and not self.all_done.triggered:
             self.all_done.succeed()
 
@@ -352,11 +415,10 @@ class Day:
         yield self.wait_until(plan.declare_at)
         self.now()
         company = self.companies[plan.company]
-        declaration = declaration_submit(
-            company=company, actor=_forwarder(company), data=self.declaration_data(plan)
-        )  # the checks run after the commit, in-process
-        self.declarations[plan.index] = declaration.id
-        declaration.refresh_from_db()
+        declaration_id = self.declare(plan, company)
+        self.declarations[plan.index] = declaration_id
+        yield from self.checks_decided(declaration_id)
+        declaration = Declaration.objects.get(id=declaration_id)
         if declaration.status == Status.REJECTED:
             self.done()  # denied by a check: the forwarder learns it before the truck sets off
             return
@@ -404,36 +466,24 @@ class Day:
         device = self.devices[(GateDevice.Kind.LANE_GATE, _lane_of(declaration.id))]
         while True:
             now = self.now()
-            decision = gate_decide(device=device, plate=plan.plate_read, read_at=now, confidence=CONFIDENT_READ)
-            if decision.decision == GateDecision.Decision.OPEN:
+            decision, reasons, lane_id = self.gate_read(device, plan, now)
+            if decision == GateDecision.Decision.OPEN:
                 break
-            if GateDecision.HoldReason.NOT_CALLED in decision.reasons:
+            if GateDecision.HoldReason.NOT_CALLED in reasons:
                 # The call was taken back (it came too late): wait for the next call in the yard.
                 self.called[declaration.id] = self.env.event()
                 yield self.called[declaration.id]
                 yield self.env.timeout(plan.drive_minutes * 60)
                 device = self.devices[(GateDevice.Kind.LANE_GATE, _lane_of(declaration.id))]
                 continue
-            if {GateDecision.HoldReason.OUTSIDE_HOURS, GateDecision.HoldReason.LANE_CLOSED} & set(decision.reasons):
+            if {GateDecision.HoldReason.OUTSIDE_HOURS, GateDecision.HoldReason.LANE_CLOSED} & set(reasons):
                 yield self.env.timeout(3600 - self.env.now % 3600 + 1)  # the lane opens on an hour
             else:
                 yield self.env.timeout(self.profile.movement.get("gate_retry_minutes", 2) * 60)
-        lane_id = decision.lane_id
-        weighbridge_record(
-            device=self.devices[(GateDevice.Kind.WEIGHBRIDGE, lane_id)],
-            plate=plan.plate_read,
-            gross_weight_kg=plan.weight_kg + TARE_KG,
-            measured_at=now,
-        )
+        self.weigh(self.devices[(GateDevice.Kind.WEIGHBRIDGE, lane_id)], plan, now)
         yield self.env.timeout(plan.lane_minutes * 60)
         now = self.now()
-        crossing = crossing_record(
-            device=self.devices[(GateDevice.Kind.BORDER_LINE, lane_id)],
-            plate=plan.plate_read,
-            kind=CROSSING_MOVEMENT[plan.direction],
-            occurred_at=now,
-        )
-        if crossing is None:
+        if not self.cross(self.devices[(GateDevice.Kind.BORDER_LINE, lane_id)], plan, now):
             raise SimulationError(f"{_where(declaration.id)}: the border line did not complete the crossing.")
         self.done()
 
@@ -476,6 +526,9 @@ class Day:
                     declaration_id=declaration.id, actor=Actor.system("gate-operator"), reason="Crossing rejected."
                 )
                 return False
+            if self.paced and declaration.status in (Status.SUBMITTED, Status.CHECKING):
+                yield self.env.timeout(self.poll_seconds)  # a worker is still at a check
+                continue
             if declaration.status != Status.INSPECTION:
                 raise SimulationError(f"{_where(declaration.id)}: the simulation does not know what comes next.")
             inspection = (
@@ -485,6 +538,9 @@ class Day:
                 .order_by("id")
                 .first()
             )
+            if inspection is None and self.paced:
+                yield self.env.timeout(self.poll_seconds)  # a worker has not finished what the last change sent
+                continue
             if inspection is None:
                 raise SimulationError(f"{_where(declaration.id)}: in inspection with no open inspection.")
             officers = self.officers[inspection.force]
@@ -502,13 +558,14 @@ class Day:
 
     def declaration_data(self, plan: TruckPlan) -> dict:
         """What the forwarder's system sends, as the API's input serializer hands it to the service."""
-        arrival_day: date = local_day(plan.expected_arrival)
+        expected_arrival = self.clock.moment(plan.expected_arrival, self.env)
+        arrival_day: date = local_day(expected_arrival)
         country = plan.country
         perishable = int(plan.hs_code[:2]) <= 24
         data = {
             "direction": plan.direction,
             "route": self.routes[plan.route],
-            "expected_arrival": plan.expected_arrival,
+            "expected_arrival": expected_arrival,
             "customs_declarations": [
                 {
                     "number": f"3{self.seed % 10}{plan.index:010d}",
@@ -635,9 +692,14 @@ class _Null:
 def simulate(profile: Profile, *, seed: int, progress=None) -> DayResult:
     """Run the profile's day with this seed against the current database (which must hold no declarations:
     the day's figures are read back from it)."""
+    simulate_check()
+    return Day(profile, seed=seed, progress=progress).run()
+
+
+def simulate_check() -> None:
     if Declaration.objects.exists():
         raise SimulationError(
             "The database already holds declarations; simulate a day against a database of its own "
-            "(simulate_day creates one unless told --use-database)."
+            "(simulate_day creates one unless told --use-database; a paced run needs a live stack whose "
+            "database holds none)."
         )
-    return Day(profile, seed=seed, progress=progress).run()

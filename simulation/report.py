@@ -31,10 +31,12 @@ outcome_of = kpis.outcome_of
 stage_figures = kpis.stage_figures
 
 
-def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
+def hourly_figures(rows: list[dict], *, start: datetime, to_day=None) -> list[dict]:
     """Per local hour from the day's midnight to the last crossing: arrivals, crossings, the yard queue per
     yard and the inspection backlog per force (open, its vehicle at the gate) at the hour's end, each lane's
-    crossings against its capacity."""
+    crossings against its capacity. ``rows`` are on the day's clock already; ``to_day`` takes the times read
+    here to it (a paced run's)."""
+    to_day = to_day or _same
     last = max([row[key] for row in rows for key in ("crossed_at", "left_at", "arrived_at") if row[key]] or [start])
     hours = max(24, math.ceil((last - start).total_seconds() / 3600))
     yards = list(
@@ -43,18 +45,19 @@ def hourly_figures(rows: list[dict], *, start: datetime) -> list[dict]:
     lanes = {lane.code: lane.capacity_per_hour for lane in Lane.objects.all()}
     # An inspection is waiting for an officer once it is open and its vehicle is at the gate.
     inspections = [
-        (force, max(created, arrived), resolved)
+        (force, to_day(max(created, arrived)), resolved and to_day(resolved))
         for force, created, resolved, arrived in Inspection.objects.values_list(
             "force", "created_at", "resolved_at", "declaration__arrived_at"
         )
         if arrived is not None
     ]
-    first_call = dict(
-        DeclarationEvent.objects.filter(event=Kind.CALLED)
+    first_call = {
+        declaration_id: to_day(first)
+        for declaration_id, first in DeclarationEvent.objects.filter(event=Kind.CALLED)
         .values("declaration_id")
         .annotate(first=Min("at"))
         .values_list("declaration_id", "first")
-    )
+    }
     crossings_by_lane = defaultdict(Counter)
     for row in rows:
         if row["crossed_at"]:
@@ -122,7 +125,33 @@ def fee_figures() -> dict:
     }
 
 
-def summary_build(*, profile: Profile, rows: list[dict], seed: int, extra: dict | None = None) -> dict:
+def day_clock(run: dict):
+    """The function that takes a stored (real) time of a paced run to the simulated day's clock, from the
+    run's metadata (simulation.paced.RealClock); None for a virtual-clock run, whose stored times are the day's."""
+    speed = run.get("speed")
+    if not isinstance(speed, int | float):
+        return None
+    real_start = datetime.fromisoformat(run["real_start"])
+    simulated_start = datetime.fromisoformat(run["simulated_start"])
+    return lambda moment: simulated_start + (moment - real_start) * speed
+
+
+def _same(moment: datetime) -> datetime:
+    return moment
+
+
+def rows_on_day_clock(rows: list[dict], to_day) -> list[dict]:
+    """The stage times of a paced run taken to the simulated day's clock (real durations × speed)."""
+    if to_day is None:
+        return rows
+    return [
+        {key: to_day(value) if isinstance(value, datetime) else value for key, value in row.items()} for row in rows
+    ]
+
+
+def summary_build(*, profile: Profile, rows: list[dict], seed: int, extra: dict | None = None, to_day=None) -> dict:
+    """``rows`` as stored; a paced run's ``to_day`` takes their times to the simulated day's clock first."""
+    rows = rows_on_day_clock(rows, to_day)
     outcomes = Counter(row["outcome"] for row in rows)
     return {
         "profile": profile.name,
@@ -135,7 +164,7 @@ def summary_build(*, profile: Profile, rows: list[dict], seed: int, extra: dict 
         "channels": dict(sorted(Counter(row["channel"] or "none" for row in rows).items())),
         "stages_minutes": "count, p50, p95, p99 and max of each stage in minutes, nearest-rank percentiles",
         "stages": stage_figures(rows),
-        "hourly": hourly_figures(rows, start=day_start(profile)),
+        "hourly": hourly_figures(rows, start=day_start(profile), to_day=to_day),
         # The objectives in force in the day's database, judged on the same stored times.
         "slos": kpis.slo_attainment(rows, kpis.slos_in_force()),
         "holds": holds_figures(),
@@ -180,11 +209,14 @@ def stages_csv_write(rows: list[dict], path: Path) -> None:
 
 def report_write(*, profile: Profile, result, out: Path, wall_seconds: float) -> dict:
     rows = stage_times()
+    to_day = day_clock(result.clock)
     summary = summary_build(
         profile=profile,
         rows=rows,
         seed=result.seed,
+        to_day=to_day,
         extra={
+            "run": result.clock,
             "wall_seconds": round(wall_seconds, 1),
             "simulated_from": result.started_at.isoformat(),
             "simulated_until": result.ended_at.isoformat(),
@@ -192,7 +224,7 @@ def report_write(*, profile: Profile, result, out: Path, wall_seconds: float) ->
         },
     )
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False), encoding="utf-8")
-    stages_csv_write(rows, out / "stages.csv")
+    stages_csv_write(rows_on_day_clock(rows, to_day), out / "stages.csv")
     (out / "report.html").write_text(report_html(summary, profile), encoding="utf-8")
     return summary
 
@@ -324,7 +356,9 @@ td:first-child{{text-align:left}}</style>
 <p>Day {summary["day"]} (local time, UTC+7). {summary["vehicles"]} vehicles declared; outcomes: {html.escape(outcomes)};
 left in between: <b>{summary["in_between"]}</b>. Simulated until {html.escape(summary.get("simulated_until", ""))};
 wall time {summary.get("wall_seconds", "")} s. Channels: {html.escape(str(summary["channels"]))}.</p>
-<p>Every figure is read back from the database the services wrote (declaration stage times and audit events).</p>
+<p>Every figure is read back from the database the services wrote (declaration stage times and audit events).
+Speed {html.escape(str(summary.get("run", {}).get("speed", "max")))}; clock:
+{html.escape(summary.get("run", {}).get("clock", "virtual"))}.</p>
 <h2>Stages</h2>{stages}
 <h2>Service-level objectives (those in force in the day's database)</h2>{slos}
 <h2>Per hour</h2>{flow}{queue}{backlog}{utilisation}

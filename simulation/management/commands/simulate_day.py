@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from pathlib import Path
 
+from celery import current_app
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError, connection
@@ -14,6 +16,7 @@ from django.db import DatabaseError, connection
 from clearance.models import ServiceLevelObjective
 from simulation.capacity import LADDER, SLO_FIELDS, Trial, capacity_find, lane_capacities, setting_in_full
 from simulation.engine import SimulationError, simulate
+from simulation.paced import simulate_paced
 from simulation.profiles import ProfileError, profile_load, profile_names
 from simulation.report import report_write
 
@@ -30,7 +33,18 @@ class Command(BaseCommand):
             "--profile", required=True, help=f"a profile name ({', '.join(profile_names())}) or a .json path"
         )
         parser.add_argument("--seed", type=int, default=1, help="same seed, same day (default 1)")
-        parser.add_argument("--speed", default="max", help="max: as fast as the machine allows, on a virtual clock")
+        parser.add_argument(
+            "--speed",
+            default="max",
+            help="max: as fast as the machine allows, on a virtual clock, in a scratch database; a number (1, 5, 100): "
+            "paced, that many times real time, against the live stack at --base-url and DATABASE_URL's database",
+        )
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="paced runs: the running server the declarations and gate reads are sent to (default %(default)s); "
+            "its workers must take tasks from this process's broker and it must use DATABASE_URL's database",
+        )
         parser.add_argument("--out", help="output directory (default sim-out/<profile>-seed<seed>)")
         parser.add_argument(
             "--use-database",
@@ -58,10 +72,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options):
-        if options["speed"] != "max":
-            raise CommandError(
-                "Only --speed max (virtual clock) is implemented; paced runs (1, 5, 100) against a live stack are not."
-            )
+        speed = _speed(options["speed"])
+        if speed is not None and options["find_capacity"]:
+            raise CommandError("--find-capacity runs many days on the virtual clock: use it with --speed max.")
+        if speed is not None:
+            options["use_database"] = True  # the live stack's database: the server and workers write it too
+            if current_app.conf.task_always_eager:
+                raise CommandError(
+                    "A paced run sends work to the live stack's Celery workers: set CELERY_BROKER_URL to its broker "
+                    "(tasks run in-process without one)."
+                )
         try:
             profile = profile_load(options["profile"])
         except ProfileError as error:
@@ -115,8 +135,17 @@ class Command(BaseCommand):
             day_wall = time.monotonic()
             cpu = time.process_time()
             backend = _backend_cpu()
-            self.stdout.write(f"Simulating {profile.name} ({profile.vehicles} vehicles), seed {options['seed']}…")
-            result = simulate(profile, seed=options["seed"], progress=self._progress)
+            if speed is None:
+                self.stdout.write(f"Simulating {profile.name} ({profile.vehicles} vehicles), seed {options['seed']}…")
+                result = simulate(profile, seed=options["seed"], progress=self._progress)
+            else:
+                self.stdout.write(
+                    f"Simulating {profile.name} ({profile.vehicles} vehicles), seed {options['seed']}, at {speed:g}× "
+                    f"real time against {options['base_url']}…"
+                )
+                result = simulate_paced(
+                    profile, seed=options["seed"], speed=speed, base_url=options["base_url"], progress=self._progress
+                )
             day_seconds = time.monotonic() - day_wall
             cpu_seconds = time.process_time() - cpu
             backend_after = _backend_cpu()
@@ -196,6 +225,19 @@ def summary_text(summary: dict) -> str:
             f"({verdict}; {slo['within_target_share']} of {slo['count']} within)"
         )
     return "\n".join(lines)
+
+
+def _speed(text: str) -> float | None:
+    """None for max (the virtual clock), else the paced speed (times real time)."""
+    if text == "max":
+        return None
+    try:
+        speed = float(text)
+    except ValueError:
+        speed = 0
+    if not math.isfinite(speed) or speed <= 0:
+        raise CommandError(f"--speed: {text!r} is not accepted; give max, or a positive number such as 1, 5 or 100.")
+    return speed
 
 
 def _objectives_in_force() -> list[dict]:
