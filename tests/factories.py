@@ -278,7 +278,11 @@ def journey_point(stage, status=None) -> tuple[Status, Stage]:
 def _where(declaration: Declaration) -> str:
     declaration.refresh_from_db()
     lane = f" at {declaration.lane.code}" if declaration.lane_id else ""
-    return f"{declaration.reference} is {declaration.status}, {declaration.stage}{lane}"
+    checks = ", ".join(
+        f"{kind} {status} {outcome or ''}".strip()
+        for kind, status, outcome in declaration.checks.values_list("kind", "status", "outcome")
+    )
+    return f"{declaration.reference} is {declaration.status}, {declaration.stage}{lane} (checks: {checks or 'none'})"
 
 
 def _device(kind: str, lane: Lane) -> GateDevice:

@@ -18,6 +18,10 @@ from tests.factories import EXAMPLE, DeclarationFactory, container, quarantine_c
 
 Stage = Declaration.Stage
 Status = Declaration.Status
+# Run after the parallel part, alone: twice in 2 of 4 runs under pytest-xdist its first declaration stayed
+# "checking" when this file came last in a process that had run many others (never alone, nor in the serial
+# phase); the cause is not found yet. tests/factories.py's message now names each check's state.
+pytestmark = pytest.mark.serial
 HEALTHY = {"temperature_c": "36.6", "symptoms": False, "close_contact": False, "crew": []}
 
 
