@@ -278,11 +278,12 @@ def journey_point(stage, status=None) -> tuple[Status, Stage]:
 def _where(declaration: Declaration) -> str:
     declaration.refresh_from_db()
     lane = f" at {declaration.lane.code}" if declaration.lane_id else ""
-    checks = ", ".join(
-        f"{kind} {status} {outcome or ''}".strip()
-        for kind, status, outcome in declaration.checks.values_list("kind", "status", "outcome")
-    )
-    return f"{declaration.reference} is {declaration.status}, {declaration.stage}{lane} (checks: {checks or 'none'})"
+    return f"{declaration.reference} is {declaration.status}, {declaration.stage}{lane}"
+
+
+def _checks(declaration: Declaration) -> str:
+    states = declaration.checks.values_list("kind", "status", "outcome")
+    return ", ".join(f"{kind} {status} {outcome or ''}".strip() for kind, status, outcome in states) or "none"
 
 
 def _device(kind: str, lane: Lane) -> GateDevice:
@@ -438,7 +439,7 @@ class DeclarationFactory(TruckBody):
         declaration = _submit(company=company, body=body, run_checks=status not in NOT_CHECKED)
         expected_status = Status.CHECKING if status in NOT_CHECKED else status
         if declaration.status != expected_status:
-            raise StageNotReached(f"{_where(declaration)}, not {expected_status}")
+            raise StageNotReached(f"{_where(declaration)}, not {expected_status} (checks: {_checks(declaration)})")
         if paid or (
             paid is None
             and reached >= JOURNEY.index(Stage.IN_YARD)
