@@ -107,43 +107,21 @@ def _party(declaration: Declaration, name: str, output, model, render_datetime) 
     values = (declaration.declared or {}).get(name)
     if values is None:
         return None
-    defaults = _party_defaults(model)
-    data = {}
-    for field_name, source, convert in _plan(output):
-        value = values[source] if source in values else defaults.get(source)
-        if source in Declaration.DECLARED_DATES and value and isinstance(value, str):
-            value = date.fromisoformat(value)
-        if value is None:
-            data[field_name] = None
-        elif convert is _DATETIME:
-            data[field_name] = render_datetime(value)
-        else:
-            data[field_name] = convert(value)
-    return data
-
-
-@cache
-def _coefficient_decimal() -> serializers.DecimalField:
-    return AppliedCoefficientOutput().fields["coefficient"]
+    row = {**_party_defaults(model), **values}
+    for source in Declaration.DECLARED_DATES:
+        if row.get(source) and isinstance(row[source], str):
+            row[source] = date.fromisoformat(row[source])
+    return _row(_plan(output), row, render_datetime, mapping=True)
 
 
 def _fee(fee, render_datetime) -> dict:
     data = _row(_plan(FeeOutput), fee, render_datetime)
-    coefficient = _coefficient_decimal()
     coefficients = [
-        {
-            "kind": None if item["kind"] is None else str(item["kind"]),
-            "code": None if item["code"] is None else str(item["code"]),
-            "coefficient": None if item["coefficient"] is None else coefficient.to_representation(item["coefficient"]),
-            "description": None if item["description"] is None else str(item["description"]),
-        }
+        _row(_plan(AppliedCoefficientOutput), item, render_datetime, mapping=True)
         for item in fee.applied_coefficients()
     ]
     # In the serializer's order: coefficients sits between journey and breakdown.
-    ordered = {}
-    for name in FeeOutput.Meta.fields:
-        ordered[name] = coefficients if name == "coefficients" else data[name]
-    return ordered
+    return {name: coefficients if name == "coefficients" else data[name] for name in FeeOutput.Meta.fields}
 
 
 def _check(check, render_datetime) -> dict:
