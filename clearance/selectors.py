@@ -100,13 +100,6 @@ REPRESENTATION_LINES = {
 REPRESENTATION_RELATED = {"lane": Lane, "yard": Yard, "slot": ArrivalSlot}
 
 
-def _with_everything(queryset: QuerySet) -> QuerySet:
-    """The declarations alone: everything else the representation shows is attached by ``lines_attach``
-    once the rows are read (the vehicle, trailer and driver shown are the declaration's own copy,
-    ``declared``; the route is reference data held in the process; the company is the caller's)."""
-    return queryset
-
-
 def _references_attach(declarations: list[Declaration], company: Company | None) -> None:
     """The route (from the process's reference data) and the company (the caller's, which scoped the
     read) of each declaration, without a join: fewer joins for PostgreSQL to plan on every page."""
@@ -241,13 +234,13 @@ def declaration_list(*, company: Company, filters: dict) -> QuerySet[Declaration
                 for error in errors
             ]
         )
-    return _with_everything(filterset.qs)
+    return filterset.qs
 
 
 def declaration_get(*, company: Company, declaration_id: int) -> Declaration:
     """The declaration with everything its representation shows. Raises Declaration.DoesNotExist for
     another company's declaration, as for a missing one."""
-    declaration = _with_everything(Declaration.objects.filter(company=company)).get(id=declaration_id)
+    declaration = Declaration.objects.filter(company=company).get(id=declaration_id)
     lines_attach([declaration], company=company)
     return declaration
 
@@ -255,7 +248,7 @@ def declaration_get(*, company: Company, declaration_id: int) -> Declaration:
 def declarations_get_many(*, company: Company, declaration_ids: list[int]) -> dict[int, Declaration]:
     """The company's declarations of ``declaration_ids`` with everything their representation shows, by id,
     in two queries (a batch's answer)."""
-    declarations = list(_with_everything(Declaration.objects.filter(company=company, id__in=declaration_ids)))
+    declarations = list(Declaration.objects.filter(company=company, id__in=declaration_ids))
     lines_attach(declarations, company=company)
     return {declaration.id: declaration for declaration in declarations}
 
