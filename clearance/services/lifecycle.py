@@ -202,29 +202,27 @@ def _update_declaration_sql(declaration: Declaration, fields: list[str]) -> tupl
     return f"UPDATE {quote(Declaration._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s", params
 
 
-def _insert_rows_sql(rows: list[Model]) -> tuple[str, list]:
-    """``INSERT INTO <table> (<columns>) VALUES (…), … RETURNING id`` for unsaved rows of one model, their
-    ids and database defaults left to PostgreSQL."""
+def _insert_parts(rows: list[Model]) -> tuple[str, str, str, list]:
+    """(table, columns, one row's placeholders, every row's parameters) to insert unsaved rows of one
+    model, their ids and database defaults left to PostgreSQL."""
     meta = rows[0]._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
-    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     params = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields]
-    return (
-        f"INSERT INTO {connection.ops.quote_name(meta.db_table)} ({columns}) "
-        f"VALUES {', '.join([placeholders] * len(rows))} RETURNING id",
-        params,
-    )
+    return connection.ops.quote_name(meta.db_table), columns, ", ".join(["%s"] * len(fields)), params
+
+
+def _insert_rows_sql(rows: list[Model]) -> tuple[str, list]:
+    """``INSERT INTO <table> (<columns>) VALUES (…), … RETURNING id`` for unsaved rows of one model."""
+    table, columns, placeholders, params = _insert_parts(rows)
+    values = ", ".join([f"({placeholders})"] * len(rows))
+    return f"INSERT INTO {table} ({columns}) VALUES {values} RETURNING id", params
 
 
 def _insert_sql(row) -> tuple[str, list]:
-    """``INSERT INTO <table> (<columns>) SELECT <values> FROM moved RETURNING id`` for an unsaved row, its
-    id and database defaults left to PostgreSQL; the row is written only if ``moved`` has a row."""
-    fields = [f for f in row._meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
-    params = [field.get_db_prep_save(field.pre_save(row, add=True), connection) for field in fields]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
-    table = connection.ops.quote_name(row._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(fields))
+    """``INSERT INTO <table> (<columns>) SELECT <values> FROM moved RETURNING id`` for an unsaved row; the
+    row is written only if ``moved`` has a row."""
+    table, columns, placeholders, params = _insert_parts([row])
     return f"INSERT INTO {table} ({columns}) SELECT {placeholders} FROM moved RETURNING id", params
 
 
