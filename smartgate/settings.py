@@ -113,17 +113,24 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
     # The test runner's database (tests/services.py gives each run its own name).
     if env_str("DATABASE_TEST_NAME"):
         _database["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
+    # Parameters bound by the server, not spliced into the SQL text by psycopg: the same statement has the same
+    # text whatever its values, so psycopg prepares it once it has run five times on a connection (below) and
+    # PostgreSQL stops parsing and planning it again: the hot paths' statements are a few dozen, run all day.
+    _database.setdefault("OPTIONS", {})["server_side_binding"] = True
     if env_bool("DATABASE_PGBOUNCER", default=False):
         # Behind PgBouncer in transaction mode: it pools; a transaction may land on any server connection, so
         # no server-side cursors and no named prepared statements (psycopg's automatic ones are turned off).
         _database["DISABLE_SERVER_SIDE_CURSORS"] = True
-        _database.setdefault("OPTIONS", {})["prepare_threshold"] = None
-    elif env_bool("DATABASE_POOL", default=True):
-        _database.setdefault("OPTIONS", {})["pool"] = {
-            "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
-            "max_size": env_int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
-            "timeout": env_int("DATABASE_POOL_TIMEOUT", default=5, minimum=1),
-        }
+        _database["OPTIONS"]["prepare_threshold"] = None
+    else:
+        # Django turns psycopg's automatic prepared statements off unless told a threshold.
+        _database["OPTIONS"]["prepare_threshold"] = env_int("DATABASE_PREPARE_THRESHOLD", default=5, minimum=0)
+        if env_bool("DATABASE_POOL", default=True):
+            _database["OPTIONS"]["pool"] = {
+                "min_size": env_int("DATABASE_POOL_MIN_SIZE", default=2, minimum=0),
+                "max_size": env_int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
+                "timeout": env_int("DATABASE_POOL_TIMEOUT", default=5, minimum=1),
+            }
     # Connections are checked before use (with the pool: psycopg's ConnectionPool.check_connection, as
     # Django wires it): after PostgreSQL restarts, or its backends are terminated, dead connections are
     # dropped instead of failing a request each.
