@@ -37,6 +37,7 @@ from clearance.models import CHECK_FAILED_REASON, Check, CheckReason, Declaratio
 from clearance.models.reference import REFERENCE_CHANGE_TABLE
 from clearance.services import lifecycle
 from clearance.services.enqueue import checks_enqueue
+from vehicles.compiled import CompiledQuery
 
 logger = logging.getLogger(__name__)
 
@@ -254,16 +255,24 @@ def check_fail(*, check_id: int, error: str) -> None:
             _decided(declaration, check, current_checks)
 
 
+# Run four times per declaration: compiled once (vehicles.compiled), Django's building of it cost more than
+# PostgreSQL's running of it.
+_CURRENT_CHECKS_LOCKED = CompiledQuery(
+    lambda declaration_id: (
+        Check.objects.select_related("declaration")
+        .select_for_update(of=("self", "declaration"))
+        .filter(declaration_id=declaration_id, version=F("declaration__version"))
+    ),
+    declaration_id=int,
+)
+
+
 def _lock_with_current_checks(declaration_id: int) -> tuple[Declaration, list[Check]]:
     """Lock the declaration and its current version's checks and read them, in one query. The check rows
     are locked too so that, having waited for another check's transaction, this one reads their rows as
     that one left them (PostgreSQL re-reads locked rows only): two last checks finishing at once must not
     each see the other still running."""
-    checks = list(
-        Check.objects.select_related("declaration")
-        .select_for_update(of=("self", "declaration"))
-        .filter(declaration_id=declaration_id, version=F("declaration__version"))
-    )
+    checks = _CURRENT_CHECKS_LOCKED.all(declaration_id=declaration_id)
     if checks:
         return checks[0].declaration, checks
     # No check of the current version (it is being amended this instant): lock, then read plainly.

@@ -26,6 +26,7 @@ from clearance.models import (
 from clearance.services import lifecycle
 from clearance.services.yard import yard_arrival_record
 from clearance.tickets import ticket_payload
+from vehicles.compiled import CompiledQuery
 from vehicles.models import GateDevice, Movement
 from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
@@ -59,11 +60,11 @@ class Weighing:
     declared_kg: Decimal | None = None
 
 
-def _active_declaration(normalized_plate: str):
-    # One indexed lookup: the vehicle's normalized plate, the partial unique index on active declarations,
-    # and the fee joined in the same query. The row is locked, so a cancel or amendment cannot slip in
-    # between the decision and the move into the lane.
-    return (
+# One indexed lookup: the vehicle's normalized plate, the partial unique index on active declarations, and
+# the fee joined in the same query. The row is locked, so a cancel or amendment cannot slip in between the
+# decision and the move into the lane. Compiled once: Django's building of it cost more than running it.
+_ACTIVE_DECLARATION = CompiledQuery(
+    lambda normalized_plate: (
         Declaration.objects.filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
         .select_for_update(of=("self",))
         .select_related("fee")
@@ -84,8 +85,39 @@ def _active_declaration(normalized_plate: str):
             "fee__status",
             "handover_status",
         )
-        .first()
-    )
+        .order_by("pk")[:1]
+    ),
+    normalized_plate=str,
+)
+# The vehicle in this lane, as the border line sees it cross.
+_IN_LANE = CompiledQuery(
+    lambda normalized_plate, lane_id: (
+        Declaration.objects.select_for_update()
+        .filter(
+            ACTIVE_DECLARATION,
+            vehicle__normalized_plate=normalized_plate,
+            stage=Declaration.Stage.IN_LANE,
+            lane_id=lane_id,
+        )
+        .order_by("pk")[:1]
+    ),
+    normalized_plate=str,
+    lane_id=int,
+)
+# The vehicle on the weighbridge, with what it declared.
+_ON_WEIGHBRIDGE = CompiledQuery(
+    lambda normalized_plate: (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("vehicle")
+        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
+        .order_by("pk")[:1]
+    ),
+    normalized_plate=str,
+)
+
+
+def _active_declaration(normalized_plate: str):
+    return _ACTIVE_DECLARATION.first(normalized_plate=normalized_plate)
 
 
 def hold_reasons(*, declaration: Declaration | None, lane, read_at: datetime, confidence: Decimal) -> list[Hold]:
@@ -214,14 +246,7 @@ def crossing_record(*, device: GateDevice, plate: str, kind: str, occurred_at: d
         plate_read=plate, kind=kind, occurred_at=occurred_at, source=device.source, lane=device.lane, write=False
     )
     declaration = (
-        Declaration.objects.select_for_update()
-        .filter(
-            ACTIVE_DECLARATION,
-            vehicle__normalized_plate=normalize_plate(plate),
-            stage=Declaration.Stage.IN_LANE,
-            lane_id=device.lane_id,
-        )
-        .first()
+        _IN_LANE.first(normalized_plate=normalize_plate(plate), lane_id=device.lane_id) if device.lane_id else None
     )
     if declaration is None or kind != CROSSING_MOVEMENT[declaration.direction]:
         movement.save(force_insert=True)
@@ -281,12 +306,7 @@ def weighbridge_record(*, device: GateDevice, plate: str, gross_weight_kg: int, 
         gross_weight_kg=gross_weight_kg,
         write=False,
     )
-    declaration = (
-        Declaration.objects.select_for_update(of=("self",))
-        .select_related("vehicle")
-        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalize_plate(plate))
-        .first()
-    )
+    declaration = _ON_WEIGHBRIDGE.first(normalized_plate=normalize_plate(plate))
     if declaration is None:
         movement.save(force_insert=True)
         return Weighing()

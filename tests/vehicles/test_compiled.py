@@ -1,0 +1,106 @@
+"""vehicles.compiled: a query compiled once answers, call after call, what its queryset answers."""
+
+from datetime import UTC, datetime
+
+import pytest
+from django.db import transaction
+from django.db.models import Count
+from django.db.transaction import TransactionManagementError
+
+from vehicles.compiled import CompiledQuery
+from vehicles.models import Lane, Movement, RegistryFact, Yard
+
+
+def lanes_of_route(route_code, direction):
+    return (
+        Lane.objects.filter(route__code=route_code, current_direction=direction)
+        .select_related("route__gate")
+        .annotate(windows_count=Count("windows"))
+        .only("id", "code", "capacity_per_hour", "route__code", "route__gate__code")
+        .order_by("code")
+    )
+
+
+LANES_OF_ROUTE = CompiledQuery(lanes_of_route, route_code=str, direction=str)
+
+
+def fields_of(lane):
+    return (
+        lane.id,
+        lane.code,
+        lane.capacity_per_hour,
+        lane.route.code,
+        lane.route.gate.code,
+        lane.windows_count,
+        lane.get_deferred_fields(),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("route_code", "direction"), [("1119-1120", "export"), ("1088/2-1089", "import"), ("1119-1120", "import")]
+)
+def test_each_call_answers_what_its_queryset_answers(reference, route_code, direction):
+    expected = [fields_of(lane) for lane in lanes_of_route(route_code, direction)]
+    assert expected  # the reference data has lanes both ways on both routes
+
+    answered = [fields_of(lane) for lane in LANES_OF_ROUTE.all(route_code=route_code, direction=direction)]
+
+    assert answered == expected
+
+
+@pytest.mark.django_db
+def test_a_call_is_one_query_and_joins_are_populated(reference, django_assert_num_queries):
+    LANES_OF_ROUTE.all(route_code="1119-1120", direction="export")  # compiled by an earlier call
+
+    with django_assert_num_queries(1):
+        lanes = LANES_OF_ROUTE.all(route_code="1119-1120", direction="export")
+        names = {lane.route.gate.code for lane in lanes}  # select_related: no further query
+
+    assert len(names) == 1
+    assert LANES_OF_ROUTE.first(route_code="no-such-route", direction="export") is None
+
+
+@pytest.mark.django_db
+def test_values_go_through_the_fields_converters(reference):
+    occurred = datetime(2027, 6, 15, 3, 4, 5, tzinfo=UTC)
+    movement = Movement.objects.create(
+        plate_read="29C-123.45",
+        normalized_plate="29C12345",
+        kind="yard_in",
+        occurred_at=occurred,
+        source="cam",
+        yard=Yard.objects.first(),
+    )
+    fact = RegistryFact.objects.create(subject="vehicle", subject_id=7, changes={"plate": ["a", "b"]}, source="test")
+    movements = CompiledQuery(lambda plate: Movement.objects.filter(normalized_plate=plate), plate=str)
+    facts = CompiledQuery(lambda subject_id: RegistryFact.objects.filter(subject_id=subject_id), subject_id=int)
+
+    (found,) = movements.all(plate="29C12345")
+    (fact_found,) = facts.all(subject_id=7)
+
+    assert found.id == movement.id and found.occurred_at == occurred
+    assert fact_found.id == fact.id and fact_found.changes == {"plate": ["a", "b"]}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_needs_a_transaction(reference):
+    locked = CompiledQuery(lambda code: Lane.objects.select_for_update().filter(code=code), code=str)
+
+    with transaction.atomic():
+        assert [lane.code for lane in locked.all(code="1119-EX1")] == ["1119-EX1"]
+    with pytest.raises(TransactionManagementError):
+        locked.all(code="1119-EX1")
+
+
+@pytest.mark.django_db
+def test_what_cannot_be_compiled_is_refused_with_the_reason(reference):
+    twice = CompiledQuery(lambda code: Lane.objects.filter(code=code) | Lane.objects.filter(route__code=code), code=str)
+    prefetching = CompiledQuery(lambda code: Lane.objects.filter(code=code).prefetch_related("windows"), code=str)
+
+    with pytest.raises(ValueError, match="appears 2 times"):
+        twice.all(code="1119-EX1")
+    with pytest.raises(ValueError, match="prefetch"):
+        prefetching.all(code="1119-EX1")
+    with pytest.raises(TypeError, match="only str and int"):
+        CompiledQuery(lambda at: Lane.objects.all(), at=datetime)

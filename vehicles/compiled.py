@@ -1,0 +1,136 @@
+"""Querysets that Django builds and compiles once, then runs again with new values.
+
+On the hot paths (the barrier's lookup, a check's lock, the dispatcher's reads) building a queryset and
+compiling it to SQL costs Django more than PostgreSQL spends running it: PostgreSQL keeps the statement
+prepared (psycopg's automatic prepared statements), but Django compiles the same SQL again on every call.
+A ``CompiledQuery`` builds its queryset once per database (with marker values standing for its
+parameters), keeps the SQL and where each parameter goes, and each call binds the new values and makes the
+rows into model instances the way the queryset itself would: its ``select_related``, ``only()``,
+annotations and ``select_for_update`` included, and each statement counted like any other (query budgets,
+``CaptureQueriesContext``).
+
+What it takes: parameters that are text or integers used as plain values (an equality, a ``LIMIT`` is
+not one); a queryset without ``prefetch_related``. Anything else is refused when it is first compiled,
+with the reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.models import Model, QuerySet
+from django.db.models.query import get_related_populators
+from django.db.transaction import TransactionManagementError
+
+# Markers that cannot be mistaken for a real value: text no caller sends, integers no sequence reaches.
+_TEXT_MARKER = "\x1fcompiled-query-parameter-{}\x1f"
+_INTEGER_MARKER = -(2**62)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    params: tuple  # the compiled parameters; None where a call's value goes
+    # (position in params, parameter name, the type Django gave the value: psycopg's Int8 for a bigint column
+    # with server-side binding, so the statement keeps its parameter types and stays the one prepared)
+    slots: tuple[tuple[int, str, type], ...]
+    for_update: bool
+    model: type[Model]
+    model_columns: tuple[int, int]  # the model's own columns in a row: [start, end)
+    init_list: list[str]
+    populators: list
+    converters: tuple  # ((position, converters, expression), ...)
+    annotations: tuple[tuple[str, int], ...]
+
+
+class CompiledQuery:
+    """``build(**values)`` returns the queryset; ``parameters`` names its parameters and their type (``str``
+    or ``int``). ``query.all(**values)`` is ``list(build(**values))``; ``query.first(**values)`` its first
+    row or None."""
+
+    def __init__(self, build: Callable[..., QuerySet], *, using: str = DEFAULT_DB_ALIAS, **parameters: type):
+        for name, kind in parameters.items():
+            if kind not in (str, int):
+                raise TypeError(f"Parameter {name!r}: only str and int parameters can be compiled, not {kind}.")
+        self.build, self.using, self.parameters = build, using, parameters
+        self._plans: dict[str, _Plan] = {}  # by the database's vendor
+        self._lock = threading.Lock()
+
+    def all(self, **values) -> list[Model]:
+        connection = connections[self.using]
+        plan = self._plans.get(connection.vendor) or self._compile(connection)
+        if plan.for_update and connection.get_autocommit():
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        params = list(plan.params)
+        for position, name, kind in plan.slots:
+            params[position] = kind(values[name])
+        with connection.cursor() as cursor:
+            cursor.execute(plan.sql, params)
+            rows = cursor.fetchall()
+        start, end = plan.model_columns
+        instances = []
+        for row in rows:
+            if plan.converters:
+                row = list(row)
+                for position, converters, expression in plan.converters:
+                    value = row[position]
+                    for converter in converters:
+                        value = converter(value, expression, connection)
+                    row[position] = value
+            instance = plan.model.from_db(self.using, plan.init_list, row[start:end])
+            for populator in plan.populators:
+                populator.populate(row, instance)
+            for name, position in plan.annotations:
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        return instances
+
+    def first(self, **values) -> Model | None:
+        rows = self.all(**values)
+        return rows[0] if rows else None
+
+    def _compile(self, connection) -> _Plan:
+        with self._lock:
+            if connection.vendor in self._plans:
+                return self._plans[connection.vendor]
+            markers = {
+                name: _TEXT_MARKER.format(name) if kind is str else _INTEGER_MARKER - index
+                for index, (name, kind) in enumerate(self.parameters.items())
+            }
+            queryset = self.build(**markers)
+            if queryset._prefetch_related_lookups or queryset._known_related_objects:
+                raise ValueError("A compiled query cannot prefetch related objects.")
+            compiler = queryset.query.get_compiler(using=self.using)
+            sql, params = compiler.as_sql()
+            slots = []
+            for name, marker in markers.items():
+                found = [i for i, value in enumerate(params) if isinstance(value, type(marker)) and value == marker]
+                if len(found) != 1:
+                    raise ValueError(
+                        f"Parameter {name!r} appears {len(found)} times among the compiled SQL's values; a compiled "
+                        "query takes each parameter once, as a plain value."
+                    )
+                slots.append((found[0], name, type(params[found[0]])))
+            klass_info, select = compiler.klass_info, compiler.select
+            select_fields = klass_info["select_fields"]
+            start, end = select_fields[0], select_fields[-1] + 1
+            converters = compiler.get_converters([column for column, *_rest in select[: compiler.col_count]])
+            plan = _Plan(
+                sql=sql,
+                params=tuple(None if i in {slot[0] for slot in slots} else v for i, v in enumerate(params)),
+                slots=tuple(slots),
+                for_update=bool(queryset.query.select_for_update),
+                model=klass_info["model"],
+                model_columns=(start, end),
+                init_list=[column.target.attname for column, *_rest in select[start:end]],
+                populators=get_related_populators(klass_info, select, self.using),
+                converters=tuple(
+                    (position, tuple(convs), expression) for position, (convs, expression) in converters.items()
+                ),
+                annotations=tuple((compiler.annotation_col_map or {}).items()),
+            )
+            self._plans[connection.vendor] = plan
+            return plan
