@@ -9,9 +9,10 @@ rows into model instances the way the queryset itself would: its ``select_relate
 annotations and ``select_for_update`` included, and each statement counted like any other (query budgets,
 ``CaptureQueriesContext``).
 
-What it takes: parameters that are text or integers used as plain values (an equality, a ``LIMIT`` is
-not one); a queryset without ``prefetch_related``. Anything else is refused when it is first compiled,
-with the reason.
+What it takes: parameters that are text, integers or moments used as plain values (an equality or a
+comparison; a ``LIMIT`` is not one); a queryset without ``prefetch_related``. Anything else is refused
+when it is first compiled, with the reason. What the build reads besides its parameters (a setting, the
+clock) is read once: it must be what does not change.
 """
 
 from __future__ import annotations
@@ -19,24 +20,34 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
-# Markers that cannot be mistaken for a real value: text no caller sends, integers no sequence reaches.
+# Markers that cannot be mistaken for a real value: text no caller sends, integers no sequence reaches,
+# moments in the first year of the calendar.
 _TEXT_MARKER = "\x1fcompiled-query-parameter-{}\x1f"
 _INTEGER_MARKER = -(2**62)
+
+
+def _marker(name: str, kind: type, index: int):
+    if kind is str:
+        return _TEXT_MARKER.format(name)
+    if kind is int:
+        return _INTEGER_MARKER - index
+    return datetime(1, 1, 1, 0, 0, index, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class _Plan:
     sql: str
     params: tuple  # the compiled parameters; None where a call's value goes
-    # (position in params, parameter name, the type Django gave the value: psycopg's Int8 for a bigint column
-    # with server-side binding, so the statement keeps its parameter types and stays the one prepared)
-    slots: tuple[tuple[int, str, type], ...]
+    # (position in params, parameter name, the type Django wrapped the value in, if any: psycopg's Int8 for a
+    # bigint column with server-side binding, so the statement keeps its parameter types and stays prepared)
+    slots: tuple[tuple[int, str, type | None], ...]
     for_update: bool
     model: type[Model]
     model_columns: tuple[int, int]  # the model's own columns in a row: [start, end)
@@ -47,14 +58,16 @@ class _Plan:
 
 
 class CompiledQuery:
-    """``build(**values)`` returns the queryset; ``parameters`` names its parameters and their type (``str``
-    or ``int``). ``query.all(**values)`` is ``list(build(**values))``; ``query.first(**values)`` its first
+    """``build(**values)`` returns the queryset; ``parameters`` names its parameters and their type (``str``,
+    ``int`` or ``datetime``). ``query.all(**values)`` is ``list(build(**values))``; ``query.first(**values)`` its first
     row or None."""
 
     def __init__(self, build: Callable[..., QuerySet], *, using: str = DEFAULT_DB_ALIAS, **parameters: type):
         for name, kind in parameters.items():
-            if kind not in (str, int):
-                raise TypeError(f"Parameter {name!r}: only str and int parameters can be compiled, not {kind}.")
+            if kind not in (str, int, datetime):
+                raise TypeError(
+                    f"Parameter {name!r}: only str, int and datetime parameters can be compiled, not {kind}."
+                )
         self.build, self.using, self.parameters = build, using, parameters
         self._plans: dict[str, _Plan] = {}  # by the database's vendor
         self._lock = threading.Lock()
@@ -65,8 +78,8 @@ class CompiledQuery:
         if plan.for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
         params = list(plan.params)
-        for position, name, kind in plan.slots:
-            params[position] = kind(values[name])
+        for position, name, wrapper in plan.slots:
+            params[position] = values[name] if wrapper is None else wrapper(values[name])
         with connection.cursor() as cursor:
             cursor.execute(plan.sql, params)
             rows = cursor.fetchall()
@@ -96,10 +109,7 @@ class CompiledQuery:
         with self._lock:
             if connection.vendor in self._plans:
                 return self._plans[connection.vendor]
-            markers = {
-                name: _TEXT_MARKER.format(name) if kind is str else _INTEGER_MARKER - index
-                for index, (name, kind) in enumerate(self.parameters.items())
-            }
+            markers = {name: _marker(name, kind, index) for index, (name, kind) in enumerate(self.parameters.items())}
             queryset = self.build(**markers)
             if queryset._prefetch_related_lookups or queryset._known_related_objects:
                 raise ValueError("A compiled query cannot prefetch related objects.")
@@ -113,7 +123,8 @@ class CompiledQuery:
                         f"Parameter {name!r} appears {len(found)} times among the compiled SQL's values; a compiled "
                         "query takes each parameter once, as a plain value."
                     )
-                slots.append((found[0], name, type(params[found[0]])))
+                compiled_type = type(params[found[0]])
+                slots.append((found[0], name, None if compiled_type is type(marker) else compiled_type))
             klass_info, select = compiler.klass_info, compiler.select
             select_fields = klass_info["select_fields"]
             start, end = select_fields[0], select_fields[-1] + 1

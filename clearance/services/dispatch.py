@@ -20,6 +20,7 @@ from clearance.audit import Actor
 from clearance.errors import Conflict
 from clearance.models import HANDOVER_HOLDS, QUEUE_REGULAR, Declaration, GateDecision, LaneCall, QueueTurn
 from clearance.services import lifecycle
+from vehicles.compiled import CompiledQuery
 from vehicles.models import Lane, hour_start
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,32 @@ def _eligible(lane: Lane, *, now: datetime):
     )
 
 
+# The queue's head as a lane takes it, compiled once per kind of lane and room (vehicles.compiled): a run that
+# calls someone reads it for every lane it fills.
+_HEADS: dict[tuple, CompiledQuery] = {}
+
+
+def _heads(lane: Lane, room: int) -> CompiledQuery:
+    shape = (lane.purpose, lane.is_smart, lane.has_inspection_bay)
+    key = (*shape, room)
+    if key not in _HEADS:
+
+        def build(route_id, direction, now):
+            like = Lane(
+                route_id=route_id,
+                current_direction=direction,
+                purpose=shape[0],
+                is_smart=shape[1],
+                has_inspection_bay=shape[2],
+            )
+            return (
+                _eligible(like, now=now).select_for_update(skip_locked=True, of=("self",)).select_related("fee")[:room]
+            )
+
+        _HEADS[key] = CompiledQuery(build, route_id=int, direction=str, now=datetime)
+    return _HEADS[key]
+
+
 def _next_vehicle(lane: Lane, turn: QueueTurn, heads: list[Declaration], *, now: datetime) -> Declaration | None:
     """The next vehicle for the lane from the queue's ``heads`` (taken, in call order, with SKIP LOCKED:
     rows another dispatcher holds are not among them). After a streak of priority calls, a waiting regular
@@ -187,6 +214,16 @@ def _lanes_worth_locking(lanes: list[Lane], *, now: datetime) -> list[Lane]:
     return worth
 
 
+# A run's first reads, compiled once (vehicles.compiled): the dispatcher runs every few seconds.
+_OPEN_LANES = CompiledQuery(lambda: Lane.objects.filter(is_open=True).order_by("id"))
+# of=self: lock the lane row only, not the route joined by the default ordering, or one dispatcher would keep
+# the other off every lane of the route. SKIP LOCKED: a lane another dispatcher is filling is left to it.
+_LANE_LOCKED = CompiledQuery(
+    lambda lane_id: Lane.objects.select_for_update(skip_locked=True, of=("self",)).filter(id=lane_id).order_by()[:1],
+    lane_id=int,
+)
+
+
 def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     """Call vehicles forward to every lane with room. Each lane is handled in its own transaction with
     the lane row locked (SKIP LOCKED: a lane another dispatcher is filling is left to it).
@@ -197,17 +234,10 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     now = now or timezone.now()
     called = []
     # Every open lane, the empty-return lanes too (they take empty trucks only: ``_eligible``).
-    lanes = list(Lane.objects.filter(is_open=True).order_by("id"))
+    lanes = _OPEN_LANES.all()
     for candidate in _lanes_worth_locking(lanes, now=now):
         with transaction.atomic():
-            # of=self: lock the lane row only, not the route joined by the default ordering, or one
-            # dispatcher would keep the other off every lane of the route.
-            lane = (
-                Lane.objects.select_for_update(skip_locked=True, of=("self",))
-                .filter(id=candidate.id)
-                .order_by()
-                .first()
-            )
+            lane = _LANE_LOCKED.first(lane_id=candidate.id)
             if lane is None:
                 continue
             room = lane_room(lane, now=now)
@@ -219,9 +249,7 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
             # The queue's head, as many as there is room for, in one query; a regular truck's turn (after a
             # streak of priority calls) is looked up on its own.
             # Each with its fee: whether a called vehicle gets its gate pass is known without a query if unpaid.
-            heads = list(
-                _eligible(lane, now=now).select_for_update(skip_locked=True, of=("self",)).select_related("fee")[:room]
-            )
+            heads = _heads(lane, room).all(route_id=lane.route_id, direction=lane.current_direction, now=now)
             streak_before = turn.priority_streak
             for _ in range(room):
                 declaration = _next_vehicle(lane, turn, heads, now=now)
