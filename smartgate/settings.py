@@ -139,6 +139,8 @@ else:
     # SQLite is the single-user embedded default; wait for a writer instead of failing at once.
     _database.setdefault("OPTIONS", {})["timeout"] = 20
 DATABASES = {"default": _database}
+# How many prepared statements psycopg keeps per connection (smartgate.apps.prepared_statements_kept).
+DATABASE_PREPARED_MAX = env_int("DATABASE_PREPARED_MAX", default=500, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # django-axes first: it refuses a locked-out login before the password is even checked.

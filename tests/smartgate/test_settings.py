@@ -118,3 +118,24 @@ def test_private_webhook_targets_are_allowed_only_when_debugging(debug, expected
     )
 
     assert result.stdout.strip().splitlines()[-1] == expected, result.stderr
+
+
+@pytest.mark.django_db
+def test_postgres_prepares_a_repeated_statement_and_keeps_many(settings):
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are PostgreSQL's")
+    connection.ensure_connection()
+    statement = "SELECT count(*) FROM django_content_type WHERE app_label = %s -- prepared-statement test"
+    for _ in range(6):
+        with connection.cursor() as cursor:
+            cursor.execute(statement, ["clearance"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE %s", ["%prepared-statement test%"]
+        )
+        (prepared,) = cursor.fetchone()
+
+    assert prepared == 1  # parsed and planned once, then run from the server's copy
+    assert connection.connection.prepared_max == settings.DATABASE_PREPARED_MAX
