@@ -84,23 +84,18 @@ _ACTIVE_DECLARATION = CompiledQuery(
             "event_seq",
             "fee__status",
             "handover_status",
-        )
-        .order_by("pk")[:1]
+        )[:1]
     ),
     normalized_plate=str,
 )
 # The vehicle in this lane, as the border line sees it cross.
 _IN_LANE = CompiledQuery(
-    lambda normalized_plate, lane_id: (
-        Declaration.objects.select_for_update()
-        .filter(
-            ACTIVE_DECLARATION,
-            vehicle__normalized_plate=normalized_plate,
-            stage=Declaration.Stage.IN_LANE,
-            lane_id=lane_id,
-        )
-        .order_by("pk")[:1]
-    ),
+    lambda normalized_plate, lane_id: Declaration.objects.select_for_update().filter(
+        ACTIVE_DECLARATION,
+        vehicle__normalized_plate=normalized_plate,
+        stage=Declaration.Stage.IN_LANE,
+        lane_id=lane_id,
+    )[:1],
     normalized_plate=str,
     lane_id=int,
 )
@@ -109,8 +104,7 @@ _ON_WEIGHBRIDGE = CompiledQuery(
     lambda normalized_plate: (
         Declaration.objects.select_for_update(of=("self",))
         .select_related("vehicle")
-        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)
-        .order_by("pk")[:1]
+        .filter(ACTIVE_DECLARATION, vehicle__normalized_plate=normalized_plate)[:1]
     ),
     normalized_plate=str,
 )

@@ -24,6 +24,7 @@ from clearance.models import (
 from clearance.roles import is_supervisor
 from clearance.services import lifecycle
 from clearance.services.legs import leg_arrival_record
+from vehicles.compiled import CompiledQuery
 from vehicles.models import Movement, Yard
 from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
@@ -81,21 +82,37 @@ def yard_arrival_record(
     return arrival
 
 
+# The arriving vehicle's declaration, by tractor or by trailer plate, compiled once (vehicles.compiled) for
+# the perishable chapters in force (a setting the build reads).
+_ARRIVING: dict[tuple[str, ...], tuple[CompiledQuery, CompiledQuery]] = {}
+
+
+def _arriving() -> tuple[CompiledQuery, CompiledQuery]:
+    chapters = tuple(settings.SMARTGATE_PERISHABLE_CHAPTERS)
+    if chapters not in _ARRIVING:
+
+        def candidates():
+            return (
+                Declaration.objects.select_for_update(of=("self",))
+                .select_related("company", "slot", "route__gate")
+                .annotate(has_perishable_goods=has_perishable_goods())
+                .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
+            )
+
+        _ARRIVING[chapters] = (
+            CompiledQuery(lambda plate: candidates().filter(vehicle__normalized_plate=plate)[:1], plate=str),
+            CompiledQuery(lambda plate: candidates().filter(trailer__normalized_plate=plate)[:1], plate=str),
+        )
+    return _ARRIVING[chapters]
+
+
 def _arrival_record(
     *, plate_read: str, yard: Yard, occurred_at: datetime, source: str, actor: Actor
 ) -> YardArrival | Conflict:
     normalized = normalize_plate(plate_read)
-    candidates = (
-        Declaration.objects.select_for_update(of=("self",))
-        .select_related("company", "slot", "route__gate")
-        .annotate(has_perishable_goods=has_perishable_goods())
-        .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
-    )
+    by_tractor, by_trailer = _arriving()
     # Two indexed lookups, the tractor's plate first: an OR across the two joins would read a whole index.
-    declaration = (
-        candidates.filter(vehicle__normalized_plate=normalized).first()
-        or candidates.filter(trailer__normalized_plate=normalized).first()
-    )
+    declaration = by_tractor.first(plate=normalized) or by_trailer.first(plate=normalized)
     if declaration is not None and yard.route_id is not None and declaration.route_id != yard.route_id:
         return Conflict(
             f"This vehicle is declared for route {declaration.route.code}; {yard.name} serves route "
