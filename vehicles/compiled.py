@@ -69,11 +69,15 @@ class CompiledQuery:
                     f"Parameter {name!r}: only str, int and datetime parameters can be compiled, not {kind}."
                 )
         self.build, self.using, self.parameters = build, using, parameters
-        self._plans: dict[str, _Plan] = {}  # by the database's vendor
+        self._plans: dict[str, _Plan] = {}  # by the database's vendor (PostgreSQL only, for now)
         self._lock = threading.Lock()
 
     def all(self, **values) -> list[Model]:
         connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            # The embedded default (SQLite) adapts values before they reach the SQL (a moment becomes text), so
+            # a marker cannot be found again; it runs the queryset as built, as it would without this module.
+            return list(self.build(**values))
         plan = self._plans.get(connection.vendor) or self._compile(connection)
         if plan.for_update and connection.get_autocommit():
             raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")

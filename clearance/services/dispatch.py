@@ -71,6 +71,9 @@ def _counts(**querysets: QuerySet) -> dict[str, int]:
 def _rows_together(*querysets: QuerySet) -> list[list[tuple]]:
     """The rows of each ``values_list`` queryset (distinct column names, values that JSON keeps: numbers,
     text, booleans), read in one query: each comes back as a JSON array of its rows."""
+    if connection.vendor != "postgresql":
+        # json_agg is PostgreSQL's: the embedded default (SQLite) reads them one by one.
+        return [[tuple(row) for row in queryset] for queryset in querysets]
     parts, params = [], []
     for queryset in querysets:
         sql, query_params = queryset.query.sql_with_params()
