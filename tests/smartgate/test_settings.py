@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -139,3 +140,28 @@ def test_postgres_prepares_a_repeated_statement_and_keeps_many(settings):
 
     assert prepared == 1  # parsed and planned once, then run from the server's copy
     assert connection.connection.prepared_max == settings.DATABASE_PREPARED_MAX
+
+
+def test_embedded_default_declares_checks_and_dispatches(tmp_path):
+    # make run's own steps on a fresh SQLite file: the dispatcher's SQL must not be PostgreSQL's alone.
+    database = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}", "DJANGO_DEBUG": "true"}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE", "CELERY", "DJANGO"))}
+    for command in (
+        ["migrate", "--no-input"],
+        ["load_reference"],
+        ["load_tariff"],
+        ["setup_roles"],
+        ["demo", "--traffic"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "manage.py", *command],
+            cwd=REPO_ROOT,
+            env={**clean, **database},
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert result.returncode == 0, f"{command}: {result.stderr[-2000:]}"
+
+    called = re.search(r"(\d+) called to lanes", result.stdout)
+    assert called and int(called.group(1)) > 0, result.stdout
