@@ -13,7 +13,7 @@ from clearance.services.dispatch import dispatch_run
 from clearance.services.fees import payment_record
 from clearance.services.gate import crossing_record, weighbridge_record
 from tests.factories import DeclarationFactory, notice_has_run, truck_plate_read
-from vehicles.models import GateDevice, Movement
+from vehicles.models import GateDevice, Lane, Movement
 
 pytestmark = pytest.mark.usefixtures("tariff", "reference")
 
@@ -91,7 +91,10 @@ def test_a_dispatch_that_calls_one_vehicle_stays_within_its_budget(django_assert
     notice_has_run()
     Declaration.objects.filter(id=declaration.id).update(arrival_held_until=None)
 
-    lanes = 2  # 1119-EX1 and -EX2 take its exports (the second looks and finds nobody left)
+    # 1119-EX1 and -EX2 take its exports (the second looks and finds nobody left); the reversible lane, open
+    # 07:00–22:00, is closed so that the count holds at any hour the test runs.
+    Lane.objects.filter(code="1119-REV1").update(is_open=False)
+    lanes = 2
 
     with django_assert_max_num_queries(DISPATCH_RUN + lanes * DISPATCH_PER_LANE + DISPATCH_PER_CALL + TURN_CREATED):
         called = dispatch_run()

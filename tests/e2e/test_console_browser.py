@@ -104,8 +104,10 @@ def called_by_the_dispatcher(n: int) -> Declaration:
 
 def waiting_in_the_yard(n: int) -> Declaration:
     """A truck that stays in the yard (the dispatcher calls a cleared one at once): a yellow-channel truck,
-    with the route's export inspection bay closed, so no lane may take it."""
-    lane_set_open(lane_id=Lane.objects.get(code="1119-EX2").id, is_open=False, actor=Actor.system("bay closed"))
+    with the route's export inspection bay closed, so no lane may take it. The reversible lane (07:00–22:00,
+    exports) is closed too, so that a vehicle sent back to the queue stays there at any hour the test runs."""
+    for code in ("1119-EX2", "1119-REV1"):
+        lane_set_open(lane_id=Lane.objects.get(code=code).id, is_open=False, actor=Actor.system("closed for the test"))
     HsRiskRule.objects.get_or_create(hs_prefix="8471", defaults={"weight": 35, "description": "Laptops"})
     declaration = DeclarationFactory(n=n, stage=Declaration.Stage.IN_YARD, status=Declaration.Status.INSPECTION)
     HsRiskRule.objects.filter(hs_prefix="8471").delete()  # the trucks after it are green again
