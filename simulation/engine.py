@@ -492,7 +492,7 @@ class Day:
         yield self.cleared[declaration.id]
         yield self.env.timeout(plan.pay_minutes * 60)
         self.now()
-        fee = Fee.objects.filter(declaration_id=declaration.id).first()
+        fee = Fee.objects.filter(declaration_id=declaration.id).select_related("declaration").first()
         if fee is None or fee.status != Fee.Status.ISSUED:
             return  # none issued, already paid, or void: the crossing was cancelled
         payment_record(

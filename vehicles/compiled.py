@@ -9,26 +9,27 @@ rows into model instances the way the queryset itself would: its ``select_relate
 annotations and ``select_for_update`` included, and each statement counted like any other (query budgets,
 ``CaptureQueriesContext``).
 
-What it takes: parameters that are text, integers or moments used as plain values (an equality or a
-comparison; a ``LIMIT`` is not one); a queryset without ``prefetch_related``. Anything else is refused
-when it is first compiled, with the reason. What the build reads besides its parameters (a setting, the
-clock) is read once: it must be what does not change.
+What it takes: parameters that are text, integers, dates or moments used as plain values (an equality or a
+comparison; a ``LIMIT`` is not one). Anything else is refused when it is first compiled, with the reason.
+A ``prefetch_related`` runs after the rows, as the queryset's would (its own queries built each time). What
+the build reads besides its parameters (a setting, the clock) is read once: it must be what does not change;
+what changes (the clock's date, say) is a parameter.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.db.models import Model, QuerySet
+from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
 # Markers that cannot be mistaken for a real value: text no caller sends, integers no sequence reaches,
-# moments in the first year of the calendar.
+# moments and dates in the first year of the calendar.
 _TEXT_MARKER = "\x1fcompiled-query-parameter-{}\x1f"
 _INTEGER_MARKER = -(2**62)
 
@@ -38,6 +39,8 @@ def _marker(name: str, kind: type, index: int):
         return _TEXT_MARKER.format(name)
     if kind is int:
         return _INTEGER_MARKER - index
+    if kind is date:
+        return date(1, 1, 1) + timedelta(days=index)
     return datetime(1, 1, 1, 0, 0, index, tzinfo=UTC)
 
 
@@ -55,18 +58,19 @@ class _Plan:
     populators: list
     converters: tuple  # ((position, converters, expression), ...)
     annotations: tuple[tuple[str, int], ...]
+    prefetch: tuple  # the queryset's prefetch_related lookups, run on the rows
 
 
 class CompiledQuery:
     """``build(**values)`` returns the queryset; ``parameters`` names its parameters and their type (``str``,
-    ``int`` or ``datetime``). ``query.all(**values)`` is ``list(build(**values))``; ``query.first(**values)`` its first
-    row or None."""
+    ``int``, ``date`` or ``datetime``). ``query.all(**values)`` is ``list(build(**values))``;
+    ``query.first(**values)`` its first row or None."""
 
     def __init__(self, build: Callable[..., QuerySet], *, using: str = DEFAULT_DB_ALIAS, **parameters: type):
         for name, kind in parameters.items():
-            if kind not in (str, int, datetime):
+            if kind not in (str, int, date, datetime):
                 raise TypeError(
-                    f"Parameter {name!r}: only str, int and datetime parameters can be compiled, not {kind}."
+                    f"Parameter {name!r}: only str, int, date and datetime parameters can be compiled, not {kind}."
                 )
         self.build, self.using, self.parameters = build, using, parameters
         self._plans: dict[str, _Plan] = {}  # by the database's vendor (PostgreSQL only, for now)
@@ -103,6 +107,8 @@ class CompiledQuery:
             for name, position in plan.annotations:
                 setattr(instance, name, row[position])
             instances.append(instance)
+        if plan.prefetch and instances:
+            prefetch_related_objects(instances, *plan.prefetch)
         return instances
 
     def first(self, **values) -> Model | None:
@@ -115,8 +121,8 @@ class CompiledQuery:
                 return self._plans[connection.vendor]
             markers = {name: _marker(name, kind, index) for index, (name, kind) in enumerate(self.parameters.items())}
             queryset = self.build(**markers)
-            if queryset._prefetch_related_lookups or queryset._known_related_objects:
-                raise ValueError("A compiled query cannot prefetch related objects.")
+            if queryset._known_related_objects:
+                raise ValueError("A compiled query cannot be built from a related manager's queryset.")
             compiler = queryset.query.get_compiler(using=self.using)
             sql, params = compiler.as_sql()
             slots = []
@@ -146,6 +152,20 @@ class CompiledQuery:
                     (position, tuple(convs), expression) for position, (convs, expression) in converters.items()
                 ),
                 annotations=tuple((compiler.annotation_col_map or {}).items()),
+                prefetch=tuple(queryset._prefetch_related_lookups),
             )
             self._plans[connection.vendor] = plan
             return plan
+
+
+_BY_KEY: dict[Hashable, CompiledQuery] = {}
+
+
+def compiled_for(key: Hashable, build: Callable[..., QuerySet], **parameters: type) -> CompiledQuery:
+    """The ``CompiledQuery`` kept under ``key``, made from ``build`` the first time. For queries whose shape
+    depends on what the build reads besides its parameters (a kind of lane, a setting, an engine): the key
+    names that, so each shape is compiled once and a changed setting gets a query of its own."""
+    query = _BY_KEY.get(key)
+    if query is None:
+        query = _BY_KEY.setdefault(key, CompiledQuery(build, **parameters))
+    return query

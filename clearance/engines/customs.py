@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -55,27 +55,35 @@ def _count(queryset: QuerySet, *, correlated_on: str) -> Coalesce:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+def violations_since() -> date:
+    """The first day whose company violations count against a declaration assessed now."""
+    return local_date(timezone.now()) - timedelta(days=reference.risk_settings().violation_window_days)
+
+
+def rules_prepare(declarations: QuerySet[Declaration], *, since: date) -> QuerySet[Declaration]:
+    """One query for the declaration, its company, its vehicle's weighed tare, its company's violations
+    from ``since`` and its unsealed containers (counted by the database); a second for its goods lines.
+    It reads nothing but its arguments: the check compiles it once (``CheckEngine``)."""
+    return (
+        declarations.select_related("company", "vehicle")
+        .prefetch_related("goods")
+        .annotate(
+            recent_violations=_count(
+                CompanyViolation.objects.filter(company_id=OuterRef("company_id"), occurred_on__gte=since),
+                correlated_on="company_id",
+            ),
+            unsealed_containers=_count(
+                Container.objects.filter(declaration_id=OuterRef("id"), seals=[]), correlated_on="declaration_id"
+            ),
+        )
+    )
+
+
 class RulesCustomsGateway:
     """The built-in risk engine over the rules officers edit in the admin."""
 
     def prepare(self, declarations: QuerySet[Declaration]) -> QuerySet[Declaration]:
-        """One query for the declaration, its company, its vehicle's weighed tare, its company's recent
-        violations and its unsealed containers (counted by the database); a second for its goods lines."""
-        risk = reference.risk_settings()
-        since = local_date(timezone.now()) - timedelta(days=risk.violation_window_days)
-        return (
-            declarations.select_related("company", "vehicle")
-            .prefetch_related("goods")
-            .annotate(
-                recent_violations=_count(
-                    CompanyViolation.objects.filter(company_id=OuterRef("company_id"), occurred_on__gte=since),
-                    correlated_on="company_id",
-                ),
-                unsealed_containers=_count(
-                    Container.objects.filter(declaration_id=OuterRef("id"), seals=[]), correlated_on="declaration_id"
-                ),
-            )
-        )
+        return rules_prepare(declarations, since=violations_since())
 
     def assess(self, declaration: Declaration) -> Verdict:
         risk = reference.risk_settings()

@@ -18,8 +18,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -30,14 +30,14 @@ from clearance import metrics
 from clearance.audit import Actor
 from clearance.engines import Reason, Verdict, reference
 from clearance.engines.border_guard import border_guard_assess, border_guard_prepare
-from clearance.engines.customs import customs_gateway
+from clearance.engines.customs import RulesCustomsGateway, customs_gateway, rules_prepare, violations_since
 from clearance.engines.health import health_assess
 from clearance.engines.quarantine import quarantine_assess
 from clearance.models import CHECK_FAILED_REASON, Check, CheckReason, Declaration, Inspection
 from clearance.models.reference import REFERENCE_CHANGE_TABLE
 from clearance.services import lifecycle
 from clearance.services.enqueue import checks_enqueue
-from vehicles.compiled import CompiledQuery
+from vehicles.compiled import CompiledQuery, compiled_for
 
 logger = logging.getLogger(__name__)
 
@@ -67,35 +67,41 @@ class CheckEngine:
     handful of queries; ``assess`` answers the Verdict."""
 
     assess: Callable[[Declaration], Verdict]
-    prepare: Callable[[QuerySet[Declaration]], QuerySet[Declaration]] = lambda declarations: declarations
-    # ``prepare`` reads nothing but its queryset (no clock, no setting, no prefetch): its load is compiled once
-    # (vehicles.compiled) and run again with each declaration's id.
+    prepare: Callable[..., QuerySet[Declaration]] = lambda declarations: declarations
+    # ``prepare`` reads nothing but its queryset and ``values()`` (no clock, no setting): its load is compiled
+    # once (vehicles.compiled) and run again with each declaration's id and the values of the moment, whose
+    # types ``parameters`` names.
     compiled: bool = False
+    parameters: dict[str, type] = field(default_factory=dict)
+    values: Callable[[], dict] = dict
 
     def load(self, declaration_id: int) -> Declaration:
         if not self.compiled:
             return self.prepare(Declaration.objects.filter(id=declaration_id)).get()
-        query = _LOADS.get(self.prepare)
-        if query is None:
-            prepare = self.prepare
-            query = _LOADS.setdefault(
-                prepare,
-                CompiledQuery(
-                    lambda declaration_id: prepare(Declaration.objects.filter(id=declaration_id)), declaration_id=int
-                ),
-            )
-        declaration = query.first(declaration_id=declaration_id)
+        prepare = self.prepare
+        query = compiled_for(
+            ("check load", prepare),  # module-level functions: one query per engine
+            lambda declaration_id, **values: prepare(Declaration.objects.filter(id=declaration_id), **values),
+            declaration_id=int,
+            **self.parameters,
+        )
+        declaration = query.first(declaration_id=declaration_id, **self.values())
         if declaration is None:
             raise Declaration.DoesNotExist(f"Declaration {declaration_id} does not exist.")
         return declaration
 
 
-_LOADS: dict[Callable, CompiledQuery] = {}
-
-
 def _customs_engine() -> CheckEngine:
-    # A replacement customs system needs no ``prepare``: it gets the declaration and reads what it wants.
     gateway = customs_gateway()
+    if type(gateway) is RulesCustomsGateway:
+        return CheckEngine(
+            assess=gateway.assess,
+            prepare=rules_prepare,
+            compiled=True,
+            parameters={"since": date},
+            values=lambda: {"since": violations_since()},
+        )
+    # A replacement customs system needs no ``prepare``: it gets the declaration and reads what it wants.
     return CheckEngine(assess=gateway.assess, prepare=getattr(gateway, "prepare", CheckEngine.prepare))
 
 

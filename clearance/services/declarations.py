@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 from django.db.models import CharField, F, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
@@ -357,6 +357,25 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
     return outcome
 
 
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+
+
+def _once_more_after_a_deadlock(write):
+    """``write()`` in a transaction (a savepoint inside the caller's), run once more if PostgreSQL ended it
+    to break a deadlock. Two submissions naming the same vehicle and driver can each hold a registry row
+    the other waits for (each statement of a transaction reads the rows committed by then, so one may
+    find the driver a third submission just registered, and lock it, before it finds the vehicle). The
+    one PostgreSQL ends wrote nothing; tried again, it reads what the other committed."""
+    try:
+        with transaction.atomic():
+            return write()
+    except OperationalError as error:
+        if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
+            raise
+    with transaction.atomic():
+        return write()
+
+
 def declarations_submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[Declaration | DomainError]:
     """Declare many crossings, each as ``declaration_submit`` would, taken in order: per item the new
     declaration (its lines, checks and chain held in memory, ready to show) or the error a single
@@ -365,8 +384,7 @@ def declarations_submit_many(*, company: Company, actor: Actor, items: list[dict
     customs numbers and containers, one allocation of ids, the registry read and upserted per table, and
     one write of everything else (vehicles.bulk.rows_insert)."""
     try:
-        with transaction.atomic():
-            return _submit_many(company=company, actor=actor, items=items)
+        return _once_more_after_a_deadlock(lambda: _submit_many(company=company, actor=actor, items=items))
     except IntegrityError:
         if len(items) > 1:
             # A concurrent request took a vehicle, number or container between our read and our write:

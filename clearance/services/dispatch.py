@@ -20,7 +20,7 @@ from clearance.audit import Actor
 from clearance.errors import Conflict
 from clearance.models import HANDOVER_HOLDS, QUEUE_REGULAR, Declaration, GateDecision, LaneCall, QueueTurn
 from clearance.services import lifecycle
-from vehicles.compiled import CompiledQuery
+from vehicles.compiled import CompiledQuery, compiled_for
 from vehicles.models import Lane, hour_start
 
 logger = logging.getLogger(__name__)
@@ -115,30 +115,22 @@ def _eligible(lane: Lane, *, now: datetime):
     )
 
 
-# The queue's head as a lane takes it, compiled once per kind of lane and room (vehicles.compiled): a run that
-# calls someone reads it for every lane it fills.
-_HEADS: dict[tuple, CompiledQuery] = {}
-
-
 def _heads(lane: Lane, room: int) -> CompiledQuery:
+    """The queue's head as a lane takes it, compiled once per kind of lane and room (vehicles.compiled): a run
+    that calls someone reads it for every lane it fills."""
     shape = (lane.purpose, lane.is_smart, lane.has_inspection_bay)
-    key = (*shape, room)
-    if key not in _HEADS:
 
-        def build(route_id, direction, now):
-            like = Lane(
-                route_id=route_id,
-                current_direction=direction,
-                purpose=shape[0],
-                is_smart=shape[1],
-                has_inspection_bay=shape[2],
-            )
-            return (
-                _eligible(like, now=now).select_for_update(skip_locked=True, of=("self",)).select_related("fee")[:room]
-            )
+    def build(route_id, direction, now):
+        like = Lane(
+            route_id=route_id,
+            current_direction=direction,
+            purpose=shape[0],
+            is_smart=shape[1],
+            has_inspection_bay=shape[2],
+        )
+        return _eligible(like, now=now).select_for_update(skip_locked=True, of=("self",)).select_related("fee")[:room]
 
-        _HEADS[key] = CompiledQuery(build, route_id=int, direction=str, now=datetime)
-    return _HEADS[key]
+    return compiled_for(("queue heads", *shape, room), build, route_id=int, direction=str, now=datetime)
 
 
 def _next_vehicle(lane: Lane, turn: QueueTurn, heads: list[Declaration], *, now: datetime) -> Declaration | None:

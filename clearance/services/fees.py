@@ -21,6 +21,7 @@ from clearance.models import Declaration, Fee, GateDecision, Payment
 from clearance.services import lifecycle
 from clearance.services.tariffs import fee_create
 from clearance.tickets import ticket_payload, ticket_token
+from vehicles.compiled import CompiledQuery
 
 logger = logging.getLogger(__name__)
 PAYMENT_PROVIDER = Actor.system("payment-provider")
@@ -54,6 +55,24 @@ class PaymentRejected(DomainError):
     title = "Payment rejected"
 
 
+# The callback's two reads, compiled once (vehicles.compiled): every crossing's fee is paid through here.
+_ACCEPTED_PAYMENT = CompiledQuery(
+    lambda provider_payment_id: Payment.objects.filter(
+        provider_payment_id=provider_payment_id, status=Payment.Status.ACCEPTED
+    ).order_by("pk")[:1],
+    provider_payment_id=str,
+)
+_FEE_LOCKED = CompiledQuery(
+    lambda reference: (
+        Fee.objects.select_for_update()
+        .select_related("declaration")
+        .filter(declaration__reference=reference)
+        .order_by("pk")[:1]
+    ),
+    reference=str,
+)
+
+
 def payment_record(*, provider_payment_id: str, reference: str, amount_vnd: Decimal, payload: dict) -> Payment:
     """Record a provider's confirmation. A replay of an accepted payment returns it and pays nothing
     more; an amount that does not match the fee is rejected, and the rejection is kept for the record.
@@ -61,17 +80,10 @@ def payment_record(*, provider_payment_id: str, reference: str, amount_vnd: Deci
     Raises PaymentRejected (422).
     """
     with transaction.atomic():
-        accepted = Payment.objects.filter(
-            provider_payment_id=provider_payment_id, status=Payment.Status.ACCEPTED
-        ).first()
+        accepted = _ACCEPTED_PAYMENT.first(provider_payment_id=provider_payment_id)
         if accepted is not None:
             return accepted
-        fee = (
-            Fee.objects.select_for_update()
-            .select_related("declaration")
-            .filter(declaration__reference=reference)
-            .first()
-        )
+        fee = _FEE_LOCKED.first(reference=reference)
         if fee is None:
             problem = f"No fee has been issued for {reference}."
         elif fee.status in (Fee.Status.VOIDED, Fee.Status.REFUND_DUE):

@@ -24,7 +24,7 @@ from clearance.models import (
 from clearance.roles import is_supervisor
 from clearance.services import lifecycle
 from clearance.services.legs import leg_arrival_record
-from vehicles.compiled import CompiledQuery
+from vehicles.compiled import CompiledQuery, compiled_for
 from vehicles.models import Movement, Yard
 from vehicles.plates import normalize_plate
 from vehicles.services import movement_record
@@ -82,28 +82,31 @@ def yard_arrival_record(
     return arrival
 
 
-# The arriving vehicle's declaration, by tractor or by trailer plate, compiled once (vehicles.compiled) for
-# the perishable chapters in force (a setting the build reads).
-_ARRIVING: dict[tuple[str, ...], tuple[CompiledQuery, CompiledQuery]] = {}
+def _arriving_candidates():
+    return (
+        Declaration.objects.select_for_update(of=("self",))
+        .select_related("company", "slot", "route__gate")
+        .annotate(has_perishable_goods=has_perishable_goods())
+        .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
+    )
 
 
 def _arriving() -> tuple[CompiledQuery, CompiledQuery]:
+    """The arriving vehicle's declaration, by tractor or by trailer plate, compiled once (vehicles.compiled)
+    for the perishable chapters in force (a setting the build reads)."""
     chapters = tuple(settings.SMARTGATE_PERISHABLE_CHAPTERS)
-    if chapters not in _ARRIVING:
-
-        def candidates():
-            return (
-                Declaration.objects.select_for_update(of=("self",))
-                .select_related("company", "slot", "route__gate")
-                .annotate(has_perishable_goods=has_perishable_goods())
-                .filter(ACTIVE_DECLARATION, stage__in=[Declaration.Stage.EXPECTED, Declaration.Stage.IN_YARD])
-            )
-
-        _ARRIVING[chapters] = (
-            CompiledQuery(lambda plate: candidates().filter(vehicle__normalized_plate=plate)[:1], plate=str),
-            CompiledQuery(lambda plate: candidates().filter(trailer__normalized_plate=plate)[:1], plate=str),
-        )
-    return _ARRIVING[chapters]
+    return (
+        compiled_for(
+            ("arriving by tractor", chapters),
+            lambda plate: _arriving_candidates().filter(vehicle__normalized_plate=plate)[:1],
+            plate=str,
+        ),
+        compiled_for(
+            ("arriving by trailer", chapters),
+            lambda plate: _arriving_candidates().filter(trailer__normalized_plate=plate)[:1],
+            plate=str,
+        ),
+    )
 
 
 def _arrival_record(

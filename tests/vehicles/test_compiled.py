@@ -1,14 +1,14 @@
 """vehicles.compiled: a query compiled once answers, call after call, what its queryset answers."""
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 import pytest
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Prefetch
 from django.db.transaction import TransactionManagementError
 
 from vehicles.compiled import CompiledQuery
-from vehicles.models import Lane, Movement, RegistryFact, Yard
+from vehicles.models import Lane, LaneWindow, Movement, RegistryFact, Yard
 
 
 def lanes_of_route(route_code, direction):
@@ -96,11 +96,35 @@ def test_a_locking_query_needs_a_transaction(reference):
 @pytest.mark.django_db
 def test_what_cannot_be_compiled_is_refused_with_the_reason(reference):
     twice = CompiledQuery(lambda code: Lane.objects.filter(code=code) | Lane.objects.filter(route__code=code), code=str)
-    prefetching = CompiledQuery(lambda code: Lane.objects.filter(code=code).prefetch_related("windows"), code=str)
+    lane = Lane.objects.get(code="1119-AV1")
+    of_a_related_manager = CompiledQuery(lambda note: lane.windows.filter(note=note), note=str)
 
     with pytest.raises(ValueError, match="appears 2 times"):
         twice.all(code="1119-EX1")
-    with pytest.raises(ValueError, match="prefetch"):
-        prefetching.all(code="1119-EX1")
-    with pytest.raises(TypeError, match="only str, int and datetime"):
+    with pytest.raises(ValueError, match="related manager"):
+        of_a_related_manager.all(note="night pilot")
+    with pytest.raises(TypeError, match="only str, int, date and datetime"):
         CompiledQuery(lambda at: Lane.objects.all(), at=float)
+
+
+@pytest.mark.django_db
+def test_a_date_parameter_and_a_prefetch_answer_as_the_queryset(reference, django_assert_num_queries):
+    lane = Lane.objects.get(code="1119-AV1")
+    LaneWindow.objects.create(lane=lane, starts_at=time(6), ends_at=time(7), valid_from=date(2027, 1, 1))
+
+    def windows_valid_on(code, day):
+        return (
+            Lane.objects.filter(code=code, windows__valid_from__lte=day)
+            .distinct()
+            .prefetch_related(Prefetch("windows", queryset=LaneWindow.objects.order_by("starts_at")))
+        )
+
+    valid_on = CompiledQuery(windows_valid_on, code=str, day=date)
+    assert valid_on.all(code="1119-AV1", day=date(2026, 12, 31)) == []  # compiled here
+
+    with django_assert_num_queries(2):  # the lane, then its windows
+        (found,) = valid_on.all(code="1119-AV1", day=date(2027, 1, 1))
+        starts = [window.starts_at for window in found.windows.all()]  # prefetched: no query
+
+    assert starts == [window.starts_at for window in windows_valid_on("1119-AV1", date(2027, 1, 1))[0].windows.all()]
+    assert time(6) in starts
