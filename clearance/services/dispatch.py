@@ -218,6 +218,14 @@ _LANE_LOCKED = CompiledQuery(
     lane_id=int,
 )
 
+_TURN_LOCKED = CompiledQuery(
+    lambda route_id, direction: (
+        QueueTurn.objects.select_for_update().filter(route_id=route_id, direction=direction).order_by()[:1]
+    ),
+    route_id=int,
+    direction=str,
+)
+
 
 def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
     """Call vehicles forward to every lane with room. Each lane is handled in its own transaction with
@@ -238,8 +246,12 @@ def dispatch_run(*, now: datetime | None = None) -> list[Declaration]:
             room = lane_room(lane, now=now)
             if room <= 0:
                 continue
-            turn, _created = QueueTurn.objects.select_for_update().get_or_create(
-                route_id=lane.route_id, direction=lane.current_direction
+            turn = (
+                _TURN_LOCKED.first(route_id=lane.route_id, direction=lane.current_direction)
+                # The route's first call ever starts its queue turn.
+                or QueueTurn.objects.select_for_update().get_or_create(
+                    route_id=lane.route_id, direction=lane.current_direction
+                )[0]
             )
             # The queue's head, as many as there is room for, in one query; a regular truck's turn (after a
             # streak of priority calls) is looked up on its own.

@@ -16,12 +16,34 @@ from django.utils import timezone
 from clearance import gate_pass
 from clearance.gate_pass_keys import key_ring
 from clearance.models import Declaration, Fee, GatePass
+from vehicles.compiled import CompiledQuery
 
 logger = logging.getLogger(__name__)
 
 # The next gate pass id, drawn from the table's own sequence (PostgreSQL): the pass is signed before it is
 # written. A pass not written after all (a standing one kept) leaves a gap, as a rollback would.
 _NEXT_PASS_ID = RawSQL("nextval(pg_get_serial_sequence(%s, 'id'))", [GatePass._meta.db_table])
+
+
+def _pass_facts(declaration_id: int):
+    standing = GatePass.objects.filter(declaration_id=OuterRef("id"), revoked_at__isnull=True).order_by("id")
+    annotations = {
+        "standing_id": Subquery(standing.values("id")[:1]),
+        "standing_lane_id": Subquery(standing.values("lane_id")[:1]),
+    }
+    if connection.vendor == "postgresql":
+        annotations["new_id"] = _NEXT_PASS_ID
+    return (
+        Declaration.objects.filter(id=declaration_id, fee__status=Fee.Status.PAID)
+        .select_related("vehicle", "route", "lane")
+        .only("id", "vehicle__normalized_plate", "route__code", "lane__code")
+        .annotate(**annotations)
+        .order_by()[:1]
+    )
+
+
+# Read on every call and every payment that makes a pass due: compiled once (vehicles.compiled).
+_PASS_FACTS = CompiledQuery(_pass_facts, declaration_id=int)
 
 
 def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
@@ -37,34 +59,22 @@ def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
             return None
     # One query answers it all: is the fee paid, the plate, route and lane the pass names, the standing pass
     # and (PostgreSQL) the new pass's id, so the pass is written once, signed.
-    standing = GatePass.objects.filter(declaration_id=OuterRef("id"), revoked_at__isnull=True).order_by("id")
-    annotations = {
-        "standing_id": Subquery(standing.values("id")[:1]),
-        "standing_lane_id": Subquery(standing.values("lane_id")[:1]),
-    }
-    if connection.vendor == "postgresql":
-        annotations["new_id"] = _NEXT_PASS_ID
-    facts = (
-        Declaration.objects.filter(id=declaration.id, fee__status=Fee.Status.PAID)
-        .annotate(**annotations)
-        .values("vehicle__normalized_plate", "route__code", "lane__code", *annotations)
-        .first()
-    )
+    facts = _PASS_FACTS.first(declaration_id=declaration.id)
     if facts is None:
         return None
-    if facts["standing_id"] is not None and facts["standing_lane_id"] == declaration.lane_id:
-        return GatePass.objects.get(id=facts["standing_id"])
+    if facts.standing_id is not None and facts.standing_lane_id == declaration.lane_id:
+        return GatePass.objects.get(id=facts.standing_id)
     now = timezone.now()
-    if facts["standing_id"] is not None:
-        GatePass.objects.filter(id=facts["standing_id"]).update(revoked_at=now, revoked_reason="reissued")
+    if facts.standing_id is not None:
+        GatePass.objects.filter(id=facts.standing_id).update(revoked_at=now, revoked_reason="reissued")
     ring = key_ring()
     issued = GatePass(
-        id=facts.get("new_id"),
+        id=getattr(facts, "new_id", None),
         declaration_id=declaration.id,
         route_id=declaration.route_id,
         direction=declaration.direction,
         lane_id=declaration.lane_id,
-        normalized_plate=facts["vehicle__normalized_plate"],
+        normalized_plate=facts.vehicle.normalized_plate,
         key_id=ring.signing_key_id,
         valid_from=now,
         valid_until=now + timedelta(minutes=settings.SMARTGATE_GATE_PASS_VALID_MINUTES),
@@ -78,9 +88,9 @@ def gate_pass_issue_if_due(*, declaration: Declaration) -> GatePass | None:
             "decl": declaration.id,
             "ref": declaration.reference,
             "plate": issued.normalized_plate,
-            "route": facts["route__code"],
+            "route": facts.route.code,
             "dir": declaration.direction,
-            "lane": facts["lane__code"],
+            "lane": facts.lane.code,
             "nbf": int(issued.valid_from.timestamp()),
             "exp": int(issued.valid_until.timestamp()),
         },

@@ -27,7 +27,7 @@ PAYMENT = 7  # the payment replayed?, the fee locked, the payment (in a savepoin
 # take someone, in its transaction: the lane locked, its room, the queue's turn, the queue's head; per call:
 # the call with its events, the gate pass's facts and the pass (the fee is paid).
 DISPATCH_RUN, DISPATCH_PER_LANE, DISPATCH_PER_CALL = 3, 4 + SAVEPOINT, 3
-TURN_CREATED = 1 + SAVEPOINT  # the route's first call ever starts its queue turn
+TURN_CREATED = 2 + SAVEPOINT  # the route's first call ever starts its queue turn (looked for, then made)
 
 
 def device(kind: str, declaration: Declaration) -> GateDevice:
