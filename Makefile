@@ -1,11 +1,5 @@
 # The two commands: `make run` (embedded default: SQLite, tasks in-process) and `make test`; `make help` lists all.
-# The distribution's Python where there is one (Debian's and Ubuntu's are built with PGO and LTO, as the Docker
-# image's is): on this code it runs a simulated day ~18% faster than a default source build (pyenv's, say).
-# Otherwise python3 on the PATH; `make … PYTHON=…` chooses another.
-ifndef PYTHON
-PYTHON := $(shell for p in /usr/bin/python3.13 /usr/bin/python3.12 /usr/bin/python3.11; do \
-  [ -x $$p ] && $$p -c 'import ensurepip, venv' 2>/dev/null && { echo $$p; exit 0; }; done; echo python3)
-endif
+PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
