@@ -9,6 +9,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BENCH_DATABASE_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/smartgate_bench")
 BENCH_REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# The servers and workers a benchmark starts run with production settings (no DEBUG: no query log).
+PRODUCTION_ENV = {
+    "DJANGO_DEBUG": "false",
+    "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
+    "LOG_LEVEL": "WARNING",
+}
 
 
 def setup_django(*, broker: bool) -> None:
@@ -47,9 +53,9 @@ def start_workers(
 ) -> list[subprocess.Popen]:
     env = {
         **os.environ,
+        **PRODUCTION_ENV,
         "CELERY_BROKER_URL": BENCH_REDIS_URL,
         "DATABASE_URL": BENCH_DATABASE_URL,
-        "LOG_LEVEL": "WARNING",
     }
     return [
         subprocess.Popen(

@@ -39,7 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import redis  # noqa: E402
 
-from bench.common import BENCH_DATABASE_URL, BENCH_REDIS_URL, REPO_ROOT, percentile, setup_django  # noqa: E402
+from bench.common import (  # noqa: E402
+    BENCH_DATABASE_URL,
+    BENCH_REDIS_URL,
+    PRODUCTION_ENV,
+    REPO_ROOT,
+    percentile,
+    setup_django,
+)
 
 # The issue's goals: a ratio to the floor's requests/s, or requests/s.
 GOALS = {
@@ -63,10 +70,8 @@ def serve(database_url: str, port: int, *, broker: str | None = None) -> subproc
     given (tasks sent there, for no worker to run)."""
     env = {
         **os.environ,
+        **PRODUCTION_ENV,
         "DATABASE_URL": database_url,
-        "DJANGO_DEBUG": "false",
-        "LOG_LEVEL": "WARNING",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DJANGO_SECURE_SSL_REDIRECT": "false",
         "API_THROTTLE_RATE": "1000000/min",

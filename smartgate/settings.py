@@ -308,6 +308,11 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env_int("CELERY_WORKER_PREFETCH_MULTIPLIER", default=1, minimum=1)
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Celery's Django fixup closes the database connections before and after every task and, with Django's pool
+# in a prefork worker, closes the pool itself: every task opened new connections (two: the pool's minimum)
+# and lost the statements psycopg had prepared. Given a reuse count it closes them only every so many tasks;
+# smartgate.celery hands the connection back to the process's pool after each task instead, as a request does.
+CELERY_DB_REUSE_MAX = 100_000
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -2,8 +2,10 @@
 
 import os
 import signal
+import time
 
 import pytest
+from django.db import connection
 
 from clearance.models import Check, Declaration, DeclarationEvent, HsRiskRule, Inspection, WatchlistEntry
 from clearance.services.checks import checks_reconcile
@@ -206,3 +208,33 @@ def test_checks_of_one_declaration_finishing_at_once_still_decide_it(worker, api
         timeout=60,
         what="every declaration decided",
     )
+
+
+def _sessions_opened() -> int:
+    """Connections ever opened to this database (PostgreSQL's statistics, read after the backends have
+    reported: a closed connection reports at its exit, a live one within a second)."""
+    time.sleep(1.5)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def test_a_worker_keeps_its_database_connections_from_task_to_task(worker, api):
+    # Celery's Django fixup used to close the connections and Django's pool around every task: each of a
+    # declaration's four checks (and the dispatches they ask for) opened two new connections.
+    worker()
+    for n in range(4):  # both processes of the worker take tasks and open their pools
+        response = api.post("/api/v1/declarations/", TruckBody(n=n), format="json")
+        assert decided(response.json()["id"]).status == "cleared"
+    before = _sessions_opened()
+
+    ids = [api.post("/api/v1/declarations/", TruckBody(n=n), format="json").json()["id"] for n in range(4, 14)]
+    wait_until(
+        lambda: Declaration.objects.filter(id__in=ids, status__in=FINAL).count() == len(ids),
+        timeout=60,
+        what="every declaration decided",
+    )
+
+    opened = _sessions_opened() - before
+    assert opened < 10, f"{opened} connections opened for 10 declarations' 40 checks"
