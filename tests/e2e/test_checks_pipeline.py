@@ -238,3 +238,22 @@ def test_a_worker_keeps_its_database_connections_from_task_to_task(worker, api):
 
     opened = _sessions_opened() - before
     assert opened < 10, f"{opened} connections opened for 10 declarations' 40 checks"
+
+
+def test_a_worker_whose_connections_were_cut_decides_the_next_declaration(worker, api):
+    # Its connections now live from task to task in the process's pool: after PostgreSQL drops them (a
+    # restart), the pool's check before use replaces them and no task fails for it.
+    worker()
+    first = api.post("/api/v1/declarations/", TruckBody(n=1), format="json").json()
+    assert decided(first["id"]).status == "cleared"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1  # the worker's
+
+    second = api.post("/api/v1/declarations/", TruckBody(n=2), format="json").json()
+
+    assert decided(second["id"], timeout=30).status == "cleared"
+    assert not Check.objects.filter(declaration_id=second["id"], attempts__gt=1).exists()  # none failed first
