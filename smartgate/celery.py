@@ -12,6 +12,7 @@ import os
 
 from celery import Celery
 from celery.signals import before_task_publish, task_postrun, task_prerun, worker_init
+from django.db import connections
 from prometheus_client import REGISTRY, CollectorRegistry, multiprocess, start_http_server
 
 from smartgate import logs
@@ -59,8 +60,6 @@ def _connections_back_to_the_pool(task=None, **_kwargs) -> None:
     the pool too. An eager task runs inside its caller's request or transaction: left alone."""
     if getattr(getattr(task, "request", None), "is_eager", False):
         return
-    from django.db import connections  # noqa: PLC0415 - this module is imported before Django is set up
-
     for connection in connections.all(initialized_only=True):
         if connection.connection is not None and not connection.in_atomic_block:
             connection.close()
