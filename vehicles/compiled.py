@@ -14,10 +14,18 @@ comparison; a ``LIMIT`` is not one). Anything else is refused when it is first c
 A ``prefetch_related`` runs after the rows, as the queryset's would (its own queries built each time). What
 the build reads besides its parameters (a setting, the clock) is read once: it must be what does not change;
 what changes (the clock's date, say) is a parameter.
+
+The queryset's own constants (a status it excludes, a kind it wants) are written into the SQL as literals,
+not sent as parameters. PostgreSQL plans a prepared statement once for any values (its generic plan), and a
+plan made without the values cannot use a partial index whose condition names them: the barrier's lookup
+then read every past crossing of the vehicle through the all-history index instead of the one active row
+through ``declaration_one_active_per_vehicle``. With the constants in the text the generic plan sees them.
 """
 
 from __future__ import annotations
 
+import enum
+import re
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -27,6 +35,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet, prefetch_related_objects
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
+from psycopg import sql as psycopg_sql
 
 # Markers that cannot be mistaken for a real value: text no caller sends, integers no sequence reaches,
 # moments and dates in the first year of the calendar.
@@ -135,13 +144,14 @@ class CompiledQuery:
                     )
                 compiled_type = type(params[found[0]])
                 slots.append((found[0], name, None if compiled_type is type(marker) else compiled_type))
+            sql, params, slots = _constants_inlined(connection, sql, params, slots)
             klass_info, select = compiler.klass_info, compiler.select
             select_fields = klass_info["select_fields"]
             start, end = select_fields[0], select_fields[-1] + 1
             converters = compiler.get_converters([column for column, *_rest in select[: compiler.col_count]])
             plan = _Plan(
                 sql=sql,
-                params=tuple(None if i in {slot[0] for slot in slots} else v for i, v in enumerate(params)),
+                params=tuple(params),
                 slots=tuple(slots),
                 for_update=bool(queryset.query.select_for_update),
                 model=klass_info["model"],
@@ -156,6 +166,44 @@ class CompiledQuery:
             )
             self._plans[connection.vendor] = plan
             return plan
+
+
+# A placeholder, or an escaped percent sign (Django doubles a literal % in SQL that takes parameters).
+_PLACEHOLDER = re.compile(r"%%|%s")
+# Constants written as literals: what PostgreSQL's partial-index conditions and filters compare with.
+_INLINED = (str, int, bool)
+
+
+def _constants_inlined(connection, sql: str, params, slots):
+    """``sql`` with its constant parameters (every one not in ``slots``) written as SQL literals; returns the
+    new SQL, the parameters left (the call's values, None in the plan) and their slots renumbered."""
+    slot_positions = {position: (name, wrapper) for position, name, wrapper in slots}
+    connection.ensure_connection()
+    kept, new_slots, position = [], [], -1
+
+    def replace(match: re.Match) -> str:
+        nonlocal position
+        if match.group() == "%%":
+            return "%%"
+        position += 1
+        value = params[position]
+        if position in slot_positions:
+            name, wrapper = slot_positions[position]
+            new_slots.append((len(kept), name, wrapper))
+            kept.append(None)
+            return "%s"
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if type(value) not in _INLINED:  # times, decimals, JSON, wrapped ints: left as parameters
+            kept.append(value)
+            return "%s"
+        literal = psycopg_sql.Literal(value).as_string(connection.connection)
+        return literal.replace("%", "%%")
+
+    inlined = _PLACEHOLDER.sub(replace, sql)
+    if position != len(params) - 1:
+        raise ValueError("The compiled SQL's placeholders do not match its parameters.")
+    return inlined, kept, tuple(new_slots)
 
 
 _BY_KEY: dict[Hashable, CompiledQuery] = {}

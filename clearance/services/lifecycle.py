@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 
 from django.db import connection, transaction
 from django.db.models import NOT_PROVIDED, F, Model, QuerySet
@@ -202,14 +203,23 @@ def _update_declaration_sql(declaration: Declaration, fields: list[str]) -> tupl
     return f"UPDATE {quote(Declaration._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s", params
 
 
+@cache
+def _insert_shape(model: type[Model]) -> tuple[list, str, str, str]:
+    """(fields, table, columns, one row's placeholders) of an INSERT into ``model`` on PostgreSQL, its id
+    and database defaults left to the database. Once per model: the gate's open writes three rows, and
+    working this out again for each was a tenth of its time."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    return fields, quote(model._meta.db_table), columns, ", ".join(["%s"] * len(fields))
+
+
 def _insert_parts(rows: list[Model]) -> tuple[str, str, str, list]:
     """(table, columns, one row's placeholders, every row's parameters) to insert unsaved rows of one
     model, their ids and database defaults left to PostgreSQL."""
-    meta = rows[0]._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
-    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    fields, table, columns, placeholders = _insert_shape(type(rows[0]))
     params = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields]
-    return connection.ops.quote_name(meta.db_table), columns, ", ".join(["%s"] * len(fields)), params
+    return table, columns, placeholders, params
 
 
 def _insert_rows_sql(rows: list[Model]) -> tuple[str, list]:

@@ -128,3 +128,44 @@ def test_a_date_parameter_and_a_prefetch_answer_as_the_queryset(reference, djang
 
     assert starts == [window.starts_at for window in windows_valid_on("1119-AV1", date(2027, 1, 1))[0].windows.all()]
     assert time(6) in starts
+
+
+@pytest.mark.django_db
+def test_constants_with_a_percent_sign_and_quotes_answer_as_the_queryset(reference):
+    def lanes_like(route_code):
+        # Django sends "1119-%" for startswith; the excluded code's quote must stay one character of a literal.
+        return Lane.objects.filter(route__code=route_code, code__startswith="1119-").exclude(code="it's closed")
+
+    like = CompiledQuery(lanes_like, route_code=str)
+
+    assert sorted(lane.code for lane in like.all(route_code="1119-1120")) == sorted(
+        lane.code for lane in lanes_like("1119-1120")
+    )
+    assert like.all(route_code="1088/2-1089") == []
+
+
+@pytest.mark.django_db
+def test_a_plan_made_for_any_value_can_use_a_partial_index_on_the_querysets_constants(reference):
+    """PostgreSQL plans a prepared statement once for every value (its generic plan) after a few calls. Were
+    the excluded statuses and stages parameters, that plan could not use the partial index of active
+    crossings (``declaration_one_active_per_vehicle``): the barrier's lookup would go through all the
+    vehicle's past crossings, a number that grows with the history."""
+    from django.db import connection
+
+    from clearance.models import ACTIVE_DECLARATION, Declaration
+
+    active_of_vehicle = CompiledQuery(
+        lambda vehicle_id: Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=vehicle_id).only("id").order_by(),
+        vehicle_id=int,
+    )
+    with transaction.atomic():
+        plan = active_of_vehicle._compile(connection)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+            cursor.execute("SET LOCAL enable_seqscan = off")  # the test's tables are too small to want an index
+            cursor.execute("PREPARE active_of_vehicle(bigint) AS " + plan.sql.replace("%s", "$1"))
+            cursor.execute("EXPLAIN EXECUTE active_of_vehicle(7)")
+            explained = "\n".join(line for (line,) in cursor.fetchall())
+            cursor.execute("DEALLOCATE active_of_vehicle")
+
+    assert "declaration_one_active_per_vehicle" in explained, explained
