@@ -12,9 +12,10 @@ from operator import attrgetter
 import django_filters
 from django.conf import settings
 from django.db import connection, models
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum, prefetch_related_objects
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Window, prefetch_related_objects
 from django.db.models.base import ModelState
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from clearance import gate_pass
@@ -296,24 +297,39 @@ def _call_rates(now: datetime | None = None) -> dict[tuple[int, str], int]:
 
 def queue_positions(declarations) -> dict[int, tuple[int, datetime | None]]:
     """Queue position (1 = next) and estimated call time of the waiting declarations among
-    ``declarations``, in two queries whatever their number."""
-    groups = {(d.route_id, d.direction) for d in declarations if d.stage == Declaration.Stage.IN_YARD}
-    if not groups:
+    ``declarations``, in two queries whatever their number. The database numbers the queue and sends back
+    only these declarations' places: a fruit-season queue holds thousands, and reading all of them for every
+    list page or single read cost a millisecond per thousand."""
+    waiting = [d for d in declarations if d.stage == Declaration.Stage.IN_YARD]
+    if not waiting:
         return {}
+    waiting_ids = [d.id for d in waiting]
     group_filter = Q()
-    for route_id, direction in groups:
+    for route_id, direction in {(d.route_id, d.direction) for d in waiting}:
         group_filter |= Q(route_id=route_id, direction=direction)
-    waiting = (
+    queue = (
         Declaration.objects.filter(group_filter, stage=Declaration.Stage.IN_YARD)
-        .order_by("route_id", "direction", "queue_class", "arrived_at", "id")
-        .values_list("id", "route_id", "direction")
+        .annotate(
+            queue_position=Window(
+                RowNumber(),
+                partition_by=[F("route_id"), F("direction")],
+                order_by=[F("queue_class").asc(), F("arrived_at").asc(), F("id").asc()],
+            )
+        )
+        .order_by()
+        .values_list("id", "route_id", "direction", "queue_position")
     )
+    # Filtering on ``id`` in the queryset would filter before the numbering: the page's rows are picked
+    # from the numbered queue around it.
+    queue_sql, params = queue.query.sql_with_params()
+    wanted = ", ".join(["%s"] * len(waiting_ids))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT * FROM ({queue_sql}) queue WHERE queue.id IN ({wanted})", [*params, *waiting_ids])
+        places = cursor.fetchall()
     rates = _call_rates()
     now = timezone.now()
-    counters: dict[tuple[int, str], int] = {}
     positions = {}
-    for declaration_id, route_id, direction in waiting:
-        position = counters[(route_id, direction)] = counters.get((route_id, direction), 0) + 1
+    for declaration_id, route_id, direction, position in places:
         rate = rates.get((route_id, direction))
         eta = now + timedelta(hours=(position - 1) / rate) if rate else None
         positions[declaration_id] = (position, eta)
