@@ -168,15 +168,17 @@ class CompiledQuery:
             return plan
 
 
-# A placeholder, or an escaped percent sign (Django doubles a literal % in SQL that takes parameters).
-_PLACEHOLDER = re.compile(r"%%|%s")
+# A one-value ``IN`` list, a placeholder, or an escaped percent sign (Django doubles a literal % in SQL that
+# takes parameters).
+_PLACEHOLDER = re.compile(r"IN \(%s\)|%%|%s")
 # Constants written as literals: what PostgreSQL's partial-index conditions and filters compare with.
 _INLINED = (str, int, bool)
 
 
 def _constants_inlined(connection, sql: str, params, slots):
     """``sql`` with its constant parameters (every one not in ``slots``) written as SQL literals; returns the
-    new SQL, the parameters left (the call's values, None in the plan) and their slots renumbered."""
+    new SQL, the parameters left (the call's values, None in the plan) and their slots renumbered. A slot
+    whose type is ``list`` must be a one-value ``IN`` list: it becomes ``= ANY(%s)``."""
     slot_positions = {position: (name, wrapper) for position, name, wrapper in slots}
     connection.ensure_connection()
     kept, new_slots, position = [], [], -1
@@ -191,7 +193,16 @@ def _constants_inlined(connection, sql: str, params, slots):
             name, wrapper = slot_positions[position]
             new_slots.append((len(kept), name, wrapper))
             kept.append(None)
-            return "%s"
+            if wrapper is list:
+                if match.group() == "%s":
+                    raise ValueError(f"Parameter {name!r} must be filtered on with ``__in``, as a list.")
+                return "= ANY(%s)"  # the whole list is one array, whatever its length
+            return match.group()
+        if match.group() != "%s":
+            return "IN (" + replace_constant(value) + ")"
+        return replace_constant(value)
+
+    def replace_constant(value) -> str:
         if isinstance(value, enum.Enum):
             value = value.value
         if type(value) not in _INLINED:  # times, decimals, JSON, wrapped ints: left as parameters
@@ -204,6 +215,49 @@ def _constants_inlined(connection, sql: str, params, slots):
     if position != len(params) - 1:
         raise ValueError("The compiled SQL's placeholders do not match its parameters.")
     return inlined, kept, tuple(new_slots)
+
+
+class CompiledRows:
+    """A ``values_list`` queryset (a union of them too) compiled once; ``rows(**values)`` is its list of
+    tuples, as the database returns them (text, numbers: no field converters run). Its parameters are lists,
+    each filtered on with ``__in`` in the build and sent whole as one array (``= ANY(%s)``): the statement is
+    the same whatever their lengths, so PostgreSQL keeps one prepared statement for it."""
+
+    def __init__(self, build: Callable[..., QuerySet], *, using: str = DEFAULT_DB_ALIAS, **parameters: type):
+        for name, kind in parameters.items():
+            if kind is not list:
+                raise TypeError(f"Parameter {name!r}: a CompiledRows takes list parameters, not {kind}.")
+        self.build, self.using, self.parameters = build, using, parameters
+        self._plans: dict[str, tuple[str, tuple, tuple]] = {}
+        self._lock = threading.Lock()
+
+    def rows(self, **values: list) -> list[tuple]:
+        connection = connections[self.using]
+        if connection.vendor != "postgresql":
+            return list(self.build(**values))
+        sql, params, slots = self._plans.get(connection.vendor) or self._compile(connection)
+        params = list(params)
+        for position, name, _list in slots:
+            params[position] = list(values[name])
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()
+
+    def _compile(self, connection) -> tuple[str, tuple, tuple]:
+        with self._lock:
+            if connection.vendor in self._plans:
+                return self._plans[connection.vendor]
+            markers = {name: _marker(name, str, index) for index, name in enumerate(self.parameters)}
+            sql, params = self.build(**{name: [marker] for name, marker in markers.items()}).query.sql_with_params()
+            slots = []
+            for name, marker in markers.items():
+                found = [i for i, value in enumerate(params) if value == marker]
+                if len(found) != 1:
+                    raise ValueError(f"Parameter {name!r} must appear once, as a plain ``__in`` filter.")
+                slots.append((found[0], name, list))
+            plan = _constants_inlined(connection, sql, params, slots)
+            self._plans[connection.vendor] = plan
+            return plan
 
 
 _BY_KEY: dict[Hashable, CompiledQuery] = {}

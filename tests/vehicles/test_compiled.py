@@ -169,3 +169,45 @@ def test_a_plan_made_for_any_value_can_use_a_partial_index_on_the_querysets_cons
             cursor.execute("DEALLOCATE active_of_vehicle")
 
     assert "declaration_one_active_per_vehicle" in explained, explained
+
+
+@pytest.mark.django_db
+def test_compiled_rows_answer_as_the_queryset_with_one_statement_whatever_the_lists_lengths(reference):
+    from django.db import connection
+    from django.db.models import F, Value
+    from django.test.utils import CaptureQueriesContext
+
+    from vehicles.compiled import CompiledRows
+
+    def lanes_and_yards(lanes, yards):
+        return (
+            Lane.objects.filter(code__in=lanes, is_open=True)
+            .annotate(what=Value("lane"), label=F("code"))
+            .values_list("what", "label")
+            .order_by()
+            .union(
+                Yard.objects.filter(code__in=yards)
+                .annotate(what=Value("yard"), label=F("code"))
+                .values_list("what", "label")
+                .order_by(),
+                all=True,
+            )
+        )
+
+    compiled = CompiledRows(lanes_and_yards, lanes=list, yards=list)
+    yard_codes = list(Yard.objects.values_list("code", flat=True)[:2])
+    asked = [
+        (["1119-EX1"], yard_codes[:1]),
+        (["1119-EX1", "1119-IM1", "no-such-lane"], yard_codes),
+        ([], []),
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        answers = [sorted(compiled.rows(lanes=lanes, yards=yards)) for lanes, yards in asked]
+
+    assert answers == [sorted(lanes_and_yards(lanes, yards)) for lanes, yards in asked]
+    assert answers[1] == sorted([("lane", "1119-EX1"), ("lane", "1119-IM1"), *(("yard", code) for code in yard_codes)])
+    if connection.vendor == "postgresql":  # each list sent whole, as one array: one statement, kept prepared
+        assert len(queries.captured_queries) == len(asked)
+        assert all(query["sql"].count("= ANY(") == 2 for query in queries.captured_queries)
+    with pytest.raises(TypeError, match="list parameters"):
+        CompiledRows(lanes_and_yards, lanes=str, yards=list)
