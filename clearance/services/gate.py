@@ -26,6 +26,7 @@ from clearance.models import (
 from clearance.services import lifecycle
 from clearance.services.yard import yard_arrival_record
 from clearance.tickets import ticket_payload
+from vehicles.bulk import row_insert
 from vehicles.compiled import CompiledQuery
 from vehicles.models import GateDevice, Movement
 from vehicles.plates import normalize_plate
@@ -202,7 +203,7 @@ def gate_decide(
             ticket, declaration=declaration, normalized_plate=normalized
         )
         reasons += ticket_reasons
-    decision = GateDecision.objects.create(
+    decision = GateDecision(
         device=device,
         lane=lane,
         plate_read=plate,
@@ -214,6 +215,7 @@ def gate_decide(
         declaration=declaration,
         ticket_reference=ticket_reference,
     )
+    row_insert(decision)
     metrics.gate_decision_count(decision=decision.decision, reasons=reasons)
     if not reasons:
         movement = Movement(

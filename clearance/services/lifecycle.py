@@ -31,10 +31,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 
 from django.db import connection, transaction
-from django.db.models import NOT_PROVIDED, F, Model, QuerySet
+from django.db.models import F, Model, QuerySet
 from django.db.models.functions import Greatest
 from django.db.models.sql import UpdateQuery
 from django.utils import timezone
@@ -61,7 +60,7 @@ from clearance.services.enqueue import checks_enqueue_on_commit, dispatch_soon
 from clearance.services.gate_passes import gate_pass_issue_if_due, gate_passes_revoke
 from clearance.services.outbox import EVENT_TYPES, outbox_event, outbox_row, outbox_send_on_commit
 from clearance.services.tariffs import fee_create_with_clearance
-from vehicles.bulk import rows_insert
+from vehicles.bulk import insert_params, insert_shape, rows_insert
 from vehicles.models import Lane, Yard
 
 Kind = DeclarationEvent.Kind
@@ -203,23 +202,11 @@ def _update_declaration_sql(declaration: Declaration, fields: list[str]) -> tupl
     return f"UPDATE {quote(Declaration._meta.db_table)} SET {', '.join(assignments)} WHERE id = %s", params
 
 
-@cache
-def _insert_shape(model: type[Model]) -> tuple[list, str, str, str]:
-    """(fields, table, columns, one row's placeholders) of an INSERT into ``model`` on PostgreSQL, its id
-    and database defaults left to the database. Once per model: the gate's open writes three rows, and
-    working this out again for each was a tenth of its time."""
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key and f.db_default is NOT_PROVIDED]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(f.column) for f in fields)
-    return fields, quote(model._meta.db_table), columns, ", ".join(["%s"] * len(fields))
-
-
 def _insert_parts(rows: list[Model]) -> tuple[str, str, str, list]:
     """(table, columns, one row's placeholders, every row's parameters) to insert unsaved rows of one
     model, their ids and database defaults left to PostgreSQL."""
-    fields, table, columns, placeholders = _insert_shape(type(rows[0]))
-    params = [f.get_db_prep_save(f.pre_save(row, add=True), connection) for row in rows for f in fields]
-    return table, columns, placeholders, params
+    _fields, table, columns, placeholders = insert_shape(type(rows[0]))
+    return table, columns, placeholders, insert_params(rows)
 
 
 def _insert_rows_sql(rows: list[Model]) -> tuple[str, list]:
