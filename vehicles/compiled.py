@@ -203,8 +203,8 @@ def _constants_inlined(connection, sql: str, params, slots):
         return replace_constant(value)
 
     def replace_constant(value) -> str:
-        if isinstance(value, enum.Enum):
-            value = value.value
+        if isinstance(value, enum.Enum) and isinstance(value, str | int):
+            value = value.value  # Django's choices (a plain Enum goes as a parameter, as psycopg sends it)
         if type(value) not in _INLINED:  # times, decimals, JSON, wrapped ints: left as parameters
             kept.append(value)
             return "%s"

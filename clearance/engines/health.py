@@ -9,8 +9,7 @@ from decimal import Decimal
 from django.utils import translation
 
 from clearance.engines import Reason, Verdict
-from clearance.models import Check, Declaration, HealthFlag, HealthReason
-from clearance.process_caches import epidemic_period_at
+from clearance.models import Check, Declaration, EpidemicMode, HealthFlag, HealthReason
 from vehicles.names import fold_name
 
 
@@ -51,9 +50,7 @@ def _flagged(people: list[dict]) -> list[tuple[dict, HealthFlag]]:
 
 
 def health_assess(declaration: Declaration) -> Verdict:
-    # From the process's copy, as the submission that asked for this check read it (a period saved by an
-    # officer reaches every worker within a second): a query per check was a twentieth of a worker's time.
-    mode = epidemic_period_at(declaration.expected_arrival)
+    mode = EpidemicMode.at(declaration.expected_arrival)
     if mode is None:
         return Verdict(Check.Outcome.NOT_REQUIRED, [_reason(HealthReason.NOT_REQUIRED)])
     flags: list[Reason] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import time
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -359,22 +361,26 @@ def declaration_submit(*, company: Company, actor: Actor, data: dict) -> Declara
 
 
 DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+DEADLOCK_ATTEMPTS = 3
 
 
 def _once_more_after_a_deadlock(write):
-    """``write()`` in a transaction (a savepoint inside the caller's), run once more if PostgreSQL ended it
-    to break a deadlock. Two submissions naming the same vehicle and driver can each hold a registry row
-    the other waits for (each statement of a transaction reads the rows committed by then, so one may
-    find the driver a third submission just registered, and lock it, before it finds the vehicle). The
-    one PostgreSQL ends wrote nothing; tried again, it reads what the other committed."""
-    try:
-        with transaction.atomic():
-            return write()
-    except OperationalError as error:
-        if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED:
-            raise
-    with transaction.atomic():
-        return write()
+    """``write()`` in a transaction (a savepoint inside the caller's), run again if PostgreSQL ended it to
+    break a deadlock, up to ``DEADLOCK_ATTEMPTS`` times in all. Two submissions naming the same vehicle and
+    driver can each hold a registry row the other waits for (each statement of a transaction reads the rows
+    committed by then, so one may find the driver a third submission just registered, and lock it, before it
+    finds the vehicle). The one PostgreSQL ends wrote nothing; tried again, it reads what the other
+    committed. It waits a moment first, a little longer each time and never the same for two: retried at
+    once, it could take back the row it had just let go before the other got it, and deadlock again."""
+    for attempt in range(1, DEADLOCK_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():
+                return write()
+        except OperationalError as error:
+            if getattr(error.__cause__, "sqlstate", None) != DEADLOCK_DETECTED or attempt == DEADLOCK_ATTEMPTS:
+                raise
+        time.sleep(random.uniform(0.005, 0.02) * attempt)  # noqa: S311 - a jitter, not a secret
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def declarations_submit_many(*, company: Company, actor: Actor, items: list[dict]) -> list[Declaration | DomainError]:

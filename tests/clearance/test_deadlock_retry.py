@@ -1,4 +1,4 @@
-"""A submission that PostgreSQL ends to break a deadlock is tried once more, and then goes in."""
+"""A submission that PostgreSQL ends to break a deadlock is tried again, and then goes in."""
 
 import threading
 
@@ -10,7 +10,7 @@ from vehicles.models import Lane
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_transaction_ended_by_a_deadlock_runs_once_more_and_both_go_in(reference):
+def test_the_transaction_ended_by_a_deadlock_runs_again_and_both_go_in(reference):
     if connection.vendor != "postgresql":
         pytest.skip("deadlocks are PostgreSQL's to detect")
     first, second = Lane.objects.order_by("id").values_list("id", flat=True)[:2]
@@ -44,7 +44,8 @@ def test_the_transaction_ended_by_a_deadlock_runs_once_more_and_both_go_in(refer
         thread.join()
 
     assert errors == []
-    assert sorted(attempts.values()) == [1, 2]  # PostgreSQL ended one; it went in on its second try
+    # PostgreSQL ended one; the other went in at its first try, and the one ended at a later one
+    assert min(attempts.values()) == 1 and max(attempts.values()) >= 2
     # each wrote the row it took second
     assert dict(Lane.objects.filter(id__in=[first, second]).values_list("id", "capacity_per_hour")) == {
         second: 11,
