@@ -13,6 +13,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import openpyxl
 from django.db.models import Count, Min, Q, QuerySet, Sum
@@ -36,6 +37,7 @@ SloStage = ServiceLevelObjective.Stage
 DECISION_EVENTS = [Kind.CLEARED, Kind.INSPECTION_REQUIRED, Kind.REJECTED]
 LEFT_EVENTS = [Kind.TURNED_BACK, Kind.CANCELLED]
 HOLD_EVENTS = [Kind.INSPECTION_REQUIRED, Kind.HELD, Kind.ARRIVAL_HELD]
+CENTS = Decimal("0.01")
 # (stage, name, from, to): each stage is between two stored times of a declaration (the keys of stage_times'
 # rows). The names are the report's and the export's column names (English, stable).
 STAGES = [
@@ -243,7 +245,8 @@ def daily_kpis(*, day: date) -> list[dict]:
         .annotate(total=Sum("value"))
         .order_by()
     ):
-        values[(route, direction)][currency] += total
+        # To the cent, as the column is: SQLite's sum drops a whole number's decimal places.
+        values[(route, direction)][currency] += Decimal(total).quantize(CENTS)
     holds = defaultdict(Counter)
     for route, lane_direction, direction, reasons in GateDecision.objects.filter(
         decision=GateDecision.Decision.HOLD, read_at__gte=start, read_at__lt=end

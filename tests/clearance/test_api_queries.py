@@ -36,6 +36,7 @@ def created(declare):
     return response.json()
 
 
+@pytest.mark.postgresql
 def test_an_amendment_loads_the_declaration_with_its_prefetches_once(api, created):
     with CaptureQueriesContext(connection) as queries:
         response = api.patch(
@@ -50,6 +51,7 @@ def test_an_amendment_loads_the_declaration_with_its_prefetches_once(api, create
     assert prefetches(queries) == dict.fromkeys(PREFETCHED, 1)
 
 
+@pytest.mark.postgresql
 def test_a_cancellation_loads_the_declaration_with_its_prefetches_once(api, created):
     with CaptureQueriesContext(connection) as queries:
         response = api.post(

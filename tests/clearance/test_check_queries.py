@@ -100,6 +100,7 @@ def warm(declared) -> None:
         check_run(check_id=check_id)
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("last", list(Check.Kind))
 def test_each_check_run_and_the_decision_keep_to_their_budgets(declared, last, django_assert_max_num_queries):
     warm(declared)
@@ -118,6 +119,7 @@ def test_each_check_run_and_the_decision_keep_to_their_budgets(declared, last, d
     assert with_decision - plain <= DECISION_BUDGET
 
 
+@pytest.mark.postgresql
 def test_a_declaration_sent_to_inspection_keeps_to_the_budgets(declared, django_assert_max_num_queries):
     HsRiskRule.objects.create(hs_prefix="0810", weight=35, description="fruit fraud")
     warm(declared)

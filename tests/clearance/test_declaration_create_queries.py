@@ -59,6 +59,7 @@ def count_create(api, body, django_assert_max_num_queries, **headers) -> int:
     return len(queries)
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("headers", [{}, {"HTTP_IDEMPOTENCY_KEY": "create-budget"}], ids=["plain", "idempotency-key"])
 def test_a_declaration_is_created_within_its_budget_whatever_it_carries(api, django_assert_max_num_queries, headers):
     api.post("/api/v1/declarations/", small(90), format="json")  # the key and the routes are warm
@@ -72,6 +73,7 @@ def test_a_declaration_is_created_within_its_budget_whatever_it_carries(api, dja
     assert declaration.quarantine_certificates.count() == 20 and declaration.customs_declarations.count() == 20
 
 
+@pytest.mark.postgresql
 def test_a_known_vehicle_and_driver_changed_cost_one_write_more_at_most(api, django_assert_max_num_queries):
     first = small(3)
     assert api.post("/api/v1/declarations/", first, format="json").status_code == 201
@@ -135,6 +137,7 @@ def test_a_company_without_a_webhook_sends_no_fan_out_but_keeps_its_event_in_the
     assert [event["type"] for event in feed] == [CompanyEvent.Type.DECLARATION_CREATED]
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("size", [2, 25])
 def test_a_batch_costs_the_same_queries_whatever_its_size(api, django_assert_max_num_queries, size):
     items = [small(10 + i) for i in range(size)]

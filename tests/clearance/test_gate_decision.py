@@ -389,6 +389,7 @@ def test_a_second_read_after_opening_does_not_open_again(barrier):
 # --- The hot path ------------------------------------------------------------------------------------
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("others", [1, 50])
 def test_a_read_runs_a_constant_number_of_queries(barrier, others, django_assert_max_num_queries):
     for n in range(1, others + 1):

@@ -77,6 +77,7 @@ def test_a_forged_ticket_and_another_trucks_ticket_are_held(barrier):
     assert read(barrier, 0).json()["decision"] == "open"
 
 
+@pytest.mark.postgresql
 def test_a_ticket_adds_no_query_to_an_open(barrier, django_assert_max_num_queries):
     declaration = DeclarationFactory(n=0, stage=Stage.CALLED)
     ticket = ticket_of(declaration)

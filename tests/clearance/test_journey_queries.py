@@ -34,6 +34,7 @@ def device(kind: str, declaration: Declaration) -> GateDevice:
     return GateDevice.objects.create(kind=kind, lane=declaration.lane, name=f"{kind}-{declaration.lane.code}")
 
 
+@pytest.mark.postgresql
 def test_a_crossing_is_one_write_with_its_events(django_assert_max_num_queries):
     declaration = DeclarationFactory(n=0, stage=Stage.IN_LANE)
     border = device(GateDevice.Kind.BORDER_LINE, declaration)
@@ -55,6 +56,7 @@ def test_a_crossing_is_one_write_with_its_events(django_assert_max_num_queries):
     assert Movement.objects.filter(kind=CROSSING_MOVEMENT[declaration.direction], lane=border.lane).count() == 1
 
 
+@pytest.mark.postgresql
 def test_a_weighing_stays_within_its_budget(django_assert_max_num_queries):
     declaration = DeclarationFactory(n=0, stage=Stage.IN_LANE)
     weighbridge = device(GateDevice.Kind.WEIGHBRIDGE, declaration)
@@ -69,6 +71,7 @@ def test_a_weighing_stays_within_its_budget(django_assert_max_num_queries):
     assert declaration.events.order_by("-seq").first().event == Kind.WEIGHED
 
 
+@pytest.mark.postgresql
 def test_a_payment_stays_within_its_budget(django_assert_max_num_queries):
     declaration = DeclarationFactory(n=0, stage=Stage.IN_YARD, paid=False)
     fee = Fee.objects.get(declaration=declaration)
@@ -86,6 +89,7 @@ def test_a_payment_stays_within_its_budget(django_assert_max_num_queries):
     assert declaration.events.order_by("-seq").first().event == Kind.FEE_PAID
 
 
+@pytest.mark.postgresql
 def test_a_dispatch_that_calls_one_vehicle_stays_within_its_budget(django_assert_max_num_queries):
     declaration = DeclarationFactory(n=0, stage=Stage.IN_YARD)
     notice_has_run()

@@ -29,6 +29,7 @@ def read(client, plate: str):
     return client.post("/api/v1/gate/reads/", body, format="json")
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("others", [1, 50])
 def test_a_gate_decision_stays_within_its_budget(reference, others, django_assert_max_num_queries):
     for n in range(1, others + 1):
@@ -46,6 +47,7 @@ def test_a_gate_decision_stays_within_its_budget(reference, others, django_asser
     assert held.json()["reasons"] == ["not_cleared", "fee_unpaid", "not_called"]
 
 
+@pytest.mark.postgresql
 def test_a_first_read_with_a_new_key_costs_one_lookup_more(reference, django_assert_max_num_queries):
     DeclarationFactory(n=0, stage=Stage.CALLED)
     barrier = client_with_key(create_device("lane_gate", lane="1119-EX1"))
@@ -54,6 +56,7 @@ def test_a_first_read_with_a_new_key_costs_one_lookup_more(reference, django_ass
         assert read(barrier, truck_plate_read(0)).json()["decision"] == "open"
 
 
+@pytest.mark.postgresql
 @pytest.mark.parametrize("plate", [truck_plate, lambda n: "12R-012.34"], ids=["tractor", "trailer"])
 def test_a_yard_arrival_stays_within_its_budget(reference, plate, django_assert_max_num_queries):
     DeclarationFactory(n=0, trailer={"plate": "12R-012.34", "country": "VN"})
@@ -73,6 +76,7 @@ def test_a_yard_arrival_stays_within_its_budget(reference, plate, django_assert_
     assert Declaration.objects.get().stage == Stage.IN_YARD
 
 
+@pytest.mark.postgresql
 def test_a_list_page_of_fifty_stays_within_its_budget(api, declare, django_assert_max_num_queries):
     for index in range(50):
         response = declare(
@@ -92,6 +96,7 @@ def test_a_list_page_of_fifty_stays_within_its_budget(api, declare, django_asser
     assert all(len(d["containers"]) == 1 and len(d["goods"]) >= 1 for d in page.json()["results"])
 
 
+@pytest.mark.postgresql
 def test_a_declaration_read_stays_within_its_budget(api, declare, django_assert_max_num_queries):
     created = declare().json()
     api.get("/api/v1/declarations/?limit=1")  # the key, once

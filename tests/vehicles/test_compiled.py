@@ -83,6 +83,7 @@ def test_values_go_through_the_fields_converters(reference):
     assert fact_found.id == fact.id and fact_found.changes == {"plate": ["a", "b"]}
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db(transaction=True)
 def test_a_locking_query_needs_a_transaction(reference):
     locked = CompiledQuery(lambda code: Lane.objects.select_for_update().filter(code=code), code=str)
@@ -93,6 +94,7 @@ def test_a_locking_query_needs_a_transaction(reference):
         locked.all(code="1119-EX1")
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_what_cannot_be_compiled_is_refused_with_the_reason(reference):
     twice = CompiledQuery(lambda code: Lane.objects.filter(code=code) | Lane.objects.filter(route__code=code), code=str)
@@ -144,6 +146,7 @@ def test_constants_with_a_percent_sign_and_quotes_answer_as_the_queryset(referen
     assert like.all(route_code="1088/2-1089") == []
 
 
+@pytest.mark.postgresql
 @pytest.mark.django_db
 def test_a_plan_made_for_any_value_can_use_a_partial_index_on_the_querysets_constants(reference):
     """PostgreSQL plans a prepared statement once for every value (its generic plan) after a few calls. Were
