@@ -5,6 +5,10 @@ memory with their ids already known, then send them in one statement: on Postgre
 per table, chained in a single query (foreign keys are deferred to the commit, so the order of the tables
 does not matter); elsewhere (SQLite, the embedded default) one ``bulk_create`` per table. The SQL of each
 INSERT is Django's own (its field preparation, ``pre_save`` of ``auto_now`` fields, database defaults).
+
+The hottest single-row writes (the barrier's decision row, the lifecycle's one-statement moves) use instead
+an INSERT whose columns are worked out once per model (``insert_shape``): the same field preparation,
+without Django building the statement again on every call.
 """
 
 from __future__ import annotations
