@@ -123,7 +123,7 @@ def _sorted_by_meta(model, rows: list) -> list:
 def lines_attach(declarations, *, company: Company | None = None) -> None:
     """Read the lines of every one of ``declarations`` (customs numbers, containers, goods, certificates,
     checks, inspections) in one query, whatever their number, and attach them as a prefetch would: each
-    table's rows as JSON, turned back into model instances by their fields. Their route, and their
+    row in one JSON document, turned back into model instances by their fields. Their route, and their
     ``company`` when given (the one that scoped the read), are attached without a query."""
     declarations = list(declarations)
     if not declarations:
@@ -137,29 +137,32 @@ def lines_attach(declarations, *, company: Company | None = None) -> None:
     parts, params = [], []
     for name, model in {**REPRESENTATION_LINES, "fee": Fee}.items():
         parts.append(
-            f'SELECT %s, "declaration_id", row_to_json(line)::text FROM "{model._meta.db_table}" line '
+            f'SELECT %s, "declaration_id", row_to_json(line) FROM "{model._meta.db_table}" line '
             'WHERE "declaration_id" = ANY(%s)'
         )
         params += [name, ids]
     for name, model in REPRESENTATION_RELATED.items():
         related_ids = sorted({getattr(d, f"{name}_id") for d in declarations} - {None})
         if related_ids:
-            parts.append(
-                f'SELECT %s, "id", row_to_json(line)::text FROM "{model._meta.db_table}" line WHERE "id" = ANY(%s)'
-            )
+            parts.append(f'SELECT %s, "id", row_to_json(line) FROM "{model._meta.db_table}" line WHERE "id" = ANY(%s)')
             params += [name, related_ids]
     row_models = {**REPRESENTATION_LINES, **REPRESENTATION_RELATED, "fee": Fee}
     found: dict[tuple[int, str], list] = defaultdict(list)
+    # Every row as one JSON document: decoded in one call rather than a call (and a result row) per line.
     with connection.cursor() as cursor:
-        cursor.execute(" UNION ALL ".join(parts), params)
-        for name, key, text in cursor.fetchall():
-            values = json.loads(text, parse_float=Decimal)
-            model = row_models[name]
-            row = {}
-            for attname, column, to_python in _json_columns(model):
-                value = values[column]
-                row[attname] = to_python(value) if to_python is not None and value is not None else value
-            found[(key, name)].append(_loaded(model, row))
+        cursor.execute(
+            "SELECT coalesce(json_agg(json_build_array(kind, key, line)), '[]')::text "
+            f"FROM ({' UNION ALL '.join(parts)}) AS lines(kind, key, line)",
+            params,
+        )
+        (document,) = cursor.fetchone()
+    for name, key, values in json.loads(document, parse_float=Decimal):
+        model = row_models[name]
+        row = {}
+        for attname, column, to_python in _json_columns(model):
+            value = values[column]
+            row[attname] = to_python(value) if to_python is not None and value is not None else value
+        found[(key, name)].append(_loaded(model, row))
     for declaration in declarations:
         cache = declaration.__dict__.setdefault("_prefetched_objects_cache", {})
         for name, model in REPRESENTATION_LINES.items():
@@ -218,15 +221,22 @@ def _legs_attach(declarations: list[Declaration]) -> None:
         prefetch_related_objects(
             in_legs, Prefetch("legs", queryset=CrossingLeg.objects.select_related("transfer_point"))
         )
+    # One empty set shared by the page: a queryset per declaration cost a Query clone each, a tenth of a
+    # list page's time.
+    none = CrossingLeg.objects.none()
     for declaration in declarations:
         if not declaration.handover_status:
-            declaration.__dict__.setdefault("_prefetched_objects_cache", {})["legs"] = CrossingLeg.objects.none()
+            declaration.__dict__.setdefault("_prefetched_objects_cache", {})["legs"] = none
 
 
 def declaration_list(*, company: Company, filters: dict) -> QuerySet[Declaration]:
     """The company's declarations, newest first (attach a page's lines with ``lines_attach``). Raises
     RuleViolations for a malformed filter."""
-    filterset = DeclarationFilter(filters, queryset=Declaration.objects.filter(company=company))
+    declarations = Declaration.objects.filter(company=company)
+    if not any(name in filters for name in DeclarationFilter.base_filters):
+        # A page with no filter (what an ERP polls) skips the filter set's form: 0.6 ms of a 14 ms page.
+        return declarations
+    filterset = DeclarationFilter(filters, queryset=declarations)
     if not filterset.is_valid():
         raise RuleViolations(
             [

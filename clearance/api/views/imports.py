@@ -21,6 +21,7 @@ from clearance.api.imports import (
 )
 from clearance.api.openapi import IDEMPOTENCY_KEY, problems
 from clearance.api.parsers import PayloadTooLarge, _bad_characters
+from clearance.api.renderers import JSONRenderer
 from clearance.api.views.base import CompanyApi
 from clearance.api.views.batch import (
     NOT_CREATED,
@@ -64,7 +65,7 @@ class ImportReportRenderer(renderers.BaseRenderer):
 
 class DeclarationImportApi(CompanyApi):
     parser_classes = [parsers.MultiPartParser, SpreadsheetParser]
-    renderer_classes = [renderers.JSONRenderer, ImportReportRenderer]
+    renderer_classes = [JSONRenderer, ImportReportRenderer]
 
     @extend_schema(
         operation_id="declarations_import",
