@@ -4,7 +4,8 @@ The hot write paths (a declaration with its lines, checks and events; a batch of
 memory with their ids already known, then send them in one statement: on PostgreSQL one ``WITH … INSERT``
 per table, chained in a single query (foreign keys are deferred to the commit, so the order of the tables
 does not matter); elsewhere (SQLite, the embedded default) one ``bulk_create`` per table. The SQL of each
-INSERT is Django's own (its field preparation, ``pre_save`` of ``auto_now`` fields, database defaults).
+INSERT is Django's own (its field preparation, ``pre_save`` of ``auto_now`` fields, database defaults),
+built once per shape of rows and kept (tests/clearance/test_bulk_insert.py holds it equal to Django's).
 
 The hottest single-row writes (the barrier's decision row, the lifecycle's one-statement moves) use instead
 an INSERT whose columns are worked out once per model (``insert_shape``): the same field preparation,
@@ -19,6 +20,7 @@ from functools import cache
 from django.db import connection, models
 from django.db.models import NOT_PROVIDED
 from django.db.models.constants import OnConflict
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.sql import InsertQuery
 
 
@@ -51,13 +53,63 @@ def ids_allocate(counts: Sequence[tuple[type[models.Model], int]]) -> list[list[
 
 
 def _insert_sql(model: type[models.Model], rows: list[models.Model], *, ignore_conflicts: bool) -> tuple[str, tuple]:
-    fields = [
-        field
-        for field in model._meta.concrete_fields
-        if not field.generated and not (field.primary_key and getattr(rows[0], field.attname) is None)
+    """Django's INSERT of ``rows``: its SQL and parameters. Django builds the statement once per shape
+    (model, columns, which of them take the database's default, number of rows unless it sends columns as
+    arrays) and it is kept; building it again for every declaration was a seventh of a create's time.
+    Rows holding any other expression are left to Django every time."""
+    fields = _insert_fields(model, pk_given=getattr(rows[0], model._meta.pk.attname) is not None)
+    values = [[field.pre_save(row, add=True) for field in fields] for row in rows]
+    defaults = tuple(isinstance(value, DatabaseDefault) for value in values[0])
+    plain = all(
+        isinstance(value, DatabaseDefault) if default else not hasattr(value, "resolve_expression")
+        for row_values in values
+        for value, default in zip(row_values, defaults, strict=True)
+    )
+    if not plain:
+        return _django_insert_sql(model, fields, rows, ignore_conflicts=ignore_conflicts)
+    # As django.db.backends.postgresql.compiler: several rows of plain values go as one array per column.
+    unnest = len(rows) > 1 and not any(defaults) and _unnestable(fields)
+    shape = (model, fields, defaults, 0 if unnest else len(rows), ignore_conflicts)
+    sql = _STATEMENTS.get(shape)
+    if sql is None:
+        sql, params = _django_insert_sql(model, fields, rows, ignore_conflicts=ignore_conflicts)
+        if len(_STATEMENTS) < 1000:
+            _STATEMENTS[shape] = sql
+        return sql, params
+    prepared = [
+        [
+            field.get_db_prep_save(value, connection)
+            for field, value, default in zip(fields, row_values, defaults, strict=True)
+            if not default
+        ]
+        for row_values in values
     ]
+    if unnest:
+        return sql, tuple(list(column) for column in zip(*prepared, strict=True))
+    return sql, tuple(value for row in prepared for value in row)
+
+
+_STATEMENTS: dict[tuple, str] = {}
+
+
+@cache
+def _insert_fields(model: type[models.Model], *, pk_given: bool) -> tuple:
+    return tuple(
+        field for field in model._meta.concrete_fields if not field.generated and (pk_given or not field.primary_key)
+    )
+
+
+@cache
+def _unnestable(fields: tuple) -> bool:
+    return not any(hasattr(field, "get_placeholder") for field in fields) and all(
+        (field.target_field if field.is_relation else field).get_internal_type() in connection.data_types
+        for field in fields
+    )
+
+
+def _django_insert_sql(model, fields, rows, *, ignore_conflicts: bool) -> tuple[str, tuple]:
     query = InsertQuery(model, on_conflict=OnConflict.IGNORE if ignore_conflicts else None)
-    query.insert_values(fields, rows, raw=False)
+    query.insert_values(list(fields), rows, raw=False)
     ((sql, params),) = query.get_compiler(connection=connection).as_sql()
     return sql, params
 
