@@ -74,7 +74,23 @@ def task_send(name: str, *, queue: str, args: Iterable = (), producer=None) -> b
         return False
     try:
         options = {"producer": producer} if producer is not None else {}
-        current_app.signature(name, args=list(args)).apply_async(queue=queue, retry=False, **options)
+        if current_app.conf.task_always_eager:  # the embedded default: the task runs here and now
+            current_app.signature(name, args=list(args)).apply_async(queue=queue, retry=False, **options)
+        else:
+            # Straight to the broker, for a quarter less CPU (0.8 ms of a declaration's four sends): the
+            # message the task's own apply_async sends (tests/clearance/test_task_sends.py), whose only
+            # additions for our tasks are the configured time limits (none sets its own).
+            conf = current_app.conf
+            current_app.send_task(
+                name,
+                args=list(args),
+                queue=queue,
+                retry=False,
+                ignore_result=True,
+                time_limit=conf.task_time_limit,
+                soft_time_limit=conf.task_soft_time_limit,
+                **options,
+            )
     except Exception:  # kombu raises several types for an unreachable broker
         broker_circuit.trip()
         logger.warning("task.enqueue_failed", extra={"task": name, "queue": queue}, exc_info=True)

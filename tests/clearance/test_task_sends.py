@@ -1,0 +1,55 @@
+"""Services send tasks straight to the broker (``Celery.send_task``) instead of through each task's own
+``apply_async``: the message a worker receives must be the same, or a check would run differently."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+import redis
+
+from clearance.services import enqueue
+from smartgate.celery import app as celery_app
+from tests.e2e.conftest import point_celery_at
+
+# Differ between any two messages.
+PER_MESSAGE = {"id", "root_id", "correlation_id", "delivery_tag"}
+
+
+@pytest.fixture
+def broker(redis_url):
+    redis.Redis.from_url(redis_url).flushdb()
+    point_celery_at(redis_url)
+    yield redis.Redis.from_url(redis_url)
+    point_celery_at(None)
+    redis.Redis.from_url(redis_url).flushdb()
+
+
+def received(broker, queue: str) -> dict:
+    message = json.loads(broker.rpop(queue))
+    properties = {k: v for k, v in message["properties"].items() if k not in PER_MESSAGE}
+    properties["delivery_info"] = message["properties"]["delivery_info"]
+    return {
+        "headers": {k: v for k, v in message["headers"].items() if k not in PER_MESSAGE},
+        "properties": properties,
+        "body": json.loads(base64.b64decode(message["body"])),
+    }
+
+
+@pytest.mark.parametrize(
+    "name, queue, args",
+    [
+        (enqueue.CHECK_RUN_TASK, "customs", [42]),
+        (enqueue.DISPATCH_TASK, enqueue.GATE_QUEUE, []),
+        (enqueue.WEBHOOK_DELIVER_TASK, enqueue.WEBHOOKS_QUEUE, [7]),
+    ],
+)
+def test_a_sent_task_is_the_message_its_own_apply_async_would_send(broker, name, queue, args):
+    assert enqueue.task_send(name, queue=queue, args=args)
+    ours = received(broker, queue)
+    celery_app.tasks[name].apply_async(args=args, queue=queue, retry=False)
+    theirs = received(broker, queue)
+
+    assert ours == theirs
+    assert ours["headers"]["task"] == name and ours["body"][0] == args
