@@ -115,6 +115,8 @@ def _references_attach(declarations: list[Declaration], company: Company | None)
 
 def _sorted_by_meta(model, rows: list) -> list:
     """``rows`` in their model's default ordering, as a prefetch would give them."""
+    if len(rows) < 2:  # most lines of most declarations: nothing to order
+        return rows
     for name in reversed(model._meta.ordering):
         rows.sort(key=attrgetter(name.lstrip("-")), reverse=name.startswith("-"))
     return rows
