@@ -65,16 +65,17 @@ def _insert_sql(model: type[models.Model], rows: list[models.Model], *, ignore_c
         for row_values in values
         for value, default in zip(row_values, defaults, strict=True)
     )
-    if not plain:
-        return _django_insert_sql(model, fields, rows, ignore_conflicts=ignore_conflicts)
     # As django.db.backends.postgresql.compiler: several rows of plain values go as one array per column.
     unnest = len(rows) > 1 and not any(defaults) and _unnestable(fields)
+    # A statement of one row per VALUES tuple is kept for the few rows of a single declaration, not for
+    # every size of batch; nor when a field writes its own placeholder, which may depend on the value.
+    if not plain or not (unnest or len(rows) <= KEPT_VALUES_ROWS) or _own_placeholders(fields):
+        return _django_insert_sql(model, fields, rows, ignore_conflicts=ignore_conflicts)
     shape = (model, fields, defaults, 0 if unnest else len(rows), ignore_conflicts)
     sql = _STATEMENTS.get(shape)
     if sql is None:
         sql, params = _django_insert_sql(model, fields, rows, ignore_conflicts=ignore_conflicts)
-        if len(_STATEMENTS) < 1000:
-            _STATEMENTS[shape] = sql
+        _STATEMENTS[shape] = sql
         return sql, params
     prepared = [
         [
@@ -90,6 +91,12 @@ def _insert_sql(model: type[models.Model], rows: list[models.Model], *, ignore_c
 
 
 _STATEMENTS: dict[tuple, str] = {}
+KEPT_VALUES_ROWS = 8
+
+
+@cache
+def _own_placeholders(fields: tuple) -> bool:
+    return any(hasattr(field, "get_placeholder") for field in fields)
 
 
 @cache
@@ -101,7 +108,7 @@ def _insert_fields(model: type[models.Model], *, pk_given: bool) -> tuple:
 
 @cache
 def _unnestable(fields: tuple) -> bool:
-    return not any(hasattr(field, "get_placeholder") for field in fields) and all(
+    return not _own_placeholders(fields) and all(
         (field.target_field if field.is_relation else field).get_internal_type() in connection.data_types
         for field in fields
     )

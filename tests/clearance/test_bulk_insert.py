@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.db.models.functions import Now
 from psycopg.types.json import Jsonb
 
 from clearance.models import CompanyEvent
@@ -75,6 +76,31 @@ def test_a_kept_statement_sends_what_django_would_build(reference, company, make
         assert len(bulk._STATEMENTS) == 1
         assert comparable(kept) == django_insert(later, ignore_conflicts=ignore_conflicts)
         assert kept[1] != built[1]  # the later rows' own values, not the first ones'
+
+
+def test_one_statement_serves_every_number_of_rows_sent_as_arrays(reference):
+    bulk._STATEMENTS.clear()
+    with time_machine.travel(AT, tick=False):
+        bulk._insert_sql(Movement, movements(3, with_ids=True), ignore_conflicts=False)
+        five = movements(5, with_ids=True, first=100)
+        kept = bulk._insert_sql(Movement, five, ignore_conflicts=False)
+
+        assert len(bulk._STATEMENTS) == 1
+        assert comparable(kept) == django_insert(five)
+
+
+def test_rows_holding_an_expression_or_a_large_batch_are_left_to_django(reference, company):
+    bulk._STATEMENTS.clear()
+    with time_machine.travel(AT, tick=False):
+        bulk._insert_sql(Movement, movements(1, with_ids=True), ignore_conflicts=False)
+        stamped = movements(1, with_ids=True)
+        stamped[0].occurred_at = Now()  # where the kept statement has a plain value
+        sent = bulk._insert_sql(Movement, stamped, ignore_conflicts=False)
+        batch = events(bulk.KEPT_VALUES_ROWS + 1, company)  # one VALUES tuple per row: not kept
+        bulk._insert_sql(CompanyEvent, batch, ignore_conflicts=False)
+
+        assert "STATEMENT_TIMESTAMP()" in sent[0] and len(sent[1]) == len(comparable(django_insert(stamped))[1])
+        assert [shape[0] for shape in bulk._STATEMENTS] == [Movement]
 
 
 def test_rows_written_from_a_kept_statement_read_back_as_given(reference):

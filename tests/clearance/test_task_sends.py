@@ -53,3 +53,7 @@ def test_a_sent_task_is_the_message_its_own_apply_async_would_send(broker, name,
 
     assert ours == theirs
     assert ours["headers"]["task"] == name and ours["body"][0] == args
+    # Said outright: once the app is finalized (an eager test ran first), send_task finds them itself.
+    conf = celery_app.conf
+    assert ours["headers"]["timelimit"] == [conf.task_time_limit, conf.task_soft_time_limit]
+    assert ours["headers"]["ignore_result"] is True
