@@ -175,14 +175,21 @@ def measure_queries(declaration_ids: list[int]) -> dict:
 
 
 def wait_decided(ids: list[int], timeout: float = 900) -> None:
+    """Wait until every declaration of ``ids`` is decided. Polled twice a second over the id range, so the
+    polling costs this 2-core machine little CPU (a query with the whole id list every 0.2 s took a fifth
+    of a core from the workers it measures); the figures come from the database's timestamps, not from
+    when this notices. The range holds only this run's declarations, all of which are decided in turn."""
     from clearance.models import Declaration
 
+    if not ids:
+        return
     final = {Declaration.Status.CLEARED, Declaration.Status.INSPECTION, Declaration.Status.REJECTED}
+    undecided = Declaration.objects.filter(id__range=(min(ids), max(ids))).exclude(status__in=final)
     deadline = time.monotonic() + timeout
-    while Declaration.objects.filter(id__in=ids).exclude(status__in=final).exists():
+    while undecided.exists():
         if time.monotonic() > deadline:
             sys.exit(f"not all declarations were decided within {timeout:.0f} s")
-        time.sleep(0.2)
+        time.sleep(0.5)
 
 
 def event_times(ids: list[int], *kinds: str) -> dict:
