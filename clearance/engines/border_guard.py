@@ -81,12 +81,13 @@ def border_guard_assess(declaration: Declaration) -> Verdict:
 
 
 def _other_active_crossing(declaration: Declaration) -> Declaration | None:
+    loaded = hasattr(declaration, "other_active_crossing")  # by border_guard_prepare
+    if loaded and declaration.other_active_crossing is None:
+        return None  # the usual answer, known without building a query
     others = Declaration.objects.filter(ACTIVE_DECLARATION, vehicle_id=declaration.vehicle_id).exclude(
         id=declaration.id
     )
-    if hasattr(declaration, "other_active_crossing"):  # loaded by border_guard_prepare
-        if declaration.other_active_crossing is None:
-            return None
+    if loaded:
         others = others.filter(id=declaration.other_active_crossing)
     return others.only("reference", "company_id").first()
 

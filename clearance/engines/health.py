@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.utils import translation
 
 from clearance.engines import Reason, Verdict
@@ -49,8 +50,26 @@ def _flagged(people: list[dict]) -> list[tuple[dict, HealthFlag]]:
     return matches
 
 
+def health_prepare(declarations: QuerySet[Declaration]) -> QuerySet[Declaration]:
+    """Load with the declaration the id of the epidemic period in force at its expected arrival, if any
+    (``EpidemicMode.at``'s choice): outside an epidemic period, the usual case, the check needs no query of
+    its own."""
+    in_force = (
+        EpidemicMode.objects.in_force(OuterRef("expected_arrival")).order_by("-valid_from", "-id").values("id")[:1]
+    )
+    return declarations.annotate(epidemic_mode_in_force=Subquery(in_force))
+
+
+def _mode(declaration: Declaration) -> EpidemicMode | None:
+    if not hasattr(declaration, "epidemic_mode_in_force"):  # loaded without health_prepare
+        return EpidemicMode.at(declaration.expected_arrival)
+    if declaration.epidemic_mode_in_force is None:
+        return None
+    return EpidemicMode.objects.filter(id=declaration.epidemic_mode_in_force).first()
+
+
 def health_assess(declaration: Declaration) -> Verdict:
-    mode = EpidemicMode.at(declaration.expected_arrival)
+    mode = _mode(declaration)
     if mode is None:
         return Verdict(Check.Outcome.NOT_REQUIRED, [_reason(HealthReason.NOT_REQUIRED)])
     flags: list[Reason] = []

@@ -5,19 +5,24 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef
 
 from clearance.engines import Reason, Verdict
-from clearance.models import Check, Declaration, RevokedCertificate
+from clearance.models import Check, Declaration, QuarantineCertificate, RevokedCertificate
+from vehicles.compiled import CompiledQuery
 from vehicles.models import local_date
+
+# The certificates and whether each is revoked, in one query; run for most checks of a fruit season's
+# declarations, so compiled once (vehicles.compiled): Django's building of it cost more than running it.
+_CERTIFICATES = CompiledQuery(
+    lambda declaration_id: QuarantineCertificate.objects.filter(declaration_id=declaration_id).annotate(
+        revoked=Exists(RevokedCertificate.objects.filter(number=OuterRef("number")))
+    ),
+    declaration_id=int,
+)
 
 
 def quarantine_assess(declaration: Declaration) -> Verdict:
     if not declaration.needs_quarantine:
         return Verdict(Check.Outcome.PASS, [Reason(Check.Outcome.NOT_REQUIRED, "No goods of HS chapters 01–24.")])
-    # The certificates and whether each is revoked, in one query.
-    certificates = list(
-        declaration.quarantine_certificates.annotate(
-            revoked=Exists(RevokedCertificate.objects.filter(number=OuterRef("number")))
-        )
-    )
+    certificates = _CERTIFICATES.all(declaration_id=declaration.id)
     revoked = {certificate.number for certificate in certificates if certificate.revoked}
     if revoked:
         return Verdict(

@@ -31,7 +31,7 @@ from clearance.audit import Actor
 from clearance.engines import Reason, Verdict, reference
 from clearance.engines.border_guard import border_guard_assess, border_guard_prepare
 from clearance.engines.customs import RulesCustomsGateway, customs_gateway, rules_prepare, violations_since
-from clearance.engines.health import health_assess
+from clearance.engines.health import health_assess, health_prepare
 from clearance.engines.quarantine import quarantine_assess
 from clearance.models import CHECK_FAILED_REASON, Check, CheckReason, Declaration, Inspection
 from clearance.models.reference import REFERENCE_CHANGE_TABLE
@@ -113,7 +113,7 @@ ENGINES: dict[str, Callable[[], CheckEngine]] = {
         assess=border_guard_assess, prepare=border_guard_prepare, compiled=True
     ),
     Check.Kind.QUARANTINE: lambda: CheckEngine(assess=quarantine_assess, compiled=True),
-    Check.Kind.HEALTH: lambda: CheckEngine(assess=health_assess, compiled=True),
+    Check.Kind.HEALTH: lambda: CheckEngine(assess=health_assess, prepare=health_prepare, compiled=True),
 }
 # An empty truck carries no goods: customs and plant/animal quarantine have nothing to check. Their checks
 # are still written and run, and record "not required", so the forwarder sees every force's answer.
@@ -235,6 +235,33 @@ def check_run(*, check_id: int, task_id: str | None = None) -> Check | None:
         return _finish(check, token=claim.token, verdict=verdict, loaded=declaration)
 
 
+# The outcome of a check whose claim stands, written with the trail by ``lifecycle.batched``: what
+# ``Check.objects.filter(id=…, status=RUNNING, claim_token=…).update(…)`` would send, written once here
+# rather than built by the ORM for every run.
+_OUTCOME_SQL = (
+    "UPDATE {check} SET status = %s, outcome = %s, reasons = %s, finished_at = %s "
+    "WHERE id = %s AND status = %s AND claim_token = %s"
+)
+
+
+def _outcome_statement(check: Check, token: str) -> tuple[str, tuple]:
+    def prepared(name: str, value):
+        return Check._meta.get_field(name).get_db_prep_save(value, connection)
+
+    return (
+        _OUTCOME_SQL.format(check=connection.ops.quote_name(Check._meta.db_table)),
+        (
+            check.status,
+            check.outcome,
+            prepared("reasons", check.reasons),
+            prepared("finished_at", check.finished_at),
+            check.id,
+            Check.Status.RUNNING,
+            token,
+        ),
+    )
+
+
 @transaction.atomic
 def _finish(check: Check, *, token: str, verdict: Verdict, loaded: Declaration) -> Check | None:
     """Record the outcome if this run's claim still stands: the start and the outcome in the trail and,
@@ -244,22 +271,21 @@ def _finish(check: Check, *, token: str, verdict: Verdict, loaded: Declaration) 
     check.status, check.outcome = Check.Status.DONE, verdict.outcome
     check.reasons = [reason.as_dict() for reason in verdict.reasons]
     check.finished_at = timezone.now()
-    claimed = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token)
-    outcome = {
-        "status": check.status,
-        "outcome": check.outcome,
-        "reasons": check.reasons,
-        "finished_at": check.finished_at,
-    }
     as_locked = next((sibling for sibling in current_checks if sibling.id == check.id), None)
     if as_locked is not None:
         # Its row is locked and was read with the declaration: whether this run's claim still stands is
         # known, and the outcome is written with the trail (one statement).
         if as_locked.status != Check.Status.RUNNING or as_locked.claim_token != token:
             return None  # another run retook the check; its outcome is the one recorded
-        also = [lifecycle.update_statement(claimed, **outcome)]
+        also = [_outcome_statement(check, token)]
     else:  # a check of an amended version: not among the current ones read under the lock
-        if claimed.update(**outcome) != 1:
+        claimed = Check.objects.filter(id=check.id, status=Check.Status.RUNNING, claim_token=token)
+        if (
+            claimed.update(
+                status=check.status, outcome=check.outcome, reasons=check.reasons, finished_at=check.finished_at
+            )
+            != 1
+        ):
             return None
         also = []
     if loaded.version == declaration.version:

@@ -88,8 +88,9 @@ _BATCH_ATTRIBUTE = "_lifecycle_batch"
 def batched(declaration: Declaration, *, also: Iterable[tuple[str, tuple]] = ()) -> Iterator[None]:
     """Run several transitions of one locked declaration and write them together, in one statement on
     PostgreSQL: the audit events, the forwarder's events, the declaration's changed fields and ``also``
-    (statements of the caller's, built with ``update_statement``: a check's outcome). A check's start and
-    finish and the decision it completes cost one write, not three per transition. Each transition is
+    (the caller's ``(sql, params)`` UPDATEs, as ``update_statement`` builds them: a check's outcome). A
+    check's start and finish and the decision it completes cost one write, not three per transition. Each
+    transition is
     still checked and chained in order; nothing is written if the block raises."""
     batch = _batch_of(declaration)
     if batch is not None and batch.explicit:

@@ -14,7 +14,17 @@ from django.utils import timezone
 
 from clearance.engines import reference
 from clearance.errors import DomainError
-from clearance.models import Declaration, Fee, Tariff, TariffCoefficient, TariffRate
+from clearance.models import (
+    Container,
+    CustomsDeclaration,
+    Declaration,
+    Fee,
+    GoodsLine,
+    Tariff,
+    TariffCoefficient,
+    TariffRate,
+)
+from vehicles.compiled import CompiledQuery
 from vehicles.models import Direction, Yard, local_date
 
 logger = logging.getLogger(__name__)
@@ -37,6 +47,28 @@ def tariff_in_force(on: date) -> Tariff:
     return tariff
 
 
+# What a fee is computed from: read after every declaration's last check, so compiled once (vehicles.compiled).
+_FEE_OF = CompiledQuery(lambda declaration_id: Fee.objects.filter(declaration_id=declaration_id), declaration_id=int)
+_LINES = {
+    name: CompiledQuery(
+        lambda declaration_id, model=model: model.objects.filter(declaration_id=declaration_id), declaration_id=int
+    )
+    for name, model in (
+        ("containers", Container),
+        ("goods", GoodsLine),
+        ("customs_declarations", CustomsDeclaration),
+    )
+}
+
+
+def _lines(declaration: Declaration, name: str) -> list:
+    """``declaration.<name>.all()``: what a prefetch (or the check's load) holds, else one compiled query."""
+    held = declaration.__dict__.get("_prefetched_objects_cache", {}).get(name)
+    if held is not None:
+        return list(held)
+    return _LINES[name].all(declaration_id=declaration.id)
+
+
 def journey_of(declaration: Declaration) -> str:
     """The journey the fee coefficient depends on: an empty truck returning; goods only transferred at the
     wharf (the crossing's legs hand its containers over at a wharf); else from the direction and the customs
@@ -50,7 +82,7 @@ def journey_of(declaration: Declaration) -> str:
         return Fee.Journey.WHARF_TRANSFER
     if declaration.direction == Direction.EXPORT:
         return Fee.Journey.EXPORT
-    types = {line.type for line in declaration.customs_declarations.all()}
+    types = {line.type for line in _lines(declaration, "customs_declarations")}
     return Fee.Journey.TEMPORARY_IMPORT_REEXPORT if "G12" in types else Fee.Journey.IMPORT_INLAND
 
 
@@ -58,7 +90,7 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
     """Base rate (the largest container's size, else the vehicle's weight class) × the highest goods-type
     coefficient among the goods lines × the journey coefficient, rounded to 1,000 VND."""
     rates = {(rate.basis, rate.key): rate.amount_vnd for rate in tariff.rates.all()}
-    sizes = [container.size for container in declaration.containers.all()]
+    sizes = [container.size for container in _lines(declaration, "containers")]
     if sizes:
         basis = ("container", max(sizes, key=int))
     else:
@@ -76,7 +108,7 @@ def fee_calculate(*, declaration: Declaration, tariff: Tariff, journey: str) -> 
     ]
     general = next((c for c in goods if not c.hs_chapters), None)
     applicable = []
-    for line in declaration.goods.all():
+    for line in _lines(declaration, "goods"):
         chapter = int(line.hs_code[:2])
         match = next((c for c in goods if chapter in c.hs_chapters), general)
         if match is not None:
@@ -109,7 +141,7 @@ def fee_create(*, declaration: Declaration, journey: str | None = None, write: b
     """The crossing's fee under the tariff in force today, created if it does not exist yet; returns
     ``(fee, created)``. An issued fee keeps its tariff. Raises TariffMissing. Call with the declaration
     locked. ``write=False``: a new fee is returned unsaved, for the caller to write with its other rows."""
-    existing = Fee.objects.filter(declaration=declaration).first()
+    existing = _FEE_OF.first(declaration_id=declaration.id)
     if existing is not None:
         return existing, False
     tariff = tariff_in_force(local_date(timezone.now()))

@@ -133,6 +133,19 @@ def test_a_declaration_sent_to_inspection_keeps_to_the_budgets(declared, django_
     assert Declaration.objects.get(id=declaration_id).status == Declaration.Status.INSPECTION
 
 
+@pytest.mark.postgresql
+def test_outside_an_epidemic_period_the_health_check_reads_nothing_of_its_own(declared, django_assert_num_queries):
+    """The period in force at the arrival comes with the declaration's load (health_prepare): the claim, the
+    load, the lock and the one statement."""
+    warm(declared)
+    ids = check_ids(declared())
+
+    with django_assert_num_queries(4 + TRANSACTION):
+        check_run(check_id=ids[Check.Kind.HEALTH])
+
+    assert Check.objects.get(id=ids[Check.Kind.HEALTH]).outcome == Check.Outcome.NOT_REQUIRED
+
+
 def test_a_rule_changed_after_the_worker_cached_the_rules_applies_to_the_next_check(declared):
     warm(declared)
 

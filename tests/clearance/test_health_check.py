@@ -19,7 +19,7 @@ from clearance import roles
 from clearance.models import Check, EpidemicMode, HealthFlag, Inspection
 from clearance.services.checks import check_run
 from clearance.services.operations import officer_token_issue
-from tests.factories import DeclarationFactory
+from tests.factories import DeclarationFactory, arrival_in, quarantine_certificate
 
 HEALTHY = {"temperature_c": "36.6", "symptoms": False, "close_contact": False}
 
@@ -268,6 +268,39 @@ def test_a_crossing_declared_before_the_period_began_is_flagged_until_it_sends_i
     assert amended.status_code == 200, amended.json()
     body = api.get(created["Location"]).json()
     assert (health_check(body)["outcome"], body["status"]) == ("pass", "cleared")
+
+
+def local_fields(name: str, moment) -> dict:
+    moment = timezone.localtime(moment)
+    return {f"{name}_0": moment.strftime("%Y-%m-%d"), f"{name}_1": moment.strftime("%H:%M:%S")}
+
+
+@pytest.mark.parametrize(
+    ("period", "outcome"),
+    [
+        # Switched on now but ended before the truck comes: not its period.
+        ({"valid_until": timedelta(hours=24)}, "not_required"),
+        # Switched on for a date after today that the truck arrives after: its period.
+        ({"valid_from": timedelta(hours=48)}, "pass"),
+    ],
+)
+def test_the_epidemic_period_is_the_one_in_force_when_the_truck_arrives(
+    api, epidemic, declaration_body, django_capture_on_commit_callbacks, period, outcome
+):
+    now = timezone.now()
+    epidemic(**{key: value for name, ahead in period.items() for key, value in local_fields(name, now + ahead).items()})
+
+    body = declare(
+        api,
+        declaration_body,
+        django_capture_on_commit_callbacks,
+        expected_arrival=arrival_in(72),
+        health_declaration=HEALTHY,
+        quarantine_certificates=[quarantine_certificate(arrival_hours=72)],
+    )
+
+    assert health_check(body)["outcome"] == outcome
+    assert body["status"] == "cleared"
 
 
 def test_an_empty_return_in_an_epidemic_period_is_checked_by_the_health_force(
