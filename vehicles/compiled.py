@@ -33,6 +33,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet, prefetch_related_objects
+from django.db.models.fields.related_descriptors import ReverseManyToOneDescriptor
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 from psycopg import sql as psycopg_sql
@@ -117,7 +118,11 @@ class CompiledQuery:
                 setattr(instance, name, row[position])
             instances.append(instance)
         if plan.prefetch and instances:
-            prefetch_related_objects(instances, *plan.prefetch)
+            lookups = plan.prefetch
+            if len(instances) == 1:
+                lookups = [lookup for lookup in lookups if not _lines_prefetched(instances[0], lookup, self.using)]
+            if lookups:
+                prefetch_related_objects(instances, *lookups)
         return instances
 
     def first(self, **values) -> Model | None:
@@ -166,6 +171,42 @@ class CompiledQuery:
             )
             self._plans[connection.vendor] = plan
             return plan
+
+
+# The compiled query of each plain reverse foreign key prefetched from a compiled query's one row (a check's
+# declaration and its goods lines), by (model, lookup); None where Django's prefetch is kept.
+_LINES: dict[tuple[type[Model], str], CompiledQuery | None] = {}
+
+
+def _lines_prefetched(instance: Model, lookup, using: str) -> bool:
+    """Prefetch ``lookup`` for this one instance as ``prefetch_related`` would, its query compiled; False
+    (nothing done) for any lookup but a plain reverse foreign key to an integer key. Django's prefetch built
+    and compiled the related query afresh each time, which cost more than running it: this keeps Django's
+    result (the rows, each with its owner cached, held as the related manager's queryset, so a later
+    ``filter()`` on it still reads only the owner's rows) and skips the building."""
+    key = (type(instance), lookup)
+    if key not in _LINES:
+        descriptor = getattr(type(instance), lookup, None) if isinstance(lookup, str) else None
+        query = None
+        if type(descriptor) is ReverseManyToOneDescriptor and descriptor.field.target_field.primary_key:
+            field = descriptor.field
+            query = CompiledQuery(
+                lambda owner_id: field.model._default_manager.filter(**{field.attname: owner_id}),
+                using=using,
+                owner_id=int,
+            )
+        _LINES[key] = query
+    query = _LINES[key]
+    if query is None or type(instance.pk) is not int:
+        return False
+    field = getattr(type(instance), lookup).field
+    rows = query.all(owner_id=instance.pk)
+    for row in rows:
+        field.set_cached_value(row, instance)
+    held = getattr(instance, lookup).get_queryset()
+    held._result_cache, held._prefetch_done = rows, True
+    instance.__dict__.setdefault("_prefetched_objects_cache", {})[field.remote_field.cache_name] = held
+    return True
 
 
 # A one-value ``IN`` list, a placeholder, or an escaped percent sign (Django doubles a literal % in SQL that

@@ -133,6 +133,31 @@ def test_a_date_parameter_and_a_prefetch_answer_as_the_queryset(reference, djang
 
 
 @pytest.mark.django_db
+def test_a_reverse_foreign_key_prefetched_for_one_row_is_held_as_djangos_prefetch_holds_it(
+    reference, django_assert_num_queries
+):
+    lane, other = Lane.objects.get(code="1119-AV1"), Lane.objects.get(code="1119-EX1")
+    for owner, hour in ((lane, 8), (lane, 6), (other, 7)):
+        LaneWindow.objects.create(lane=owner, starts_at=time(hour), ends_at=time(hour, 30))
+    with_windows = CompiledQuery(lambda code: Lane.objects.filter(code=code).prefetch_related("windows"), code=str)
+    with_windows.all(code="1119-EX1")  # compiled here
+
+    with django_assert_num_queries(2):  # the lane, then its windows
+        (found,) = with_windows.all(code="1119-AV1")
+        windows = list(found.windows.all())
+        assert all(window.lane is found for window in windows)  # each window's lane is the one read
+
+    expected = Lane.objects.prefetch_related("windows").get(code="1119-AV1").windows.all()
+    assert [(window.pk, window.starts_at) for window in windows] == [(w.pk, w.starts_at) for w in expected]
+    assert {time(6), time(8)} <= {window.starts_at for window in windows} and time(7) not in {
+        window.starts_at for window in windows
+    }
+    # What it holds is still the lane's own related set: a filter on it reads only this lane's windows.
+    filtered = found.windows.all().filter(starts_at__lte=time(8)).values_list("lane_id", "starts_at")
+    assert sorted(filtered) == [(lane.id, time(6)), (lane.id, time(8))]
+
+
+@pytest.mark.django_db
 def test_constants_with_a_percent_sign_and_quotes_answer_as_the_queryset(reference):
     def lanes_like(route_code):
         # Django sends "1119-%" for startswith; the excluded code's quote must stay one character of a literal.
