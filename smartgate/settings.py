@@ -108,6 +108,8 @@ TEMPLATES = [
 # --- Database -----------------------------------------------------------------------------------
 _database = env_database("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 if _database["ENGINE"] == "django.db.backends.postgresql":
+    # Django's backend with psycopg's C loader for moments (smartgate/db/postgresql/base.py says why).
+    _database["ENGINE"] = "smartgate.db.postgresql"
     # Django's native pool (psycopg_pool); persistent connections must stay off when it is on.
     _database["CONN_MAX_AGE"] = 0
     # The test runner's database (tests/services.py gives each run its own name).

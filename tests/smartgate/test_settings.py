@@ -93,7 +93,7 @@ def test_postgres_url_uses_native_pool():
         },
     )
 
-    assert result.stdout.split() == ["django.db.backends.postgresql", "True", "0"], result.stderr
+    assert result.stdout.split() == ["smartgate.db.postgresql", "True", "0"], result.stderr
 
 
 @pytest.mark.parametrize(("debug", "expected"), [("true", "True"), ("false", "False")])
