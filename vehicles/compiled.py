@@ -120,7 +120,7 @@ class CompiledQuery:
         if plan.prefetch and instances:
             lookups = plan.prefetch
             if len(instances) == 1:
-                lookups = [lookup for lookup in lookups if not _lines_prefetched(instances[0], lookup, self.using)]
+                lookups = [lookup for lookup in lookups if not lines_prefetch(instances[0], lookup, using=self.using)]
             if lookups:
                 prefetch_related_objects(instances, *lookups)
         return instances
@@ -173,13 +173,14 @@ class CompiledQuery:
             return plan
 
 
-# The compiled query of each plain reverse foreign key prefetched from a compiled query's one row (a check's
-# declaration and its goods lines), by (model, lookup); None where Django's prefetch is kept.
+# The compiled query of each plain reverse foreign key prefetched for one row (a check's declaration and its
+# goods lines), by (model, lookup); None where Django's prefetch is kept.
 _LINES: dict[tuple[type[Model], str], CompiledQuery | None] = {}
 
 
-def _lines_prefetched(instance: Model, lookup, using: str) -> bool:
-    """Prefetch ``lookup`` for this one instance as ``prefetch_related`` would, its query compiled; False
+def lines_prefetch(instance: Model, lookup, *, using: str = DEFAULT_DB_ALIAS) -> bool:
+    """Prefetch ``lookup`` for this one instance as ``prefetch_related`` would, its query compiled (a
+    compiled query's one row, and the fee's reads of a declaration's lines, clearance.services.tariffs); False
     (nothing done) for any lookup but a plain reverse foreign key to an integer key. Django's prefetch built
     and compiled the related query afresh each time, which cost more than running it: this keeps Django's
     result (the rows, each with its owner cached, held as the related manager's queryset, so a later

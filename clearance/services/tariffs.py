@@ -14,17 +14,8 @@ from django.utils import timezone
 
 from clearance.engines import reference
 from clearance.errors import DomainError
-from clearance.models import (
-    Container,
-    CustomsDeclaration,
-    Declaration,
-    Fee,
-    GoodsLine,
-    Tariff,
-    TariffCoefficient,
-    TariffRate,
-)
-from vehicles.compiled import CompiledQuery
+from clearance.models import Declaration, Fee, Tariff, TariffCoefficient, TariffRate
+from vehicles.compiled import CompiledQuery, lines_prefetch
 from vehicles.models import Direction, Yard, local_date
 
 logger = logging.getLogger(__name__)
@@ -49,24 +40,14 @@ def tariff_in_force(on: date) -> Tariff:
 
 # What a fee is computed from: read after every declaration's last check, so compiled once (vehicles.compiled).
 _FEE_OF = CompiledQuery(lambda declaration_id: Fee.objects.filter(declaration_id=declaration_id), declaration_id=int)
-_LINES = {
-    name: CompiledQuery(
-        lambda declaration_id, model=model: model.objects.filter(declaration_id=declaration_id), declaration_id=int
-    )
-    for name, model in (
-        ("containers", Container),
-        ("goods", GoodsLine),
-        ("customs_declarations", CustomsDeclaration),
-    )
-}
 
 
 def _lines(declaration: Declaration, name: str) -> list:
-    """``declaration.<name>.all()``: what a prefetch (or the check's load) holds, else one compiled query."""
-    held = declaration.__dict__.get("_prefetched_objects_cache", {}).get(name)
-    if held is not None:
-        return list(held)
-    return _LINES[name].all(declaration_id=declaration.id)
+    """``declaration.<name>.all()``: what a prefetch (or the check's load) holds, else read by a compiled
+    query and held as a prefetch (vehicles.compiled.lines_prefetch)."""
+    if name not in declaration.__dict__.get("_prefetched_objects_cache", {}):
+        lines_prefetch(declaration, name)
+    return list(getattr(declaration, name).all())
 
 
 def journey_of(declaration: Declaration) -> str:
