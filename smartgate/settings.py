@@ -133,9 +133,9 @@ if _database["ENGINE"] == "django.db.backends.postgresql":
                 "max_size": env_int("DATABASE_POOL_MAX_SIZE", default=10, minimum=1),
                 "timeout": env_int("DATABASE_POOL_TIMEOUT", default=5, minimum=1),
             }
-    # Connections are checked before use (with the pool: psycopg's ConnectionPool.check_connection, as
-    # Django wires it): after PostgreSQL restarts, or its backends are terminated, dead connections are
-    # dropped instead of failing a request each.
+    # Connections are checked before use (with the pool: smartgate.db.postgresql's check, which reads the
+    # socket and sends a query only when the server has said something): after PostgreSQL restarts, or its
+    # backends are terminated, dead connections are dropped instead of failing a request each.
     _database["CONN_HEALTH_CHECKS"] = True
 else:
     # SQLite is the single-user embedded default; wait for a writer instead of failing at once.
