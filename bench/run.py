@@ -47,6 +47,7 @@ from bench.common import (  # noqa: E402
     percentile,
     setup_django,
 )
+from bench.cpu import CpuMeter  # noqa: E402
 
 # The issue's goals: a ratio to the floor's requests/s, or requests/s.
 GOALS = {
@@ -102,10 +103,13 @@ def stop(server: subprocess.Popen) -> None:
     server.wait(timeout=30)
 
 
-def load(*, port: int, method: str, paths, bodies: list, headers: dict, clients: int, rate: float = 0) -> dict:
+def load(
+    *, port: int, method: str, paths, bodies: list, headers: dict, clients: int, rate: float = 0, server=None
+) -> dict:
     """Send each request from ``clients`` keep-alive connections, as fast as they answer or, with ``rate``,
     at that many requests per second in all (request i is sent at i / rate: an open loop); figures from the
-    Server-Timing header."""
+    Server-Timing header, and the CPU each request cost the server (``server``'s processes), PostgreSQL,
+    Redis and this client."""
     times, statuses, lock = [], {}, threading.Lock()
     requests = list(zip(paths, bodies, strict=True))
     chunks = [list(enumerate(requests))[index::clients] for index in range(clients)]
@@ -130,12 +134,14 @@ def load(*, port: int, method: str, paths, bodies: list, headers: dict, clients:
                 statuses[key] = statuses.get(key, 0) + 1
 
     threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
+    meter = CpuMeter(server.pid if server is not None else None)
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - started
     return {
+        "cpu": meter.read(len(requests)),
         "rps": len(requests) / elapsed,
         "p50": percentile(times, 0.50),
         "p95": percentile(times, 0.95),
@@ -229,8 +235,24 @@ def hot_paths(args) -> None:
     server = serve(BENCH_DATABASE_URL, port)
     try:
         n = args.requests
-        load(port=port, method="GET", paths=["/ping"] * 200, bodies=[None] * 200, headers={}, clients=args.clients)
-        floor = load(port=port, method="GET", paths=["/ping"] * n, bodies=[None] * n, headers={}, clients=args.clients)
+        load(
+            port=port,
+            method="GET",
+            paths=["/ping"] * 200,
+            bodies=[None] * 200,
+            headers={},
+            clients=args.clients,
+            server=server,
+        )
+        floor = load(
+            port=port,
+            method="GET",
+            paths=["/ping"] * n,
+            bodies=[None] * n,
+            headers={},
+            clients=args.clients,
+            server=server,
+        )
         now = "2026-11-22T01:00:00Z"  # 08:00 local: within every lane's hours
         reads = [{"plate": plate, "read_at": now, "confidence": 0.97} for plate in random.sample(plates, len(plates))]
         reads += [{"plate": random.choice(plates), "read_at": now, "confidence": 0.97} for _ in range(n)]
@@ -243,6 +265,7 @@ def hot_paths(args) -> None:
             bodies=reads,
             headers=device,
             clients=args.clients,
+            server=server,
         )
         # The issue's p99 "at half load": fresh vehicles (each one opens), sent at half the rate just measured.
         gate_half = load(
@@ -252,6 +275,7 @@ def hot_paths(args) -> None:
             bodies=[{"plate": plate, "read_at": now, "confidence": 0.97} for plate in half_load_plates],
             headers=device,
             clients=args.clients,
+            server=server,
             rate=gate["rps"] / 2,
         )
         forwarder = {"Authorization": f"Api-Key {company_key}", "Content-Type": "application/json"}
@@ -263,6 +287,7 @@ def hot_paths(args) -> None:
             bodies=[None] * pages,
             headers=forwarder,
             clients=args.clients,
+            server=server,
         )
         creates = max(n // 4, 50)
         arrival = (timezone.now() + timedelta(hours=24)).isoformat()
@@ -273,6 +298,7 @@ def hot_paths(args) -> None:
             bodies=[declaration_body(index, arrival) for index in range(creates)],
             headers=forwarder,
             clients=args.clients,
+            server=server,
         )
     finally:
         stop(server)
@@ -289,6 +315,7 @@ def hot_paths(args) -> None:
             bodies=[declaration_body(creates + index, arrival) for index in range(creates)],
             headers=forwarder,
             clients=args.clients,
+            server=server,
         )
     finally:
         stop(server)
@@ -304,6 +331,38 @@ def hot_paths(args) -> None:
     print(row("list page of 50", listing, floor))
     print(row("declaration create", create, floor))
     print(row("declaration create, checks queued", queued, floor))
+    print(
+        cpu_table(
+            floor,
+            {
+                "floor: GET /ping": floor,
+                "gate decision": gate,
+                "list page of 50": listing,
+                "declaration create": create,
+                "declaration create, checks queued": queued,
+            },
+        )
+    )
+
+
+def cpu_table(floor: dict, measured: dict[str, dict]) -> str:
+    """Where each request's CPU went, and the ceiling it sets: the ratio to the floor an endpoint would
+    reach if its server-side work cost no more than the floor's bare view, the machine as busy as during
+    the floor, and PostgreSQL, Redis and the client as they were."""
+    if floor["cpu"] is None:
+        return "\n(CPU by process: /proc is not available here)"
+    base = floor["cpu"]
+    base_total = base.server + base.postgresql + base.redis + base.client
+    lines = [
+        "\nCPU per request, ms (bench/cpu.py: the server's processes, PostgreSQL's, Redis's, this client's):\n",
+        "| endpoint | server | PostgreSQL | Redis | client | cores busy | ceiling ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, figures in measured.items():
+        cpu = figures["cpu"]
+        ceiling = base_total / (base.server + cpu.postgresql + cpu.redis + cpu.client)
+        lines.append(f"| {name} | {cpu.columns()} | {ceiling:.2f} |")
+    return "\n".join(lines)
 
 
 # --- 2. The pipeline (perfwrite's scripts, by their command line) -------------------------------------

@@ -1,0 +1,89 @@
+"""Where a load's CPU went: the server's processes, PostgreSQL's, Redis's, the load generator's own, and how
+busy the machine was, read from /proc before and after (Linux only; elsewhere nothing is reported).
+
+A benchmark on one machine shares its cores between the server it measures, the database and itself. The
+shares say what bounds a figure: a request that costs PostgreSQL and the client more CPU than the floor's
+whole request cannot reach the floor's rate, whatever the server's Python does.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROC = Path("/proc")
+TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+# By the process's command name (/proc/<pid>/stat): PostgreSQL's backends and background processes, Redis.
+SERVICES = {"postgres": "postgresql", "redis-server": "redis"}
+
+
+def _process_seconds(server_session: int | None) -> dict[str, float]:
+    """CPU seconds used so far by the processes of each role now running."""
+    used = {"server": 0.0, "postgresql": 0.0, "redis": 0.0}
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        seconds = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        if server_session is not None and int(fields[3]) == server_session:
+            used["server"] += seconds
+        elif name in SERVICES:
+            used[SERVICES[name]] += seconds
+    return used
+
+
+def _machine() -> tuple[float, float]:
+    """(busy, all) CPU seconds of the whole machine so far, over every core."""
+    values = [int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return (sum(values) - idle) / TICKS, sum(values) / TICKS
+
+
+@dataclass
+class Reading:
+    """Milliseconds of CPU per request by role, and the cores the machine kept busy meanwhile."""
+
+    server: float
+    postgresql: float
+    redis: float
+    client: float
+    cores_busy: float
+
+    def columns(self) -> str:
+        return (
+            f"{self.server:.2f} | {self.postgresql:.2f} | {self.redis:.2f} | {self.client:.2f} | "
+            f"{self.cores_busy:.2f} of {os.cpu_count()}"
+        )
+
+
+class CpuMeter:
+    """Started before a load and read after it; ``server_session``: the session id of the server's processes
+    (a server started with ``start_new_session`` has its own pid as that id)."""
+
+    def __init__(self, server_session: int | None):
+        self.available = PROC.joinpath("stat").exists()
+        self.server_session = server_session
+        if self.available:
+            self.processes = _process_seconds(server_session)
+            self.client = sum(os.times()[:2])
+            self.machine = _machine()
+
+    def read(self, requests: int) -> Reading | None:
+        if not self.available or not requests:
+            return None
+        processes = _process_seconds(self.server_session)
+        client = sum(os.times()[:2])
+        busy, total = _machine()
+        per_request = {role: 1000 * (processes[role] - self.processes[role]) / requests for role in processes}
+        elapsed_cores = (total - self.machine[1]) / (os.cpu_count() or 1)
+        return Reading(
+            **per_request,
+            client=1000 * (client - self.client) / requests,
+            cores_busy=(busy - self.machine[0]) / elapsed_cores if elapsed_cores else 0.0,
+        )
