@@ -428,8 +428,14 @@ class Movement(models.Model):
     plate_read = models.CharField(_("plate as read"), max_length=20)
     normalized_plate = models.CharField(_("normalized plate"), max_length=20)
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
-    yard = models.ForeignKey(Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT)
-    lane = models.ForeignKey(Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT)
+    # Each movement is at a yard or at a lane, not both: each is indexed where it is set (partial indexes in
+    # Meta), so a movement writes one of the two.
+    yard = models.ForeignKey(
+        Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
+    lane = models.ForeignKey(
+        Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     occurred_at = models.DateTimeField(_("occurred at"))
     recorded_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
     source = models.CharField(_("source"), max_length=80, help_text=_("The device or officer that reported it."))
@@ -454,7 +460,11 @@ class Movement(models.Model):
                 | (~Q(kind="weighbridge") & Q(gross_weight_kg__isnull=True)),
             ),
         ]
-        indexes = [models.Index(fields=["normalized_plate", "-occurred_at"], name="movement_plate_time_idx")]
+        indexes = [
+            models.Index(fields=["normalized_plate", "-occurred_at"], name="movement_plate_time_idx"),
+            models.Index(fields=["yard"], name="movement_yard_idx", condition=Q(yard__isnull=False)),
+            models.Index(fields=["lane"], name="movement_lane_idx", condition=Q(lane__isnull=False)),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.plate_read} {self.occurred_at:%Y-%m-%d %H:%M}"

@@ -52,7 +52,10 @@ class Check(models.Model):
         # quarantine for an empty truck.
         NOT_REQUIRED = "not_required", _("Not required")
 
-    declaration = models.ForeignKey("clearance.Declaration", on_delete=models.CASCADE, related_name="checks")
+    # Indexed by check_once_per_version_kind, which leads with it.
+    declaration = models.ForeignKey(
+        "clearance.Declaration", on_delete=models.CASCADE, related_name="checks", db_index=False
+    )
     kind = models.CharField(_("kind"), max_length=15, choices=Kind.choices)
     version = models.PositiveIntegerField(_("declaration version checked"))
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -170,18 +170,30 @@ class Declaration(models.Model):
     )
 
     reference = models.CharField(_("reference"), max_length=20, unique=True, null=True, editable=False)
+    # Foreign keys without an index of their own where one of Meta.indexes leads with them, and with a
+    # partial one where most rows have none: each index is written on every stage change (a stage is
+    # indexed, so no update of it is HOT), and a gate open spent more of its PostgreSQL time on them than
+    # on anything else.
     company = models.ForeignKey(
-        Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="declarations"
+        Company, verbose_name=_("company"), on_delete=models.PROTECT, related_name="declarations", db_index=False
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices, default=Kind.CARGO)
     direction = models.CharField(_("direction"), max_length=10, choices=Direction.choices)
-    route = models.ForeignKey(Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="declarations")
+    route = models.ForeignKey(
+        Route, verbose_name=_("route"), on_delete=models.PROTECT, related_name="declarations", db_index=False
+    )
     expected_arrival = models.DateTimeField(_("expected arrival"))
     vehicle = models.ForeignKey(
         Vehicle, verbose_name=_("vehicle"), on_delete=models.PROTECT, related_name="declarations"
     )
     trailer = models.ForeignKey(
-        Trailer, verbose_name=_("trailer"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+        Trailer,
+        verbose_name=_("trailer"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        db_index=False,
     )
     driver = models.ForeignKey(Driver, verbose_name=_("driver"), on_delete=models.PROTECT, related_name="declarations")
     # What was declared for this crossing (vehicle, trailer, driver), as its company declared or amended
@@ -206,7 +218,13 @@ class Declaration(models.Model):
         choices=Channel.choices,
     )
     lane = models.ForeignKey(
-        Lane, verbose_name=_("lane"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+        Lane,
+        verbose_name=_("lane"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        db_index=False,
     )
     # The queue: where the vehicle waits and in which order (lower class first, then arrival time).
     slot = models.ForeignKey(
@@ -216,12 +234,19 @@ class Declaration(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="declarations",
+        db_index=False,
     )
     slot_moves = models.PositiveSmallIntegerField(_("slot moves"), default=0)
     # Every booking counts, so releasing and booking again is a move too (the move limit cannot be dodged).
     slot_bookings = models.PositiveSmallIntegerField(_("slot bookings"), default=0, editable=False)
     yard = models.ForeignKey(
-        Yard, verbose_name=_("yard"), null=True, blank=True, on_delete=models.PROTECT, related_name="declarations"
+        Yard,
+        verbose_name=_("yard"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="declarations",
+        db_index=False,
     )
     queue_class = models.PositiveSmallIntegerField(
         _("queue class"),
@@ -287,6 +312,10 @@ class Declaration(models.Model):
             ),
             models.Index(fields=["crossed_at"], name="declaration_crossed_idx", condition=Q(crossed_at__isnull=False)),
             models.Index(fields=["created_at"], name="declaration_created_idx"),
+            # The foreign keys most rows leave empty (see company above).
+            models.Index(fields=["trailer"], name="declaration_trailer_idx", condition=Q(trailer__isnull=False)),
+            models.Index(fields=["slot"], name="declaration_slot_idx", condition=Q(slot__isnull=False)),
+            models.Index(fields=["yard"], name="declaration_yard_idx", condition=Q(yard__isnull=False)),
         ]
 
     def __str__(self) -> str:
@@ -555,11 +584,13 @@ class DeclarationEvent(models.Model):
 
     # Evidence: rows are never updated or deleted (PostgreSQL triggers refuse it), so neither the
     # declaration nor the officer named may be deleted while their events exist.
-    declaration = models.ForeignKey(Declaration, on_delete=models.PROTECT, related_name="events")
+    # Indexed by event_declaration_idx and event_once_per_seq; the user, by a partial index (most events are
+    # a device's, a worker's or a forwarder's system's).
+    declaration = models.ForeignKey(Declaration, on_delete=models.PROTECT, related_name="events", db_index=False)
     at = models.DateTimeField(_("at"))
     actor_kind = models.CharField(_("actor kind"), max_length=10, choices=ActorKind.choices)
     actor = models.CharField(_("actor"), max_length=150)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, db_index=False)
     event = models.CharField(_("event"), max_length=40, choices=Kind.choices)
     reason = models.TextField(_("reason"), blank=True)
     version = models.PositiveIntegerField(_("version"))
@@ -581,6 +612,7 @@ class DeclarationEvent(models.Model):
             models.Index(fields=["declaration", "id"], name="event_declaration_idx"),
             # The dashboard's declared → cleared times of the week.
             models.Index(fields=["at"], name="event_cleared_at_idx", condition=Q(event="cleared")),
+            models.Index(fields=["user"], name="event_user_idx", condition=Q(user__isnull=False)),
         ]
         triggers = [
             pgtrigger.Protect(name="declaration_event_append_only", operation=pgtrigger.Update | pgtrigger.Delete)

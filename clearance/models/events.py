@@ -62,7 +62,7 @@ class CompanyEvent(models.Model):
 
     # The public id: the Standard Webhooks ``webhook-id`` and the feed's event id.
     uid = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
-    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="events")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="events", db_index=False)  # feed_idx
     type = models.CharField(_("type"), max_length=40, choices=Type.choices)
     # No foreign key: the event is a message already sent, read without a join, kept past the declaration.
     declaration_id = models.BigIntegerField(_("declaration"), null=True, blank=True)

@@ -57,7 +57,7 @@ class GateDecision(models.Model):
         GATE_PASS_USED = "gate_pass_used", _("Gate pass already used (offline)")
 
     device = models.ForeignKey(GateDevice, on_delete=models.PROTECT)
-    lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="decisions")
+    lane = models.ForeignKey(Lane, on_delete=models.PROTECT, related_name="decisions", db_index=False)  # lane_time_idx
     plate_read = models.CharField(_("plate as read"), max_length=20)
     normalized_plate = models.CharField(_("normalized plate"), max_length=20)
     confidence = models.DecimalField(_("confidence"), max_digits=4, decimal_places=3)
@@ -66,7 +66,12 @@ class GateDecision(models.Model):
     decision = models.CharField(_("decision"), max_length=4, choices=Decision.choices)
     reasons = models.JSONField(_("reasons"), default=list)
     declaration = models.ForeignKey(
-        "clearance.Declaration", null=True, blank=True, on_delete=models.SET_NULL, related_name="gate_decisions"
+        "clearance.Declaration",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="gate_decisions",
+        db_index=False,  # a partial index below: an unknown plate's decisions have none
     )
     # The reference an e-ticket scanned with the read named (blank: no ticket, or one that did not verify).
     ticket_reference = models.CharField(_("e-ticket scanned"), max_length=20, blank=True, default="")
@@ -77,7 +82,12 @@ class GateDecision(models.Model):
         ordering = ["-id"]
         # Evidence, summed up in the lane's audit chain (services.ledger): never updated or deleted.
         triggers = [pgtrigger.Protect(name="gate_decision_append_only", operation=pgtrigger.Update | pgtrigger.Delete)]
-        indexes = [models.Index(fields=["lane", "-decided_at"], name="gatedecision_lane_time_idx")]
+        indexes = [
+            models.Index(fields=["lane", "-decided_at"], name="gatedecision_lane_time_idx"),
+            models.Index(
+                fields=["declaration"], name="gatedecision_declaration_idx", condition=Q(declaration__isnull=False)
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.plate_read} at {self.lane}: {self.decision}"
