@@ -78,6 +78,9 @@ def log_in(page, username: str) -> None:
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_selector("#user-tools")
+    # And its scripts run: #user-tools is there before the language switch's listener is attached (a switch
+    # made in between submitted nothing, and the test waited for a navigation that never came).
+    page.wait_for_load_state("load")
 
 
 @pytest.mark.parametrize(
