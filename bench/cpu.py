@@ -1,5 +1,6 @@
 """Where a load's CPU went: the server's processes, PostgreSQL's, Redis's, the load generator's own, and how
-busy the machine was, read from /proc before and after (Linux only; elsewhere nothing is reported).
+busy the machine was, read from /proc before and after (Linux only; elsewhere nothing is reported). Every
+PostgreSQL and Redis process of the machine counts: run it on a quiet machine.
 
 A benchmark on one machine shares its cores between the server it measures, the database and itself. The
 shares say what bounds a figure: a request that costs PostgreSQL and the client more CPU than the floor's
@@ -30,7 +31,10 @@ def _process_seconds(server_session: int | None) -> dict[str, float]:
             continue
         name = stat[stat.index("(") + 1 : stat.rindex(")")]
         fields = stat[stat.rindex(")") + 2 :].split()
-        seconds = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+        # utime and stime, and cutime and cstime: the CPU of the children it has reaped, so that a process
+        # ending during the load (an autovacuum worker, a backend) moves its time to its parent instead of
+        # taking it out of the role's total.
+        seconds = sum(int(value) for value in fields[11:15]) / TICKS
         if server_session is not None and int(fields[3]) == server_session:
             used["server"] += seconds
         elif name in SERVICES:
@@ -40,7 +44,8 @@ def _process_seconds(server_session: int | None) -> dict[str, float]:
 
 def _machine() -> tuple[float, float]:
     """(busy, all) CPU seconds of the whole machine so far, over every core."""
-    values = [int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
+    # user … steal: guest time is counted in user already.
+    values = [int(value) for value in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:9]]
     idle = values[3] + values[4]  # idle, iowait
     return (sum(values) - idle) / TICKS, sum(values) / TICKS
 
@@ -70,15 +75,15 @@ class CpuMeter:
         self.available = PROC.joinpath("stat").exists()
         self.server_session = server_session
         if self.available:
+            self.client = sum(os.times()[:2])  # first: the /proc scan below is not the client's work
             self.processes = _process_seconds(server_session)
-            self.client = sum(os.times()[:2])
             self.machine = _machine()
 
     def read(self, requests: int) -> Reading | None:
         if not self.available or not requests:
             return None
-        processes = _process_seconds(self.server_session)
         client = sum(os.times()[:2])
+        processes = _process_seconds(self.server_session)
         busy, total = _machine()
         per_request = {role: 1000 * (processes[role] - self.processes[role]) / requests for role in processes}
         elapsed_cores = (total - self.machine[1]) / (os.cpu_count() or 1)

@@ -43,3 +43,19 @@ def test_no_index_is_the_leading_part_of_another(table):
     ]
 
     assert redundant == []
+
+
+@pytest.mark.parametrize("table", WRITTEN_ON_EVERY_CROSSING)
+def test_no_column_has_both_a_partial_index_and_a_full_one(table):
+    """A partial index (WHERE … IS NOT NULL) replaced the full one of a column most rows leave empty. (A partial
+    unique index is a rule, not a replacement: the vehicle's one active crossing beside all its crossings.)"""
+    found = indexes(table)
+    partial = {tuple(columns) for _name, columns, _classes, is_partial, unique in found if is_partial and not unique}
+
+    doubled = [
+        name
+        for name, columns, _classes, is_partial, unique in found
+        if not is_partial and not unique and len(columns) == 1 and tuple(columns) in partial
+    ]
+
+    assert doubled == []

@@ -58,6 +58,8 @@ def last_statement(pid: int) -> str:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_pool_lends_a_quiet_connection_without_a_round_trip_and_replaces_an_ended_one():
+    if connection.pool is None:
+        pytest.skip("Django's pool is off (DATABASE_POOL=false, or behind PgBouncer)")
     connection.close()
     connection.close_pool()
     pool = connection.pool

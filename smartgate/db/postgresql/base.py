@@ -74,7 +74,7 @@ class DatabaseWrapper(base.DatabaseWrapper):
     def pool(self):
         pool = super().pool
         # Django builds the pool with psycopg's check and no way to pass another; it is swapped once.
-        if pool is not None and pool._check is ConnectionPool.check_connection:
+        if pool is not None and getattr(pool, "_check", None) is ConnectionPool.check_connection:
             pool._check = check_connection_quietly
         return pool
 
