@@ -235,15 +235,7 @@ def hot_paths(args) -> None:
     server = serve(BENCH_DATABASE_URL, port)
     try:
         n = args.requests
-        load(
-            port=port,
-            method="GET",
-            paths=["/ping"] * 200,
-            bodies=[None] * 200,
-            headers={},
-            clients=args.clients,
-            server=server,
-        )
+        load(port=port, method="GET", paths=["/ping"] * 200, bodies=[None] * 200, headers={}, clients=args.clients)
         floor = load(
             port=port,
             method="GET",

@@ -16,8 +16,8 @@ WRITTEN_ON_EVERY_CROSSING = [
 ]
 
 
-def indexes(table: str) -> list[tuple[str, list[int], list[int], bool]]:
-    """(name, columns, operator classes, partial) of each plain (non-unique) index, and of the unique ones."""
+def indexes(table: str) -> list[tuple[str, list[int], list[int], bool, bool]]:
+    """(name, columns, operator classes, partial, unique) of every index of ``table``."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexrelid::regclass::text, indkey::int2[]::int[], indclass::oid[]::int[], indpred IS NOT NULL, "
