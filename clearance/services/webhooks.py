@@ -44,7 +44,7 @@ from standardwebhooks import Webhook
 from clearance import metrics
 from clearance.errors import FieldError, RuleViolations
 from clearance.models import Company, CompanyEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
-from clearance.services.enqueue import WEBHOOK_DELIVER_TASK, WEBHOOKS_QUEUE, task_send
+from clearance.services.enqueue import WEBHOOK_DELIVER_TASK, WEBHOOKS_QUEUE, task_send, tasks_send
 
 logger = logging.getLogger(__name__)
 
@@ -253,9 +253,8 @@ def delivery_redeliver(*, company: Company, subscription_id: int, delivery_id: i
 
 def _send_on_commit(delivery_ids: list[int]) -> None:
     if delivery_ids:
-        transaction.on_commit(
-            lambda: [task_send(WEBHOOK_DELIVER_TASK, queue=WEBHOOKS_QUEUE, args=[i]) for i in delivery_ids]
-        )
+        sends = [(WEBHOOK_DELIVER_TASK, WEBHOOKS_QUEUE, [delivery_id]) for delivery_id in delivery_ids]
+        transaction.on_commit(lambda: tasks_send(sends))
 
 
 @transaction.atomic

@@ -9,6 +9,7 @@ import json
 import pytest
 import redis
 
+from clearance.models import Check
 from clearance.services import enqueue
 from smartgate.celery import app as celery_app
 from tests.e2e.conftest import point_celery_at
@@ -57,3 +58,38 @@ def test_a_sent_task_is_the_message_its_own_apply_async_would_send(broker, name,
     conf = celery_app.conf
     assert ours["headers"]["timelimit"] == [conf.task_time_limit, conf.task_soft_time_limit]
     assert ours["headers"]["ignore_result"] is True
+
+
+def test_sends_through_one_producer_reach_each_queue_as_apply_async_would_send_them(broker):
+    # A declaration's checks: one message per force's queue, written to Redis together (kombu's publish
+    # batch) when the last is sent.
+    sends = [(enqueue.CHECK_RUN_TASK, queue, [index]) for index, queue in enumerate(Check.Kind, start=1)]
+    enqueue.tasks_send(sends)
+    ours = {queue: received(broker, queue) for _name, queue, _args in sends}
+    for name, queue, args in sends:
+        celery_app.tasks[name].apply_async(args=args, queue=queue, retry=False)
+    theirs = {queue: received(broker, queue) for _name, queue, _args in sends}
+
+    assert ours == theirs
+    assert [ours[queue]["body"][0] for _name, queue, _args in sends] == [args for _name, _queue, args in sends]
+    assert all(broker.llen(queue) == 0 for _name, queue, _args in sends)
+
+
+def test_a_declarations_check_messages_cost_one_write_to_the_broker(broker, monkeypatch):
+    enqueue.tasks_send(
+        [(enqueue.DISPATCH_TASK, enqueue.GATE_QUEUE, []), (enqueue.DISPATCH_TASK, enqueue.GATE_QUEUE, [])]
+    )
+    writes = []  # the connection is open now: what follows is the messages alone
+    send = redis.connection.AbstractConnection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection,
+        "send_packed_command",
+        lambda connection, command, check_health=True: (
+            writes.append(command) or send(connection, command, check_health)
+        ),
+    )
+
+    enqueue.tasks_send([(enqueue.CHECK_RUN_TASK, queue, [index]) for index, queue in enumerate(Check.Kind, start=1)])
+
+    assert len(writes) == 1
+    assert [broker.llen(queue) for queue in Check.Kind] == [1] * len(Check.Kind)
