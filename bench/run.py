@@ -347,8 +347,8 @@ def cpu_table(floor: dict, measured: dict[str, dict]) -> str:
     base_total = base.server + base.postgresql + base.redis + base.client
     lines = [
         "\nCPU per request, ms (bench/cpu.py: the server's processes, PostgreSQL's, Redis's, this client's):\n",
-        "| endpoint | server | PostgreSQL | Redis | client | cores busy | ceiling ratio |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| endpoint | server | PostgreSQL | Redis | client | cores busy | stolen | ceiling ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name, figures in measured.items():
         cpu = figures["cpu"]
