@@ -68,7 +68,8 @@ broker_circuit = _BrokerCircuit()
 
 def task_send(name: str, *, queue: str, args: Iterable = (), producer=None) -> bool:
     """Send one task now; False (logged) when the broker cannot take it, or failed moments ago. Many sends
-    share one ``producer`` (``tasks_send``) rather than each taking one from the pool."""
+    share one ``producer`` (``tasks_send``) rather than each taking one from the pool; inside its publish
+    batch, True means buffered, and the batch's end reports a failure to write them."""
     if broker_circuit.is_open() and not current_app.conf.task_always_eager:
         logger.info("task.enqueue_skipped", extra={"task": name, "queue": queue})
         return False
@@ -129,7 +130,11 @@ def _send_through_one_producer(sends: list[tuple[str, str, list]]) -> None:
             for name, queue, args in sends:
                 task_send(name, queue=queue, args=args, producer=producer)
     except Exception:  # no connection from the pool, or the batch could not be written: none was sent
-        logger.warning("task.enqueue_failed", extra={"task": sends[0][0], "queue": sends[0][1]}, exc_info=True)
+        logger.warning(
+            "task.enqueue_failed",
+            extra={"task": sends[0][0], "queue": sends[0][1], "count": len(sends)},
+            exc_info=True,
+        )
         broker_circuit.trip()
 
 

@@ -76,10 +76,11 @@ def test_sends_through_one_producer_reach_each_queue_as_apply_async_would_send_t
 
 
 def test_a_declarations_check_messages_cost_one_write_to_the_broker(broker, monkeypatch):
-    enqueue.tasks_send(
-        [(enqueue.DISPATCH_TASK, enqueue.GATE_QUEUE, []), (enqueue.DISPATCH_TASK, enqueue.GATE_QUEUE, [])]
-    )
-    writes = []  # the connection is open now: what follows is the messages alone
+    # The connection opened and each check queue declared (a queue's first send on a connection declares it,
+    # two writes more): what follows is the messages alone.
+    enqueue.tasks_send([(enqueue.CHECK_RUN_TASK, queue, [0]) for queue in Check.Kind])
+    broker.delete(*Check.Kind)
+    writes = []
     send = redis.connection.AbstractConnection.send_packed_command
     monkeypatch.setattr(
         redis.connection.AbstractConnection,
