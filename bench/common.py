@@ -14,6 +14,8 @@ PRODUCTION_ENV = {
     "DJANGO_DEBUG": "false",
     "DJANGO_SECRET_KEY": "bench-only-secret-key-not-used-anywhere-else-0123456789",
     "LOG_LEVEL": "WARNING",
+    # whitenoise's warning that collectstatic never ran: the benches serve no static file.
+    "PYTHONWARNINGS": "ignore:No directory at:UserWarning",
 }
 
 
