@@ -236,16 +236,15 @@ def hot_paths(args) -> None:
     server = serve(BENCH_DATABASE_URL, port)
     try:
         n = args.requests
-        load(port=port, method="GET", paths=["/ping"] * 200, bodies=[None] * 200, headers={}, clients=args.clients)
-        floor = load(
-            port=port,
-            method="GET",
-            paths=["/ping"] * n,
-            bodies=[None] * n,
-            headers={},
-            clients=args.clients,
-            server=server,
-        )
+
+        def ping(count: int, measured=None) -> dict:
+            return load(
+                port=port, method="GET", paths=["/ping"] * count, bodies=[None] * count, headers={},
+                clients=args.clients, server=measured,
+            )  # fmt: skip
+
+        ping(200)  # warm-up
+        floor = ping(n, server)
         now = "2026-11-22T01:00:00Z"  # 08:00 local: within every lane's hours
         reads = [{"plate": plate, "read_at": now, "confidence": 0.97} for plate in random.sample(plates, len(plates))]
         reads += [{"plate": random.choice(plates), "read_at": now, "confidence": 0.97} for _ in range(n)]
@@ -295,15 +294,7 @@ def hot_paths(args) -> None:
         )
         # The floor again, last: how much the machine itself moved during the run (a virtual machine's
         # stolen time comes and goes), which is how far apart any two of these figures may be by chance.
-        floor_again = load(
-            port=port,
-            method="GET",
-            paths=["/ping"] * n,
-            bodies=[None] * n,
-            headers={},
-            clients=args.clients,
-            server=server,
-        )
+        floor_again = ping(n, server)
     finally:
         stop(server)
     # The create alone, as the issue measures it ("checks queued"): the same gunicorn with a broker (the

@@ -124,12 +124,12 @@ def tasks_send(sends: list[tuple[str, str, list]]) -> None:
 
 def _send_through_one_producer(sends: list[tuple[str, str, list]]) -> None:
     try:
-        # kombu's publish batch: the messages go to Redis in one pipeline (one round trip and one client)
-        # when the batch ends, not one LPUSH each; a declaration's four checks cost a third of the CPU.
+        # kombu's publish batch: the messages go to Redis in one pipeline when the batch ends (one round
+        # trip and one client), not one LPUSH each.
         with current_app.producer_or_acquire() as producer, producer.batch():
             for name, queue, args in sends:
                 task_send(name, queue=queue, args=args, producer=producer)
-    except Exception:  # no connection from the pool, or the batch could not be written: none was sent
+    except Exception:  # no connection, or the batch's write failed (delivery uncertain): the outbox resends
         logger.warning(
             "task.enqueue_failed",
             extra={"task": sends[0][0], "queue": sends[0][1], "count": len(sends)},
