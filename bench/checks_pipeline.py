@@ -8,10 +8,14 @@ Redis db, BENCH_REDIS_URL, default db 14). Three measurements, one run:
 1. **queries**: the checks of a few declarations run in this process under Django's query capture: SQL
    statements per check run (by kind), for the decision (the last check's run less a plain run of the
    same kind) and per declaration, without transaction control (also given with it, per declaration).
-2. **backlog**: ``--declarations`` declarations are submitted through the API while no worker runs (their
-   check messages wait in Redis); then the workers start and drain them. Throughput is declarations
-   decided per second from the first check claimed to the last decision (both read from the database),
-   so neither the submits nor the workers' start-up count.
+2. **backlog**: the workers start, listening on a queue nothing is sent to; ``--declarations``
+   declarations are submitted through the API (their check messages wait in Redis); then the workers are
+   told to consume the check queues, and drain them. Throughput is declarations decided per second from
+   the first check claimed to the last decision (both read from the database), so neither the submits
+   nor the workers' start-up count. The CPU each declaration cost the workers (and of that, their main
+   processes: Celery's consumer), PostgreSQL and Redis is read from /proc over the drain
+   (``bench/cpu.py``), with the ceiling it sets: the declarations a second the machine's cores could
+   decide if they did nothing else.
 3. **paced**: with the workers running, ``--paced`` declarations are submitted at ``--rate`` a second
    (or as fast as this one in-process API client manages, which is said), and the latency declared →
    decided (the audit trail's ``submitted`` and decision events) is reported at p50/p95/p99.
@@ -32,8 +36,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import BENCH_REDIS_URL, percentile, setup_django, start_workers  # noqa: E402
+from bench.cpu import CpuMeter  # noqa: E402
 
 CHECK_QUEUES = "default,customs,border_guard,quarantine,health"
+# Where the workers listen until the backlog is in: no message is ever sent to it.
+IDLE_QUEUE = "bench_idle"
 
 
 def main() -> None:
@@ -80,11 +87,16 @@ def main() -> None:
     flush()
     figures["queries"] = queries
 
-    # 2. Backlog drained by the workers.
-    backlog = [submit() for _ in range(args.declarations)]
-    workers = start_workers(args.workers, args.concurrency, queues=args.queues)
+    # 2. Backlog drained by the workers. They start first, on a queue nothing is sent to, so that their
+    # start-up (Django's imports, the pool's fork) is out of the CPU they are measured by.
+    workers = start_workers(args.workers, args.concurrency, queues=IDLE_QUEUE)
     try:
+        names = wait_ready(len(workers))
+        backlog = [submit() for _ in range(args.declarations)]
+        meter = CpuMeter(*(worker.pid for worker in workers))
+        consume(names, args.queues)
         wait_decided(backlog)
+        cpu = meter.read(len(backlog))
         first_claim = Check.objects.filter(declaration_id__in=backlog).aggregate(first=Min("started_at"))["first"]
         decided_at = decision_times(backlog)
         drain_seconds = (max(decided_at.values()) - first_claim).total_seconds()
@@ -94,6 +106,20 @@ def main() -> None:
             "decided_per_second": round(len(backlog) / drain_seconds, 1),
             "checks_per_second": round(Check.objects.filter(declaration_id__in=backlog).count() / drain_seconds, 1),
         }
+        if cpu is not None:
+            figures["backlog"]["cpu_ms_per_declaration"] = {
+                "workers": round(cpu.server, 2),
+                "workers_main": round(cpu.server_main, 2),
+                "postgresql": round(cpu.postgresql, 2),
+                "redis": round(cpu.redis, 2),
+                "this_process": round(cpu.client, 2),
+                "cores_busy": round(cpu.cores_busy, 2),
+                "stolen": round(cpu.stolen, 3),
+            }
+            # What the machine's cores could decide if they did nothing else: the pipeline's ceiling.
+            figures["backlog"]["ceiling_per_second"] = round(
+                1000 * (os.cpu_count() or 1) / (cpu.server + cpu.postgresql + cpu.redis), 1
+            )
 
         # 3. Paced submissions with the workers up: latency declared -> decided.
         paced, started = [], time.perf_counter()
@@ -129,6 +155,28 @@ def main() -> None:
     report(figures)
     if args.json:
         print(json.dumps(figures))
+
+
+def wait_ready(count: int, timeout: float = 60) -> list[str]:
+    """The names of the ``count`` workers once each answers a ping (it has connected to the broker)."""
+    from smartgate.celery import app
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        answers = app.control.ping(timeout=1.0)
+        if len(answers) >= count:
+            return [name for answer in answers for name in answer]
+    sys.exit(f"the workers did not answer within {timeout:.0f} s")
+
+
+def consume(names: list[str], queues: str) -> None:
+    """Have the workers ``names`` consume ``queues`` (Celery's remote control: each confirms)."""
+    from smartgate.celery import app
+
+    for queue in queues.split(","):
+        replies = app.control.add_consumer(queue, destination=names, reply=True, timeout=5.0)
+        if len(replies) < len(names):
+            sys.exit(f"not every worker confirmed consuming {queue}: {replies}")
 
 
 TRANSACTION_CONTROL = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE SAVEPOINT")
@@ -226,6 +274,14 @@ def report(figures: dict) -> None:
         f"backlog: {backlog['declarations']} declarations decided in {backlog['seconds']} s: "
         f"{backlog['decided_per_second']} declarations/s ({backlog['checks_per_second']} checks/s)"
     )
+    if "cpu_ms_per_declaration" in backlog:
+        cpu = backlog["cpu_ms_per_declaration"]
+        print(
+            f"backlog CPU per declaration, ms: workers {cpu['workers']} (their main processes {cpu['workers_main']}),"
+            f" PostgreSQL {cpu['postgresql']}, Redis {cpu['redis']}, this process {cpu['this_process']};"
+            f" cores busy {cpu['cores_busy']} of {os.cpu_count()}, stolen {cpu['stolen']:.0%};"
+            f" ceiling {backlog['ceiling_per_second']} declarations/s (the cores doing nothing else)"
+        )
     if "paced" in figures:
         paced = figures["paced"]
         latency = paced["latency_ms"]

@@ -19,9 +19,10 @@ TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 SERVICES = {"postgres": "postgresql", "redis-server": "redis"}
 
 
-def _process_seconds(server_session: int | None) -> dict[str, float]:
-    """CPU seconds used so far by the processes of each role now running."""
-    used = {"server": 0.0, "postgresql": 0.0, "redis": 0.0}
+def _process_seconds(server_sessions: frozenset[int]) -> dict[str, float]:
+    """CPU seconds used so far by the processes of each role now running. ``server_main``: the part of the
+    server's that its main processes (the sessions' leaders) used themselves, without their children's."""
+    used = {"server": 0.0, "server_main": 0.0, "postgresql": 0.0, "redis": 0.0}
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -35,8 +36,10 @@ def _process_seconds(server_session: int | None) -> dict[str, float]:
         # ending during the load (an autovacuum worker, a backend) moves its time to its parent instead of
         # taking it out of the role's total.
         seconds = sum(int(value) for value in fields[11:15]) / TICKS
-        if server_session is not None and int(fields[3]) == server_session:
+        if int(fields[3]) in server_sessions:
             used["server"] += seconds
+            if int(entry.name) in server_sessions:
+                used["server_main"] += sum(int(value) for value in fields[11:13]) / TICKS
         elif name in SERVICES:
             used[SERVICES[name]] += seconds
     return used
@@ -64,6 +67,9 @@ class Reading:
     # Of the cores' time, the share the host gave to others (steal): figures from a run with much of it
     # are slower than the code, and vary from run to run.
     stolen: float
+    # Of ``server``, what the main processes used themselves: a Celery worker's consumer, which receives,
+    # acknowledges and hands the tasks to its pool processes (the rest of ``server``).
+    server_main: float = 0.0
 
     def columns(self) -> str:
         return (
@@ -73,22 +79,22 @@ class Reading:
 
 
 class CpuMeter:
-    """Started before a load and read after it; ``server_session``: the session id of the server's processes
-    (a server started with ``start_new_session`` has its own pid as that id)."""
+    """Started before a load and read after it; ``server_sessions``: the session ids of the server's
+    processes (a server or worker started with ``start_new_session`` has its own pid as that id)."""
 
-    def __init__(self, server_session: int | None):
+    def __init__(self, *server_sessions: int):
         self.available = PROC.joinpath("stat").exists()
-        self.server_session = server_session
+        self.server_sessions = frozenset(server_sessions)
         if self.available:
             self.client = sum(os.times()[:2])  # first: the /proc scan below is not the client's work
-            self.processes = _process_seconds(server_session)
+            self.processes = _process_seconds(self.server_sessions)
             self.machine = _machine()
 
     def read(self, requests: int) -> Reading | None:
         if not self.available or not requests:
             return None
         client = sum(os.times()[:2])
-        processes = _process_seconds(self.server_session)
+        processes = _process_seconds(self.server_sessions)
         busy, stolen, total = _machine()
         per_request = {role: 1000 * (processes[role] - self.processes[role]) / requests for role in processes}
         elapsed = total - self.machine[2]

@@ -135,7 +135,7 @@ def load(
                 statuses[key] = statuses.get(key, 0) + 1
 
     threads = [threading.Thread(target=run, args=(chunk,)) for chunk in chunks]
-    meter = CpuMeter(server.pid if server is not None else None)
+    meter = CpuMeter(*([server.pid] if server is not None else []))
     for thread in threads:
         thread.start()
     for thread in threads:
