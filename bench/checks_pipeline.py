@@ -116,9 +116,15 @@ def main() -> None:
                 "cores_busy": round(cpu.cores_busy, 2),
                 "stolen": round(cpu.stolen, 3),
             }
-            # What the machine's cores could decide if they did nothing else: the pipeline's ceiling.
+            # What the machine's cores could decide if they did nothing else: the pipeline's ceiling; and if
+            # the checks' own code (the pool processes) cost nothing, leaving Celery's consumer, PostgreSQL
+            # and Redis: what bounds the pipeline whatever the checks do.
+            cores = os.cpu_count() or 1
             figures["backlog"]["ceiling_per_second"] = round(
-                1000 * (os.cpu_count() or 1) / (cpu.server + cpu.postgresql + cpu.redis), 1
+                1000 * cores / (cpu.server + cpu.postgresql + cpu.redis), 1
+            )
+            figures["backlog"]["ceiling_without_checks_code_per_second"] = round(
+                1000 * cores / (cpu.server_main + cpu.postgresql + cpu.redis), 1
             )
 
         # 3. Paced submissions with the workers up: latency declared -> decided.
@@ -280,7 +286,9 @@ def report(figures: dict) -> None:
             f"backlog CPU per declaration, ms: workers {cpu['workers']} (their main processes {cpu['workers_main']}),"
             f" PostgreSQL {cpu['postgresql']}, Redis {cpu['redis']}, this process {cpu['this_process']};"
             f" cores busy {cpu['cores_busy']} of {os.cpu_count()}, stolen {cpu['stolen']:.0%};"
-            f" ceiling {backlog['ceiling_per_second']} declarations/s (the cores doing nothing else)"
+            f" ceiling {backlog['ceiling_per_second']} declarations/s (the cores doing nothing else),"
+            f" {backlog['ceiling_without_checks_code_per_second']}/s if the pool processes (the checks' Python)"
+            " cost nothing"
         )
     if "paced" in figures:
         paced = figures["paced"]
