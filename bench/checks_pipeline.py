@@ -123,7 +123,7 @@ def main() -> None:
             figures["backlog"]["ceiling_per_second"] = round(
                 1000 * cores / (cpu.server + cpu.postgresql + cpu.redis), 1
             )
-            figures["backlog"]["ceiling_without_checks_code_per_second"] = round(
+            figures["backlog"]["ceiling_without_pool_per_second"] = round(
                 1000 * cores / (cpu.server_main + cpu.postgresql + cpu.redis), 1
             )
 
@@ -287,7 +287,7 @@ def report(figures: dict) -> None:
             f" PostgreSQL {cpu['postgresql']}, Redis {cpu['redis']}, this process {cpu['this_process']};"
             f" cores busy {cpu['cores_busy']} of {os.cpu_count()}, stolen {cpu['stolen']:.0%};"
             f" ceiling {backlog['ceiling_per_second']} declarations/s (the cores doing nothing else),"
-            f" {backlog['ceiling_without_checks_code_per_second']}/s if the pool processes (the checks' Python)"
+            f" {backlog['ceiling_without_pool_per_second']}/s if the pool processes (the checks' Python)"
             " cost nothing"
         )
     if "paced" in figures:
